@@ -1,0 +1,1 @@
+"""Workbook template v1: one YAML per tab (see sheets_sync.template), plus the Apps Script menu."""

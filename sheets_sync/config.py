@@ -1,0 +1,198 @@
+"""One typed, frozen configuration, loaded once and passed explicitly.
+
+Sources, in increasing priority: built-in defaults < ``service.yaml`` < environment variables
+(``SHEETS_SYNC_*``). Secrets (Google key, HMAC secret, Amazon credentials) are never read from
+``service.yaml``: only their *locations* (a variable name, a key file path) may be, and a secret-looking
+key in the YAML is refused with a :class:`ConfigError`. Nothing here is read at import time.
+
+Environment variables:
+
+=================================  ===========================================================
+``SHEETS_SYNC_CONFIG``             path of service.yaml (default ``./service.yaml`` if present)
+``SHEETS_SYNC_DATA_DIR``           data directory (job queue, report cache); default ``~/.sheets-sync``
+``SHEETS_SYNC_QUEUE_URL``          ``sqlite`` (default) or ``redis://host:port/db``
+``SHEETS_SYNC_GOOGLE_CREDENTIALS`` service-account JSON key path (else ``GOOGLE_APPLICATION_CREDENTIALS``)
+``SHEETS_SYNC_HMAC_SECRET``        shared secret for HMAC-signed webhook calls
+``SHEETS_SYNC_AUDIENCE``           expected ``aud`` of Google ID tokens at the webhook
+=================================  ===========================================================
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from .errors import ConfigError
+from .frames import MARKETPLACES
+
+SECRET_WORDS = ("secret", "token", "password", "private_key", "refresh")
+BACKENDS = ("xlsx", "google")
+SOURCES = ("files", "amazon")
+
+
+@dataclass(frozen=True)
+class WorkbookConfig:
+    """One team workbook: where it lives, where its actuals come from, who may trigger it."""
+
+    name: str
+    backend: str = "xlsx"                 # "xlsx" or "google"
+    path: Path | None = None              # xlsx backend
+    sheet_id: str | None = None           # google backend
+    source: str = "files"                 # "files" (report files under reports/) or "amazon" (SP-API + Ads API)
+    reports: Path | None = None           # files source: folder holding US/ and MX/
+    marketplaces: tuple[str, ...] = ("US", "MX")
+    timezone: str = "America/Mexico_City"
+    schedule: tuple[str, ...] = ()        # e.g. ("daily 07:00", "weekly mon 07:00") in ``timezone``
+    allow_emails: tuple[str, ...] = ()
+    allow_domains: tuple[str, ...] = ()
+
+    @property
+    def target(self) -> str:
+        return str(self.path) if self.backend == "xlsx" else f"google:{self.sheet_id}"
+
+
+@dataclass(frozen=True)
+class Config:
+    data_dir: Path = field(default_factory=lambda: Path.home() / ".sheets-sync")
+    workbooks: Mapping[str, WorkbookConfig] = field(default_factory=dict)
+    default_workbook: str | None = None
+    queue_url: str = "sqlite"
+    audience: str | None = None
+    google_credentials: Path | None = None   # path only; the key is read by the Google adapter
+    hmac_secret: str | None = field(default=None, repr=False)
+    sp_api_endpoint: str | None = None       # override (tests); default is Amazon's NA endpoint
+    ads_api_endpoint: str | None = None
+    lwa_token_url: str | None = None
+    env: Mapping[str, str] = field(default_factory=dict, repr=False, compare=False)  # for adapters needing secrets
+
+    def workbook(self, name: str | None = None) -> WorkbookConfig:
+        key = name or self.default_workbook
+        if key is None and len(self.workbooks) == 1:
+            key = next(iter(self.workbooks))
+        if key is None or key not in self.workbooks:
+            known = ", ".join(sorted(self.workbooks)) or "none configured"
+            raise ConfigError(f"unknown workbook {name!r}; service.yaml defines: {known}")
+        return self.workbooks[key]
+
+    def find_workbook(self, spreadsheet_id_or_name: str) -> WorkbookConfig:
+        if spreadsheet_id_or_name in self.workbooks:
+            return self.workbooks[spreadsheet_id_or_name]
+        for wb in self.workbooks.values():
+            if wb.sheet_id and wb.sheet_id == spreadsheet_id_or_name:
+                return wb
+        raise ConfigError(f"no workbook named or with sheet id {spreadsheet_id_or_name!r} in service.yaml")
+
+    def with_workbook(self, wb: WorkbookConfig) -> Config:
+        return replace(self, workbooks={**self.workbooks, wb.name: wb})
+
+
+def _tuple(value: Any, where: str) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    if isinstance(value, str):
+        return (value,)
+    if isinstance(value, list | tuple):
+        return tuple(str(v) for v in value)
+    raise ConfigError(f"{where}: expected a list of strings, got {value!r}")
+
+
+def _check_no_secrets(data: Any, where: str) -> None:
+    if isinstance(data, Mapping):
+        for k, v in data.items():
+            key = str(k).lower()
+            if any(w in key for w in SECRET_WORDS) and not key.endswith("_env") and v not in (None, ""):
+                raise ConfigError(
+                    f"{where}.{k}: secrets do not belong in service.yaml; put the value in an environment "
+                    f"variable and name the variable with '{k}_env'")
+            _check_no_secrets(v, f"{where}.{k}")
+    elif isinstance(data, list):
+        for i, v in enumerate(data):
+            _check_no_secrets(v, f"{where}[{i}]")
+
+
+def _workbook(name: str, raw: Mapping[str, Any], base: Path) -> WorkbookConfig:
+    where = f"service.yaml workbooks.{name}"
+    if not isinstance(raw, Mapping):
+        raise ConfigError(f"{where}: expected a mapping of settings")
+    backend = str(raw.get("backend", "google" if raw.get("sheet_id") else "xlsx"))
+    if backend not in BACKENDS:
+        raise ConfigError(f"{where}.backend: {backend!r} is not one of {', '.join(BACKENDS)}")
+    source = str(raw.get("source", "files"))
+    if source not in SOURCES:
+        raise ConfigError(f"{where}.source: {source!r} is not one of {', '.join(SOURCES)}")
+    markets = _tuple(raw.get("marketplaces", ["US", "MX"]), f"{where}.marketplaces")
+    for m in markets:
+        if m not in MARKETPLACES:
+            raise ConfigError(f"{where}.marketplaces: {m!r} is not one of {', '.join(MARKETPLACES)}")
+    path = raw.get("path")
+    if backend == "xlsx" and not path:
+        raise ConfigError(f"{where}.path: an xlsx workbook needs a path")
+    if backend == "google" and not raw.get("sheet_id"):
+        raise ConfigError(f"{where}.sheet_id: a google workbook needs the spreadsheet id")
+    allow = raw.get("allow") or {}
+    reports = raw.get("reports")
+    return WorkbookConfig(
+        name=name, backend=backend,
+        path=(base / Path(str(path)).expanduser()) if path else None,
+        sheet_id=str(raw["sheet_id"]) if raw.get("sheet_id") else None,
+        source=source,
+        reports=(base / Path(str(reports)).expanduser()) if reports else None,
+        marketplaces=markets,
+        timezone=str(raw.get("timezone", "America/Mexico_City")),
+        schedule=_tuple(raw.get("schedule"), f"{where}.schedule"),
+        allow_emails=tuple(e.lower() for e in _tuple(allow.get("emails"), f"{where}.allow.emails")),
+        allow_domains=tuple(d.lower().lstrip("@") for d in _tuple(allow.get("domains"), f"{where}.allow.domains")),
+    )
+
+
+def load_config(path: str | os.PathLike[str] | None = None, env: Mapping[str, str] | None = None) -> Config:
+    """Load service.yaml (if any) and the environment into one frozen :class:`Config`."""
+    env = dict(os.environ if env is None else env)
+    cfg_path = Path(path) if path else (Path(env["SHEETS_SYNC_CONFIG"]) if env.get("SHEETS_SYNC_CONFIG") else None)
+    if cfg_path is None and Path("service.yaml").is_file():
+        cfg_path = Path("service.yaml")
+    raw: Mapping[str, Any] = {}
+    base = Path.cwd()
+    if cfg_path is not None:
+        if not cfg_path.is_file():
+            raise ConfigError(f"{cfg_path}: configuration file not found")
+        try:
+            loaded = yaml.safe_load(cfg_path.read_text(encoding="utf-8")) or {}
+        except yaml.YAMLError as exc:
+            raise ConfigError(f"{cfg_path}: not valid YAML ({exc})") from None
+        if not isinstance(loaded, Mapping):
+            raise ConfigError(f"{cfg_path}: expected a mapping at the top level")
+        raw = loaded
+        base = cfg_path.resolve().parent
+        _check_no_secrets(raw, "service.yaml")
+    wbs_raw = raw.get("workbooks") or {}
+    if not isinstance(wbs_raw, Mapping):
+        raise ConfigError("service.yaml workbooks: expected a mapping of name → settings")
+    workbooks = {str(n): _workbook(str(n), v, base) for n, v in wbs_raw.items()}
+    queue = raw.get("queue") or {}
+    webhook = raw.get("webhook") or {}
+    amazon = raw.get("amazon") or {}
+    data_dir = env.get("SHEETS_SYNC_DATA_DIR") or raw.get("data_dir")
+    cred = env.get("SHEETS_SYNC_GOOGLE_CREDENTIALS") or env.get("GOOGLE_APPLICATION_CREDENTIALS")
+    hmac_env = str(webhook.get("hmac_secret_env", "SHEETS_SYNC_HMAC_SECRET"))
+    default = raw.get("default_workbook")
+    if default is not None and str(default) not in workbooks:
+        raise ConfigError(f"service.yaml default_workbook: {default!r} is not one of the workbooks")
+    return Config(
+        data_dir=(base / Path(str(data_dir)).expanduser()) if data_dir else Path.home() / ".sheets-sync",
+        workbooks=workbooks,
+        default_workbook=str(default) if default else None,
+        queue_url=str(env.get("SHEETS_SYNC_QUEUE_URL") or queue.get("url", "sqlite")),
+        audience=env.get("SHEETS_SYNC_AUDIENCE") or webhook.get("audience"),
+        google_credentials=Path(cred).expanduser() if cred else None,
+        hmac_secret=env.get(hmac_env) or None,
+        sp_api_endpoint=amazon.get("sp_api_endpoint"),
+        ads_api_endpoint=amazon.get("ads_api_endpoint"),
+        lwa_token_url=amazon.get("lwa_token_url"),
+        env=env,
+    )

@@ -1,0 +1,113 @@
+"""The workbook port: read team tabs in one call, write generated tabs in one atomic call.
+
+Cell values crossing the port (both directions) are plain Python: ``None``, ``str``, ``int``, ``float``,
+``bool``, ``datetime.date``, ``datetime.datetime``. Percent cells are fractions (25 % → ``0.25``). Every
+adapter returns the same values for the same sheet: a Google date serial in a column the template types as
+``date`` comes back as ``datetime.date``, like the xlsx adapter's.
+
+Generated tabs share one layout: row 1 is the definitions line (period, currency, FX, tax basis, refunds
+basis, data-through), row 2 the header, data from row 3 (:data:`GENERATED_HEADER_ROW`). Team tabs have the
+header in row 1 and data from row 2.
+
+Formatting is described once, as backend-neutral *format intents* on :class:`GeneratedTab` (number formats
+per column, widths, frozen rows, a status column coloured by value, charts, protection); each adapter renders
+them in its own terms.
+"""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+GENERATED_HEADER_ROW = 2
+TEAM_HEADER_ROW = 1
+
+# Number-format intents a column may carry.
+FORMATS = ("text", "int", "number", "money", "percent", "date", "datetime")
+STATUS_COLOURS = {"on track": "C6EFCE", "at risk": "FFEB9C", "off track": "FFC7CE"}
+
+
+@dataclass(frozen=True)
+class ChartIntent:
+    """A chart over columns of the same tab: ``kind`` is ``bar`` or ``line``."""
+
+    kind: str
+    title: str
+    category: str                 # column for the x axis / categories
+    series: tuple[str, ...]       # columns plotted
+    anchor_column: int = 0        # 0 = right of the table
+
+
+@dataclass
+class GeneratedTab:
+    """A tab owned by the service, replaced whole on every sync."""
+
+    name: str
+    columns: list[str]
+    rows: list[list[Any]]
+    title: str = ""                                         # definitions line, row 1
+    formats: dict[str, str] = field(default_factory=dict)   # column → one of FORMATS; default "text"/auto
+    widths: dict[str, int] = field(default_factory=dict)    # column → width in characters
+    status_column: str | None = None                        # values coloured by STATUS_COLOURS
+    charts: list[ChartIntent] = field(default_factory=list)
+    protected: bool = True
+    currency: str = "USD"                                   # for "money" columns
+
+    def cell_count(self) -> int:
+        return (len(self.rows) + GENERATED_HEADER_ROW) * max(1, len(self.columns))
+
+
+@dataclass
+class TeamTabSeed:
+    """A team tab as ``init`` creates it: header + example rows. Never written by a sync."""
+
+    name: str
+    columns: list[str]
+    rows: list[list[Any]]
+    formats: dict[str, str] = field(default_factory=dict)
+    widths: dict[str, int] = field(default_factory=dict)
+    notes: dict[str, str] = field(default_factory=dict)     # column → help text (header comment / note)
+
+
+@dataclass
+class WriteStats:
+    api_calls: int = 0
+    cells: int = 0
+    bytes_sent: int = 0
+
+
+Table = list[list[Any]]
+
+
+class Workbook(abc.ABC):
+    """A team workbook. Adapters implement the three abstract methods; nothing else sees the backend."""
+
+    #: backend API calls made by this object so far (0 for local files)
+    api_calls: int = 0
+
+    @abc.abstractmethod
+    def read_tabs(self, names: Sequence[str]) -> dict[str, Table | None]:
+        """Read these tabs in one request. ``None`` for a tab that does not exist. Rows are as stored,
+        row 0 = sheet row 1; trailing empty cells may be missing (ragged rows)."""
+
+    @abc.abstractmethod
+    def write_tabs(self, tabs: Sequence[GeneratedTab]) -> WriteStats:
+        """Replace these generated tabs whole, atomically: either all are written or none is.
+        Must never touch any other tab."""
+
+    @abc.abstractmethod
+    def create_tabs(self, seeds: Sequence[TeamTabSeed], generated: Sequence[GeneratedTab],
+                    metadata: dict[str, str]) -> list[str]:
+        """``init``: add the tabs that are missing (team tabs with their example rows, generated tabs
+        empty) and tag the workbook with ``metadata`` (template version). Existing tabs are left alone.
+        Returns the names created."""
+
+    def describe(self) -> str:
+        """A human name for messages (a path or a sheet id); never a secret."""
+        return type(self).__name__
+
+    def tab_names(self) -> list[str]:
+        """Names of existing tabs (default: probe via read_tabs is not allowed; adapters override)."""
+        raise NotImplementedError

@@ -1,0 +1,33 @@
+"""The source port: collect raw report documents for a period and a set of marketplaces."""
+
+from __future__ import annotations
+
+import abc
+import datetime as dt
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+
+from ..frames import RawReport
+
+
+@dataclass(frozen=True)
+class FetchRequest:
+    start: dt.date                     # first marketplace-local day wanted
+    end: dt.date                       # last day wanted (inclusive); never after "yesterday"
+    marketplaces: Sequence[str] = ("US", "MX")
+    progress: Callable[[str], None] = field(default=lambda msg: None, compare=False)
+
+
+class Source(abc.ABC):
+    """A place actuals come from. ``collect`` yields documents; errors for one document are reported in
+    ``problems`` (file-named) and the rest go on."""
+
+    name: str = "source"
+    api_calls: int = 0
+
+    def __init__(self) -> None:
+        self.problems: list[str] = []
+
+    @abc.abstractmethod
+    def collect(self, request: FetchRequest) -> Iterator[RawReport]:
+        """Yield raw report documents covering ``request`` (more is fine: compute de-duplicates)."""
