@@ -1,0 +1,626 @@
+"""Read the team tabs back: Settings, Targets, Products, Manual Actuals, Benchmarks, Bonus Tiers, Calendar.
+
+Columns are found by header name (case- and space-insensitive), so teams may reorder them or add their own.
+Every bad cell becomes a :class:`~sheets_sync.errors.Problem` with its A1 address, the value, what would be
+valid and what was done (row skipped, default used) — all of them, never just the first. Nothing here writes.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import difflib
+import math
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from .errors import Problem
+from .frames import MARKETPLACES
+from .kpis import CATALOG, SCOPES, TIERS
+from .periods import PERIOD_HELP, Period, month_of, parse_period
+from .template import TabSpec, Template, load_template
+
+Table = list[list[Any]]
+_NUM = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")
+_ASIN = re.compile(r"^[A-Z0-9]{10}$")
+_CURRENCY_PREFIX = re.compile(r"^(US\$|MX\$|MXN|USD|\$|€|£|¥|￥)\s*")
+
+
+def col_letter(index: int) -> str:
+    """0 → A, 25 → Z, 26 → AA."""
+    s = ""
+    index += 1
+    while index:
+        index, rem = divmod(index - 1, 26)
+        s = chr(65 + rem) + s
+    return s
+
+
+def _norm_header(h: Any) -> str:
+    return re.sub(r"[\s_]+", "_", str(h or "").strip().lower())
+
+
+def blank(v: Any) -> bool:
+    return v is None or (isinstance(v, str) and not v.strip()) or (isinstance(v, float) and math.isnan(v))
+
+
+def parse_number(v: Any) -> float:
+    """A number from a cell: numbers as-is; text with thousands separators or a currency prefix accepted.
+    Raises ValueError."""
+    if isinstance(v, bool):
+        raise ValueError("a true/false value is not a number")
+    if isinstance(v, int | float):
+        if isinstance(v, float) and not math.isfinite(v):
+            raise ValueError("not a finite number")
+        return float(v)
+    if isinstance(v, dt.date):
+        raise ValueError("a date is not a number")
+    s = str(v).strip().replace("\u00a0", "").replace(" ", "")
+    s = _CURRENCY_PREFIX.sub("", s)
+    if re.fullmatch(r"[+-]?\d{1,3}(,\d{3})+(\.\d+)?", s):
+        s = s.replace(",", "")
+    if not _NUM.match(s):
+        raise ValueError("not a number")
+    return float(s)
+
+
+def parse_percentish(v: Any, *, is_percent: bool) -> tuple[float, bool]:
+    """A target/actual value. Percent KPIs accept ``25%``, ``0.25`` or a percent cell (0.25); a bare ``25``
+    (> 1) is read as 25 % and flagged (second item True)."""
+    if isinstance(v, str) and v.strip().endswith("%"):
+        return parse_number(v.strip()[:-1]) / 100.0, False
+    x = parse_number(v)
+    if is_percent and abs(x) > 1.0:
+        return x / 100.0, True
+    return x, False
+
+
+def parse_date(v: Any) -> tuple[dt.date, bool]:
+    """A date cell, or ISO text (second item True: typed as text). Raises ValueError."""
+    if isinstance(v, dt.datetime):
+        return v.date(), False
+    if isinstance(v, dt.date):
+        return v, False
+    if isinstance(v, str) and re.fullmatch(r"\d{4}-\d{2}-\d{2}", v.strip()):
+        return dt.date.fromisoformat(v.strip()), True
+    raise ValueError("not a date")
+
+
+@dataclass(frozen=True)
+class Settings:
+    period: Period
+    base_currency: str = "USD"
+    fx: dict[str, float] = field(default_factory=dict)      # currency → units per 1 base
+    gmv_tax: str = "exclude"
+    gmv_refunds: str = "gross"
+    vat: dict[str, float] = field(default_factory=lambda: {"MX": 0.16, "US": 0.0})
+    ads_attribution: str = "7d"
+    attainment_cap: float = 1.5
+    on_track: float = 1.0
+    at_risk: float = 0.9
+    language: str = "en"
+    growth: float = 0.10
+    marketplaces: tuple[str, ...] = ("US", "MX")
+    timezone: str = "America/Mexico_City"
+
+    def rate(self, currency: str) -> float | None:
+        """Units of ``currency`` per 1 base-currency unit (1 for the base itself); None when unknown."""
+        if currency == self.base_currency:
+            return 1.0
+        return self.fx.get(currency)
+
+    def definitions(self, data_through: dict[str, dt.date | None]) -> str:
+        fx = ", ".join(f"{c} {r:g}/{self.base_currency}" for c, r in sorted(self.fx.items())) or "none"
+        through = ", ".join(f"{m} {d.isoformat() if d else 'no data'}" for m, d in sorted(data_through.items()))
+        return (f"Period {self.period.label} ({self.period.start.isoformat()}..{self.period.end.isoformat()}) · "
+                f"currency {self.base_currency} · FX {fx} · GMV tax {self.gmv_tax} · refunds {self.gmv_refunds} · "
+                f"ads {self.ads_attribution} attribution · data through {through or 'no data'}")
+
+
+@dataclass(frozen=True)
+class Target:
+    row: int                 # sheet row number in Targets
+    period: str
+    marketplace: str
+    scope: str
+    scope_value: str
+    owner: str
+    role: str
+    kpi: str
+    target: float
+    weight: float
+    direction: str
+    notes: str = ""
+
+
+@dataclass(frozen=True)
+class Product:
+    marketplace: str
+    asin: str
+    sku: str
+    tier: str
+    category: str
+    owner: str
+    unit_cost: float | None
+    unit_logistics_cost: float | None
+    unit_fees: float | None
+
+
+@dataclass(frozen=True)
+class ManualActual:
+    row: int
+    marketplace: str
+    scope: str
+    scope_value: str
+    kpi: str
+    actual: float
+    source: str
+
+
+@dataclass(frozen=True)
+class Benchmark:
+    marketplace: str
+    category: str
+    kpi: str
+    benchmark: float
+    source: str
+
+
+@dataclass(frozen=True)
+class BonusTier:
+    min_score: float
+    tier: str
+    payout: float
+
+
+@dataclass(frozen=True)
+class CalendarEvent:
+    marketplace: str
+    event: str
+    start: dt.date
+    end: dt.date
+    multiplier: float
+
+
+@dataclass
+class TeamInputs:
+    settings: Settings
+    targets: list[Target]
+    products: list[Product]
+    manual: list[ManualActual]
+    benchmarks: list[Benchmark]
+    tiers: list[BonusTier]
+    calendar: list[CalendarEvent]
+    problems: list[Problem]
+    rows_read: int = 0
+
+
+class _TabReader:
+    """Maps headers → positions for one tab and yields (sheet_row, {column: value}) for non-blank rows."""
+
+    def __init__(self, spec: TabSpec, table: Table | None, problems: list[Problem]):
+        self.spec = spec
+        self.problems = problems
+        self.pos: dict[str, int] = {}
+        self.rows: list[tuple[int, dict[str, Any]]] = []
+        self.usable = True
+        if table is None:
+            problems.append(Problem(f"{spec.name}!A1", None, f"the tab {spec.name!r} is missing; run "
+                                    "`sheets-sync init` to add missing tabs (existing tabs are left alone)",
+                                    "defaults used" if spec.name == "Settings" else "tab ignored"))
+            self.usable = False
+            return
+        header = table[0] if table else []
+        wanted = {_norm_header(c.name): c.name for c in spec.columns}
+        for i, h in enumerate(header):
+            key = _norm_header(h)
+            if key in wanted and wanted[key] not in self.pos:
+                self.pos[wanted[key]] = i
+        missing = [c.name for c in spec.columns if c.required and c.name not in self.pos]
+        if missing:
+            where = f"{spec.name}!{col_letter(len(header))}1" if header else f"{spec.name}!A1"
+            problems.append(Problem(where, None, f"missing column(s) {', '.join(missing)}; the header row "
+                                    f"(row 1) needs: {', '.join(spec.column_names)}", "tab ignored"))
+            self.usable = False
+            return
+        for r, row in enumerate(table[1:], start=2):
+            values = {name: (row[i] if i < len(row) else None) for name, i in self.pos.items()}
+            if all(blank(v) for v in values.values()):
+                continue
+            self.rows.append((r, values))
+        if not self.rows and spec.name not in ("Manual Actuals", "Benchmarks"):
+            problems.append(Problem(f"{spec.name}!A2", None, f"the tab {spec.name!r} has no rows",
+                                    "defaults used" if spec.name in ("Settings", "Bonus Tiers") else "nothing to do",
+                                    "warning"))
+
+    def addr(self, column: str, row: int) -> str:
+        return f"{self.spec.name}!{col_letter(self.pos.get(column, 0))}{row}"
+
+    def bad(self, column: str, row: int, value: Any, expected: str, action: str = "row skipped",
+            severity: str = "error") -> None:
+        self.problems.append(Problem(self.addr(column, row), value, expected, action, severity))
+
+
+def _text(v: Any) -> str:
+    if blank(v):
+        return ""
+    if isinstance(v, float) and v.is_integer():
+        return str(int(v))
+    return str(v).strip()
+
+
+def _suggest(word: str, options: Sequence[str]) -> str:
+    close = difflib.get_close_matches(word.lower(), list(options), n=1, cutoff=0.6)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+SETTING_KEYS = ("period", "base_currency", "gmv_tax", "gmv_refunds", "ads_attribution", "attainment_cap",
+                "on_track", "at_risk", "language", "growth", "marketplaces", "timezone")
+
+
+def read_settings(tab: _TabReader, today: dt.date, period_override: str | None) -> Settings:
+    kw: dict[str, Any] = {}
+    fx: dict[str, float] = {}
+    vat = {"MX": 0.16, "US": 0.0}
+    rows = tab.rows if tab.usable else []
+    for r, v in rows:
+        key = _text(v.get("key")).lower()
+        val = v.get("value")
+        if not key:
+            tab.bad("key", r, None, "a setting name such as period or fx.MXN", "row ignored")
+            continue
+        if blank(val):
+            continue    # blank = default
+        try:
+            if key == "period":
+                kw["period"] = parse_period(_text(val))
+            elif key == "base_currency":
+                cur = _text(val).upper()
+                if not re.fullmatch(r"[A-Z]{3}", cur):
+                    raise ValueError("expected a 3-letter currency code such as USD or MXN")
+                kw["base_currency"] = cur
+            elif key.startswith("fx."):
+                rate = parse_number(val)
+                if rate <= 0:
+                    raise ValueError("expected a positive rate, e.g. 18.30 (MXN per 1 base-currency unit)")
+                fx[key[3:].upper()] = rate
+            elif key.startswith("vat."):
+                rate, _ = parse_percentish(val, is_percent=True)
+                if not 0 <= rate < 1:
+                    raise ValueError("expected a rate between 0 and 1 (or 0% to 99%), e.g. 0.16")
+                vat[key[4:].upper()] = rate
+            elif key in ("gmv_tax", "gmv_refunds", "ads_attribution", "language"):
+                allowed = {"gmv_tax": ("exclude", "include"), "gmv_refunds": ("gross", "net"),
+                           "ads_attribution": ("7d", "14d"), "language": ("en", "zh", "es")}[key]
+                s = _text(val).lower()
+                if s not in allowed:
+                    raise ValueError(f"expected one of {', '.join(allowed)}")
+                kw[key] = s
+            elif key in ("attainment_cap", "on_track", "at_risk", "growth"):
+                x, _ = parse_percentish(val, is_percent=(key == "growth"))
+                if x < 0 or (key == "attainment_cap" and x < 1):
+                    raise ValueError("expected a number ≥ 1" if key == "attainment_cap" else "expected a number ≥ 0")
+                kw[key] = x
+            elif key == "marketplaces":
+                ms = tuple(m.strip().upper() for m in re.split(r"[,\s]+", _text(val)) if m.strip())
+                unknown = [m for m in ms if m not in MARKETPLACES]
+                if unknown or not ms:
+                    raise ValueError(f"expected a list of {', '.join(MARKETPLACES)}")
+                kw["marketplaces"] = ms
+            elif key == "timezone":
+                kw["timezone"] = _text(val)
+            else:
+                tab.bad("key", r, key, f"an unknown setting; known: {', '.join(SETTING_KEYS)}, fx.<CUR>, vat.<MK>",
+                        "row ignored", "warning")
+        except ValueError as exc:
+            msg = str(exc)
+            if key == "period":
+                msg = PERIOD_HELP if msg.startswith("expected") else msg
+            tab.bad("value", r, val, msg, "default used")
+    if "at_risk" in kw or "on_track" in kw:
+        on, risk = kw.get("on_track", 1.0), kw.get("at_risk", 0.9)
+        if risk > on:
+            tab.problems.append(Problem("Settings", f"at_risk {risk:g} > on_track {on:g}",
+                                        "at_risk must not be above on_track", "defaults 1.0 / 0.9 used"))
+            kw["on_track"], kw["at_risk"] = 1.0, 0.9
+    if period_override:
+        kw["period"] = parse_period(period_override)
+    kw.setdefault("period", month_of(today))
+    return Settings(fx=fx, vat=vat, **kw)
+
+
+def _target_value(tab: _TabReader, column: str, r: int, raw: Any, kpi: str) -> float | None:
+    meta = CATALOG.get(kpi)
+    is_percent = bool(meta and meta.is_percent)
+    try:
+        x, guessed = parse_percentish(raw, is_percent=is_percent)
+    except ValueError:
+        hint = "a percentage such as 25% or 0.25" if is_percent else "a number"
+        tab.bad(column, r, raw, f"expected {hint}")
+        return None
+    if guessed:
+        tab.bad(column, r, raw, f"{kpi} is a percentage; {raw} was read as {x:.4g} ({x:.2%}). "
+                "Type 25% or 0.25 to be explicit", "value used", "warning")
+    return x
+
+
+def read_inputs(tables: dict[str, Table | None], *, today: dt.date | None = None,
+                period_override: str | None = None, template: Template | None = None) -> TeamInputs:
+    """Parse every team tab; never raises for bad cells (they become problems)."""
+    template = template or load_template()
+    today = today or dt.date.today()
+    problems: list[Problem] = []
+    readers = {t.name: _TabReader(t, tables.get(t.name), problems) for t in template.team}
+    settings = read_settings(readers["Settings"], today, period_override)
+    rows_read = sum(len(rd.rows) for rd in readers.values())
+    products = _read_products(readers["Products"])
+    known = {
+        "asin": {p.asin for p in products}, "sku": {p.sku for p in products if p.sku},
+        "category": {p.category.lower() for p in products if p.category},
+        "owner": {p.owner.lower() for p in products if p.owner},
+    }
+    targets = _read_targets(readers["Targets"], settings, known)
+    manual = _read_manual(readers["Manual Actuals"], settings)
+    return TeamInputs(
+        settings=settings, targets=targets, products=products, manual=manual,
+        benchmarks=_read_benchmarks(readers["Benchmarks"]),
+        tiers=_read_tiers(readers["Bonus Tiers"]),
+        calendar=_read_calendar(readers["Calendar"]),
+        problems=problems, rows_read=rows_read)
+
+
+def _marketplace(tab: _TabReader, r: int, v: Any, allow_all: bool, column: str = "marketplace") -> str | None:
+    m = _text(v).upper()
+    allowed = [*MARKETPLACES, "ALL"] if allow_all else list(MARKETPLACES)
+    if m not in allowed:
+        tab.bad(column, r, v, f"expected {', '.join(allowed)}")
+        return None
+    return m
+
+
+def _period_matches(tab: _TabReader, r: int, v: Any, settings: Settings) -> bool:
+    if blank(v):
+        return True
+    try:
+        p = parse_period(_text(v))
+    except ValueError as exc:
+        tab.bad("period", r, v, f"{exc}; or blank for the Settings period")
+        return False
+    return p.label == settings.period.label
+
+
+def _read_targets(tab: _TabReader, settings: Settings, known: dict[str, set[str]]) -> list[Target]:
+    out: list[Target] = []
+    seen: dict[tuple, int] = {}
+    for r, v in tab.rows:
+        if not _period_matches(tab, r, v.get("period"), settings):
+            continue
+        ok = True
+        m = _marketplace(tab, r, v.get("marketplace"), allow_all=True)
+        ok &= m is not None
+        if m and m != "ALL" and m not in settings.marketplaces:
+            tab.bad("marketplace", r, m, f"this workbook reviews {', '.join(settings.marketplaces)} (Settings "
+                    "marketplaces)")
+            ok = False
+        scope = _text(v.get("scope")).lower()
+        if scope not in SCOPES:
+            tab.bad("scope", r, v.get("scope"), f"expected one of {', '.join(SCOPES)}{_suggest(scope, SCOPES)}")
+            ok = False
+        kpi = _text(v.get("kpi")).lower()
+        meta = CATALOG.get(kpi)
+        if meta is None:
+            tab.bad("kpi", r, v.get("kpi"), f"unknown KPI{_suggest(kpi, list(CATALOG))}; see the KPI catalog "
+                    "(gmv, units, orders, aov, sessions, cvr, acos, tacos, odr, …)")
+            ok = False
+        elif scope in SCOPES and meta.scope == "account" and scope != "account":
+            tab.bad("scope", r, scope, f"{kpi} is an account-health KPI, measured per marketplace only: "
+                    "use scope account")
+            ok = False
+        if meta is not None and meta.scope == "account" and m == "ALL":
+            tab.bad("marketplace", r, m, f"{kpi} is reported per marketplace: use US or MX")
+            ok = False
+        sv = _text(v.get("scope_value"))
+        if scope == "account" and sv:
+            tab.bad("scope_value", r, sv, "leave blank for scope account", "value ignored", "warning")
+            sv = ""
+        elif scope in SCOPES and scope != "account":
+            if not sv:
+                tab.bad("scope_value", r, None, f"the {scope} this target is for")
+                ok = False
+            elif scope == "tier" and sv.lower() not in (*TIERS, "unassigned"):
+                tab.bad("scope_value", r, sv, f"expected a tier: {', '.join(TIERS)}")
+                ok = False
+            elif scope == "asin" and not _ASIN.match(sv.upper()):
+                tab.bad("scope_value", r, sv, "expected an ASIN: 10 letters and digits such as B0C7K1M2A1")
+                ok = False
+            elif scope in ("asin", "sku", "category", "owner"):
+                key = sv.upper() if scope == "asin" else (sv if scope == "sku" else sv.lower())
+                if key not in known[scope]:
+                    tab.bad("scope_value", r, sv, f"no product in Products has this {scope}; check the spelling",
+                            "row kept (actual may be blank)", "warning")
+            sv = sv.lower() if scope == "tier" else (sv.upper() if scope == "asin" else sv)
+        owner = _text(v.get("owner"))
+        if not owner:
+            tab.bad("owner", r, None, "the person accountable for this target")
+            ok = False
+        target = None
+        if blank(v.get("target")):
+            tab.bad("target", r, None, "a target value")
+            ok = False
+        elif meta is not None:
+            target = _target_value(tab, "target", r, v.get("target"), kpi)
+            ok &= target is not None
+        weight = 1.0
+        if not blank(v.get("weight")):
+            try:
+                weight = parse_number(v.get("weight"))
+                if weight < 0:
+                    raise ValueError
+            except ValueError:
+                tab.bad("weight", r, v.get("weight"), "expected a weight ≥ 0 (weights are normalised per owner)")
+                ok = False
+        direction = _text(v.get("direction")).lower()
+        if direction and direction not in ("higher", "lower"):
+            tab.bad("direction", r, v.get("direction"), "expected higher, lower or blank (the catalog's)",
+                    "catalog direction used", "warning")
+            direction = ""
+        if not ok or meta is None or target is None or m is None:
+            continue
+        key = (m, scope, sv.lower(), owner.lower(), kpi)
+        if key in seen:
+            tab.bad("kpi", r, kpi, f"duplicates Targets row {seen[key]} (same owner, KPI, marketplace and scope)")
+            continue
+        seen[key] = r
+        out.append(Target(row=r, period=settings.period.label, marketplace=m, scope=scope, scope_value=sv,
+                          owner=owner, role=_text(v.get("role")).lower(), kpi=kpi, target=target, weight=weight,
+                          direction=direction or meta.direction, notes=_text(v.get("notes"))))
+    return out
+
+
+def _money(tab: _TabReader, column: str, r: int, v: Any) -> float | None:
+    if blank(v):
+        return None
+    try:
+        x = parse_number(v)
+        if x < 0:
+            raise ValueError
+        return x
+    except ValueError:
+        tab.bad(column, r, v, "expected an amount ≥ 0 in the base currency", "left blank")
+        return None
+
+
+def _read_products(tab: _TabReader) -> list[Product]:
+    out: list[Product] = []
+    seen: dict[tuple[str, str], int] = {}
+    for r, v in tab.rows:
+        m = _marketplace(tab, r, v.get("marketplace"), allow_all=False)
+        asin = _text(v.get("asin")).upper()
+        if not _ASIN.match(asin):
+            tab.bad("asin", r, v.get("asin"), "expected an ASIN: 10 letters and digits such as B0C7K1M2A1")
+            continue
+        if m is None:
+            continue
+        if (m, asin) in seen:
+            tab.bad("asin", r, asin, f"duplicates Products row {seen[(m, asin)]} for {m}")
+            continue
+        seen[(m, asin)] = r
+        tier = _text(v.get("tier")).lower()
+        if tier not in TIERS:
+            if tier:
+                tab.bad("tier", r, v.get("tier"), f"expected one of {', '.join(TIERS)}", "tier unassigned used")
+            tier = "unassigned"
+        out.append(Product(marketplace=m, asin=asin, sku=_text(v.get("sku")), tier=tier,
+                           category=_text(v.get("category")), owner=_text(v.get("owner")),
+                           unit_cost=_money(tab, "unit_cost", r, v.get("unit_cost")),
+                           unit_logistics_cost=_money(tab, "unit_logistics_cost", r, v.get("unit_logistics_cost")),
+                           unit_fees=_money(tab, "unit_fees", r, v.get("unit_fees"))))
+    return out
+
+
+def _read_manual(tab: _TabReader, settings: Settings) -> list[ManualActual]:
+    out: list[ManualActual] = []
+    for r, v in tab.rows:
+        if not _period_matches(tab, r, v.get("period"), settings):
+            continue
+        m = _marketplace(tab, r, v.get("marketplace"), allow_all=True)
+        kpi = _text(v.get("kpi")).lower()
+        if kpi not in CATALOG:
+            tab.bad("kpi", r, v.get("kpi"), f"unknown KPI{_suggest(kpi, list(CATALOG))}")
+            continue
+        scope = _text(v.get("scope")).lower() or "account"
+        if scope not in SCOPES:
+            tab.bad("scope", r, v.get("scope"), f"expected one of {', '.join(SCOPES)}")
+            continue
+        if blank(v.get("actual")):
+            tab.bad("actual", r, None, "the figure for this KPI")
+            continue
+        actual = _target_value(tab, "actual", r, v.get("actual"), kpi)
+        if actual is None or m is None:
+            continue
+        sv = _text(v.get("scope_value"))
+        sv = sv.lower() if scope == "tier" else (sv.upper() if scope == "asin" else sv)
+        out.append(ManualActual(row=r, marketplace=m, scope=scope, scope_value=sv, kpi=kpi, actual=actual,
+                                source=_text(v.get("source"))))
+    return out
+
+
+def _read_benchmarks(tab: _TabReader) -> list[Benchmark]:
+    out = []
+    for r, v in tab.rows:
+        m = _text(v.get("marketplace")).upper() or "ALL"
+        if m not in (*MARKETPLACES, "ALL"):
+            tab.bad("marketplace", r, v.get("marketplace"), "expected US, MX, ALL or blank")
+            continue
+        kpi = _text(v.get("kpi")).lower()
+        if kpi not in CATALOG:
+            tab.bad("kpi", r, v.get("kpi"), f"unknown KPI{_suggest(kpi, list(CATALOG))}")
+            continue
+        val = _target_value(tab, "benchmark", r, v.get("benchmark"), kpi) if not blank(v.get("benchmark")) else None
+        if val is None:
+            if blank(v.get("benchmark")):
+                tab.bad("benchmark", r, None, "the category's typical value")
+            continue
+        out.append(Benchmark(m, _text(v.get("category")), kpi, val, _text(v.get("source"))))
+    return out
+
+
+def _read_tiers(tab: _TabReader) -> list[BonusTier]:
+    out: list[BonusTier] = []
+    seen: dict[float, int] = {}
+    for r, v in tab.rows:
+        try:
+            ms = parse_number(v.get("min_score")) if not str(v.get("min_score") or "").strip().endswith("%") \
+                else parse_percentish(v.get("min_score"), is_percent=True)[0]
+            if ms < 0:
+                raise ValueError
+        except ValueError:
+            tab.bad("min_score", r, v.get("min_score"), "expected a score ≥ 0 such as 0.8 or 80%")
+            continue
+        try:
+            payout, guessed = parse_percentish(v.get("payout"), is_percent=True)
+            if payout < 0:
+                raise ValueError
+        except ValueError:
+            tab.bad("payout", r, v.get("payout"), "expected a payout such as 50% or 0.5")
+            continue
+        if guessed:
+            tab.bad("payout", r, v.get("payout"), f"read as {payout:.0%}; type 50% or 0.5 to be explicit",
+                    "value used", "warning")
+        if ms in seen:
+            tab.bad("min_score", r, v.get("min_score"), f"duplicates Bonus Tiers row {seen[ms]}")
+            continue
+        seen[ms] = r
+        out.append(BonusTier(ms, _text(v.get("tier")) or f"≥{ms:g}", payout))
+    return sorted(out, key=lambda t: t.min_score)
+
+
+def _read_calendar(tab: _TabReader) -> list[CalendarEvent]:
+    out = []
+    for r, v in tab.rows:
+        m = _marketplace(tab, r, v.get("marketplace"), allow_all=True)
+        dates = []
+        for c in ("start", "end"):
+            try:
+                d, as_text = parse_date(v.get(c))
+                if as_text:
+                    tab.bad(c, r, v.get(c), f"a date typed as text; read as {d.isoformat()} (format the cell "
+                            "as a date)", "value used", "warning")
+                dates.append(d)
+            except ValueError:
+                tab.bad(c, r, v.get(c), "expected a date cell or YYYY-MM-DD text")
+        try:
+            mult = parse_number(v.get("sales_multiplier")) if not blank(v.get("sales_multiplier")) else 1.0
+            if mult <= 0:
+                raise ValueError
+        except ValueError:
+            tab.bad("sales_multiplier", r, v.get("sales_multiplier"), "expected a number > 0 such as 3")
+            continue
+        if len(dates) != 2 or m is None:
+            continue
+        if dates[1] < dates[0]:
+            tab.bad("end", r, v.get("end"), f"the end is before the start ({dates[0].isoformat()})")
+            continue
+        out.append(CalendarEvent(m, _text(v.get("event")), dates[0], dates[1], mult))
+    return out

@@ -1,0 +1,262 @@
+"""The embedded default backend: an .xlsx workbook on disk (openpyxl).
+
+Reading opens the file read-only. Writing loads the workbook, replaces the generated tabs, saves to a
+temporary file in the same folder and renames it over the original (``os.replace``, atomic on one file
+system): a crash leaves either the old or the new workbook, never half of one. Team tabs are carried over
+as openpyxl loaded them; they are never modified.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import tempfile
+import zipfile
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import openpyxl
+from openpyxl.chart import BarChart, LineChart, Reference
+from openpyxl.comments import Comment
+from openpyxl.formatting.rule import CellIsRule
+from openpyxl.packaging.custom import StringProperty
+from openpyxl.styles import Alignment, Font, PatternFill
+from openpyxl.utils import get_column_letter
+from openpyxl.utils.exceptions import InvalidFileException
+
+from ..errors import FatalError, WorkbookLockedError
+from .base import (
+    GENERATED_HEADER_ROW,
+    STATUS_COLOURS,
+    GeneratedTab,
+    Table,
+    TeamTabSeed,
+    Workbook,
+    WriteStats,
+)
+
+HEADER_FILL = PatternFill("solid", fgColor="DDE7F3")
+TEAM_HEADER_FILL = PatternFill("solid", fgColor="FFF2CC")
+HEADER_FONT = Font(bold=True)
+TITLE_FONT = Font(italic=True, color="555555")
+CURRENCY_FORMATS = {"USD": '"$"#,##0.00', "MXN": '"MX$"#,##0.00', "EUR": '#,##0.00 "€"'}
+NUMBER_FORMATS = {"int": "#,##0", "number": "#,##0.00##", "percent": "0.0%", "date": "yyyy-mm-dd",
+                  "datetime": "yyyy-mm-dd hh:mm"}
+META_SHEET = "_sheets_sync"
+
+
+def _cell_value(v: Any) -> Any:
+    if isinstance(v, dt.datetime) and v.time() == dt.time(0):
+        return v.date()
+    return v
+
+
+def _format_for(kind: str, currency: str) -> str | None:
+    if kind == "money":
+        return CURRENCY_FORMATS.get(currency, f'#,##0.00 "{currency}"')
+    return NUMBER_FORMATS.get(kind)
+
+
+def _safe(v: Any) -> Any:
+    """Text that Excel would read as a formula is written as text, not evaluated."""
+    if isinstance(v, str) and v[:1] in ("=", "+", "-", "@") and len(v) > 1 and not _is_number(v):
+        return "'" + v if v.startswith("=") else v
+    return v
+
+
+def _is_number(s: str) -> bool:
+    try:
+        float(s)
+    except ValueError:
+        return False
+    return True
+
+
+class XlsxWorkbook(Workbook):
+    def __init__(self, path: str | os.PathLike[str]):
+        self.path = Path(path)
+        self.api_calls = 0
+
+    def describe(self) -> str:
+        return str(self.path)
+
+    # -- reading -----------------------------------------------------------------------------------------
+    def _open(self, read_only: bool) -> openpyxl.Workbook:
+        if not self.path.exists():
+            raise FatalError(f"{self.path}: workbook not found; create it with "
+                             f"`sheets-sync init --workbook {self.path}`")
+        try:
+            return openpyxl.load_workbook(self.path, read_only=read_only, data_only=read_only)
+        except PermissionError as exc:
+            raise WorkbookLockedError(f"{self.path}: cannot be opened ({exc.strerror}); is it open in "
+                                      "another program, or not readable by this user?") from exc
+        except (InvalidFileException, zipfile.BadZipFile, KeyError, OSError) as exc:
+            raise FatalError(f"{self.path}: not a readable .xlsx workbook ({type(exc).__name__}); "
+                             "save it as Excel Workbook (.xlsx)") from exc
+
+    def tab_names(self) -> list[str]:
+        wb = self._open(read_only=True)
+        try:
+            return list(wb.sheetnames)
+        finally:
+            wb.close()
+
+    def read_tabs(self, names: Sequence[str]) -> dict[str, Table | None]:
+        wb = self._open(read_only=True)
+        try:
+            out: dict[str, Table | None] = {}
+            for name in names:
+                if name not in wb.sheetnames:
+                    out[name] = None
+                    continue
+                ws = wb[name]
+                rows = [[_cell_value(v) for v in row] for row in ws.iter_rows(values_only=True)]
+                while rows and all(v is None for v in rows[-1]):
+                    rows.pop()
+                out[name] = rows
+            return out
+        finally:
+            wb.close()
+
+    # -- writing -----------------------------------------------------------------------------------------
+    def _check_writable(self) -> None:
+        folder = self.path.parent
+        for lock in (folder / f".~lock.{self.path.name}#", folder / f"~${self.path.name}"):
+            if lock.exists():
+                raise WorkbookLockedError(
+                    f"{self.path}: the workbook is open in another program (lock file {lock.name}); close it "
+                    "and sync again — nothing was written")
+        if not os.access(folder, os.W_OK) or (self.path.exists() and not os.access(self.path, os.W_OK)):
+            raise WorkbookLockedError(f"{self.path}: not writable by this user; nothing was written")
+
+    def _save_atomically(self, wb: openpyxl.Workbook) -> None:
+        fd, tmp = tempfile.mkstemp(prefix=f".{self.path.stem}.", suffix=".xlsx.tmp", dir=self.path.parent)
+        os.close(fd)
+        try:
+            wb.save(tmp)
+            if self.path.exists():
+                os.chmod(tmp, self.path.stat().st_mode & 0o777)
+            os.replace(tmp, self.path)
+        except PermissionError as exc:
+            raise WorkbookLockedError(f"{self.path}: could not be replaced ({exc.strerror}); is it open in "
+                                      "another program? Nothing was written") from exc
+        finally:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+
+    def write_tabs(self, tabs: Sequence[GeneratedTab]) -> WriteStats:
+        self._check_writable()
+        wb = self._open(read_only=False)
+        stats = WriteStats()
+        for tab in tabs:
+            index = None
+            if tab.name in wb.sheetnames:
+                index = wb.sheetnames.index(tab.name)
+                wb.remove(wb[tab.name])
+            ws = wb.create_sheet(tab.name, index)
+            _render_generated(ws, tab)
+            stats.cells += tab.cell_count()
+        self._save_atomically(wb)
+        return stats
+
+    def create_tabs(self, seeds: Sequence[TeamTabSeed], generated: Sequence[GeneratedTab],
+                    metadata: dict[str, str]) -> list[str]:
+        if self.path.exists():
+            self._check_writable()
+            wb = self._open(read_only=False)
+        else:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            wb = openpyxl.Workbook()
+            wb.remove(wb.active)
+        created: list[str] = []
+        for seed in seeds:
+            if seed.name not in wb.sheetnames:
+                _render_seed(wb.create_sheet(seed.name), seed)
+                created.append(seed.name)
+        for tab in generated:
+            if tab.name not in wb.sheetnames:
+                _render_generated(wb.create_sheet(tab.name), tab)
+                created.append(tab.name)
+        if created or metadata:
+            props = wb.custom_doc_props
+            for key, value in metadata.items():
+                if key in props.names:
+                    props[key].value = value
+                else:
+                    props.append(StringProperty(name=key, value=value))
+            self._save_atomically(wb)
+        return created
+
+
+def _widths(ws, columns: Sequence[str], widths: dict[str, int]) -> None:
+    for i, name in enumerate(columns, start=1):
+        ws.column_dimensions[get_column_letter(i)].width = max(6, widths.get(name, max(10, len(name) + 2)))
+
+
+def _render_seed(ws, seed: TeamTabSeed) -> None:
+    ws.append(list(seed.columns))
+    for row in seed.rows:
+        ws.append([_safe(v) for v in row])
+    for i, name in enumerate(seed.columns, start=1):
+        cell = ws.cell(row=1, column=i)
+        cell.font = HEADER_FONT
+        cell.fill = TEAM_HEADER_FILL
+        if name in seed.notes:
+            cell.comment = Comment(seed.notes[name], "sheets-sync")
+        fmt = _format_for(seed.formats.get(name, "text"), "USD")
+        if fmt:
+            for r in range(2, len(seed.rows) + 2):
+                c = ws.cell(row=r, column=i)
+                if isinstance(c.value, int | float | dt.date):
+                    c.number_format = fmt
+    ws.freeze_panes = "A2"
+    _widths(ws, seed.columns, seed.widths)
+
+
+def _render_generated(ws, tab: GeneratedTab) -> None:
+    ws.append([tab.title])
+    ws.append(list(tab.columns))
+    for row in tab.rows:
+        ws.append([_safe(v) for v in row])
+    ws["A1"].font = TITLE_FONT
+    for i in range(1, len(tab.columns) + 1):
+        c = ws.cell(row=GENERATED_HEADER_ROW, column=i)
+        c.font = HEADER_FONT
+        c.fill = HEADER_FILL
+        c.alignment = Alignment(wrap_text=True, vertical="top")
+    first, last = GENERATED_HEADER_ROW + 1, GENERATED_HEADER_ROW + len(tab.rows)
+    for i, name in enumerate(tab.columns, start=1):
+        fmt = _format_for(tab.formats.get(name, "text"), tab.currency)
+        if fmt and tab.rows:
+            for (cell,) in ws.iter_rows(min_row=first, max_row=last, min_col=i, max_col=i):
+                cell.number_format = fmt
+    ws.freeze_panes = ws.cell(row=GENERATED_HEADER_ROW + 1, column=1)
+    _widths(ws, tab.columns, tab.widths)
+    if tab.status_column and tab.status_column in tab.columns and tab.rows:
+        col = get_column_letter(tab.columns.index(tab.status_column) + 1)
+        rng = f"{col}{first}:{col}{last}"
+        for status, colour in STATUS_COLOURS.items():
+            ws.conditional_formatting.add(rng, CellIsRule(operator="equal", formula=[f'"{status}"'],
+                                                          fill=PatternFill("solid", bgColor=colour)))
+    if tab.rows:
+        anchor_col = len(tab.columns) + 2
+        for n, chart in enumerate(tab.charts):
+            _add_chart(ws, tab, chart, first, last, anchor_col, n)
+    if tab.protected:
+        ws.protection.sheet = True
+        ws.protection.autoFilter = False
+        ws.protection.sort = False
+        ws.protection.formatColumns = False
+
+
+def _add_chart(ws, tab: GeneratedTab, chart, first: int, last: int, anchor_col: int, n: int) -> None:
+    c = BarChart() if chart.kind == "bar" else LineChart()
+    c.title = chart.title
+    c.height, c.width = 8, 16
+    cat_idx = tab.columns.index(chart.category) + 1
+    for s in chart.series:
+        idx = tab.columns.index(s) + 1
+        c.add_data(Reference(ws, min_col=idx, min_row=GENERATED_HEADER_ROW, max_row=last), titles_from_data=True)
+    c.set_categories(Reference(ws, min_col=cat_idx, min_row=first, max_row=last))
+    ws.add_chart(c, f"{get_column_letter(anchor_col + chart.anchor_column)}{3 + n * 18}")
