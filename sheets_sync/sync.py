@@ -7,8 +7,31 @@ Only this module sees every port (workbook, source, compute). Callers (CLI, job 
 from __future__ import annotations
 
 import datetime as dt
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
+
+from .compute import tables as T
+from .compute.actuals import build_facts
+from .compute.attainment import evaluate_all, score_owners
+from .config import Config, WorkbookConfig
+from .errors import (
+    ConfigError,
+    FatalError,
+    Problem,
+    ReportFormatError,
+    RetriableError,
+    SheetsSyncError,
+    TemplateError,
+)
+from .frames import ReportBatch
+from .inputs import read_inputs
+from .sheets.base import GENERATED_HEADER_ROW, GeneratedTab, Workbook
+from .sources.base import FetchRequest, Source
+from .template import GENERATED_TABS, TEAM_TABS, Template, load_template
 
 
 @dataclass
@@ -37,3 +60,202 @@ class SyncResult:
                 "rows_read": self.rows_read, "warnings": self.warnings, "summary": self.summary,
                 "problems": self.problems, "scorecard": self.scorecard, "error": self.error,
                 "error_code": self.error_code}
+
+
+# -- the orchestrator ---------------------------------------------------------------------------------------
+
+READ_BACK = ("History", "Sync Log")   # generated tabs a sync reads back (History keeps other as-of dates)
+
+
+def _error_code(exc: BaseException) -> str:
+    for cls, code in ((RetriableError, "retriable"), (ConfigError, "config"), (TemplateError, "template"),
+                      (FatalError, "fatal")):
+        if isinstance(exc, cls):
+            return code
+    return "error"
+
+
+def _generated_rows(table: list[list[Any]] | None) -> list[list[Any]]:
+    if not table or len(table) < GENERATED_HEADER_ROW:
+        return []
+    return [list(r) for r in table[GENERATED_HEADER_ROW:]]
+
+
+def collect_batches(source: Source, request: FetchRequest, problems: list[Problem]) -> list[ReportBatch]:
+    """Every document of the source, parsed; a bad file becomes a file-named problem and the rest go on."""
+    from .sources.reports import parse_report
+
+    batches: list[ReportBatch] = []
+    for raw in source.collect(request):
+        try:
+            parsed = parse_report(raw)
+        except ReportFormatError as exc:
+            problems.append(Problem(exc.source, None, exc.reason, "file skipped"))
+            continue
+        for b in parsed:
+            if raw.marketplace_hint and b.marketplace and b.marketplace != raw.marketplace_hint:
+                problems.append(Problem(raw.name, b.marketplace, f"the file is in the {raw.marketplace_hint}/ "
+                                        f"folder but its content is for {b.marketplace}",
+                                        f"used as {b.marketplace}", "warning"))
+            b.marketplace = b.marketplace or raw.marketplace_hint
+            b.fetched_at = b.fetched_at or raw.fetched_at
+            if raw.provisional_days:
+                b.provisional_days = frozenset(b.provisional_days | raw.provisional_days)
+            batches.append(b)
+    problems.extend(Problem(p.split(":", 1)[0], None, p.split(":", 1)[-1].strip(), "file skipped")
+                    for p in source.problems)
+    return batches
+
+
+def sync_workbook(wb: Workbook, source: Source | None, *, period: str | None = None, trigger: str = "cli",
+                  requested_by: str | None = None, now: dt.datetime | None = None,
+                  template: Template | None = None, progress: Callable[[str], None] | None = None) -> SyncResult:
+    """Read team tabs → collect and parse reports → compute → write generated tabs (one write)."""
+    template = template or load_template()
+    started = (now or dt.datetime.now(dt.UTC)).replace(microsecond=0)
+    t0 = time.perf_counter()
+    result = SyncResult(status="failed", started_at=started, duration_s=0.0, workbook=wb.describe())
+    try:
+        tables = wb.read_tabs([*TEAM_TABS, *READ_BACK])
+    except RetriableError:
+        raise
+    except SheetsSyncError as exc:
+        result.error, result.error_code = str(exc), _error_code(exc)
+        result.duration_s = round(time.perf_counter() - t0, 3)
+        return result
+    tz = "America/Mexico_City"
+    today_team = started.astimezone(ZoneInfo(tz)).date()
+    try:
+        inputs = read_inputs(tables, today=today_team, period_override=period, template=template)
+    except ValueError as exc:   # only a bad --period override gets here
+        result.error, result.error_code = f"--period: {exc}", "input"
+        return result
+    settings = inputs.settings
+    try:
+        today_team = started.astimezone(ZoneInfo(settings.timezone)).date()
+    except (KeyError, ValueError):
+        inputs.problems.append(Problem("Settings", settings.timezone, "an IANA time zone such as "
+                                       "America/Mexico_City", f"{tz} used", "warning"))
+    problems = list(inputs.problems)
+    result.period = settings.period.label
+    batches: list[ReportBatch] = []
+    if source is not None:
+        req = FetchRequest(start=settings.period.start, end=min(settings.period.end, today_team),
+                           marketplaces=settings.marketplaces, progress=progress or (lambda m: None))
+        try:
+            batches = collect_batches(source, req, problems)
+        except RetriableError:
+            raise
+        except SheetsSyncError as exc:
+            problems.append(Problem(getattr(source, "name", "source"), None, str(exc), "no reports used"))
+    facts = build_facts(batches, settings, inputs.products, today=today_team)
+    problems.extend(facts.problems)
+    rows, ev = evaluate_all(inputs, facts)
+    complete = all((d is not None and d >= settings.period.end) for d in facts.data_through.values())
+    scores = score_owners(rows, inputs.tiers, settings, complete)
+    unassigned = facts.asin[~facts.asin["in_products"]] if not facts.asin.empty else facts.asin
+    if len(unassigned):
+        names = [f"{m} {a}" for m, a in unassigned.index[:12]]
+        problems.append(Problem("Products", ", ".join(names) + (" …" if len(unassigned) > 12 else ""),
+                                f"{len(unassigned)} ASIN(s) in the reports are not in Products",
+                                "counted as tier unassigned", "warning"))
+    title = settings.definitions(facts.data_through)
+    computed = any(r.actual is not None for r in rows) or bool(batches)
+    errors = [p for p in problems if p.severity == "error"]
+    status = "failed" if not computed else ("ok with warnings" if problems else "ok")
+    tabs: list[GeneratedTab] = [
+        T.scorecard_tab(template, scores, title, settings),
+        T.attainment_tab(template, rows, title, settings),
+        T.actuals_tab(template, facts, settings, title),
+        T.daily_tab(template, facts, settings, inputs.calendar, rows, title),
+    ]
+    tabs.extend(_review_tabs(template, inputs, facts, rows, scores, tables, today_team, title))
+    duration = round(time.perf_counter() - t0, 3)
+    api_calls = wb.api_calls + getattr(wb, "calls_per_write", 0) + (source.api_calls if source else 0)
+    through = ", ".join(f"{m} {d.isoformat() if d else 'no data'}" for m, d in facts.data_through.items())
+    message = (f"{len(rows)} targets, {len(scores)} owners, {len(batches)} report(s); data through {through}; "
+               f"{len(errors)} error(s), {len(problems) - len(errors)} warning(s)")
+    if not computed:
+        message = "nothing could be computed: no report data and no manual actuals. " + message
+    entry = [started.isoformat().replace("+00:00", "Z"), trigger, requested_by or "", status, duration, api_calls,
+             inputs.rows_read, message]
+    detail = [["", "", "", p.severity, None, None, None, str(p)] for p in problems]
+    detail += [["", "", "", "info", None, None, None, line] for line in ev.manual_overrides + facts.coverage]
+    previous = _generated_rows(tables.get("Sync Log"))
+    tabs.append(T.sync_log_tab(template, settings, entry, detail, previous, title))
+    wb.write_tabs(tabs)   # RetriableError propagates: nothing was written, the caller may retry
+    result.status = status
+    result.duration_s = round(time.perf_counter() - t0, 3)
+    result.api_calls = wb.api_calls + (source.api_calls if source else 0)
+    result.rows_read = inputs.rows_read
+    result.warnings = len(problems)
+    result.problems = [str(p) for p in problems]
+    result.scorecard = [{"owner": s.owner, "role": s.role, "score": s.score, "projected_score": s.projected_score,
+                         "tier": s.tier, "payout": s.payout} for s in scores]
+    result.summary = [message]
+    if not computed:
+        result.error, result.error_code = "nothing could be computed", "input"
+    return result
+
+
+def _review_tabs(template: Template, inputs, facts, rows, scores, tables, today, title) -> list[GeneratedTab]:
+    """Commentary, Target Suggestions and History (see sheets_sync.compute.review)."""
+    try:
+        from .compute import review
+    except ImportError:  # pragma: no cover - review module arrives with the review issue
+        return []
+    return review.review_tabs(template, inputs, facts, rows, scores, tables, today, title)
+
+
+def open_workbook(config: Config, wbc: WorkbookConfig, template: Template | None = None) -> Workbook:
+    if wbc.backend == "xlsx":
+        from .sheets.xlsx import XlsxWorkbook
+
+        return XlsxWorkbook(wbc.path)
+    from .sheets.google import open_google_workbook
+
+    return open_google_workbook(wbc.sheet_id, config, template or load_template())
+
+
+def open_source(config: Config, wbc: WorkbookConfig, reports: Path | None = None) -> Source:
+    if reports is not None or wbc.source == "files":
+        from .sources.files import ReportFilesSource
+
+        folder = reports or wbc.reports
+        if folder is None:
+            raise ConfigError(f"workbook {wbc.name}: no reports folder; pass --reports DIR or set "
+                              f"workbooks.{wbc.name}.reports in service.yaml")
+        return ReportFilesSource(folder)
+    from .sources.amazon import open_amazon_source
+
+    return open_amazon_source(config)
+
+
+def run_sync(config: Config, workbook: str | None = None, *, period: str | None = None, trigger: str = "cli",
+             requested_by: str | None = None, reports: Path | None = None,
+             progress: Callable[[str], None] | None = None) -> SyncResult:
+    """Sync one configured workbook. Returns a SyncResult for every outcome except RetriableError (429, 5xx,
+    throttling), which propagates so a queue can retry."""
+    wbc = config.find_workbook(workbook) if workbook else config.workbook(None)
+    started = dt.datetime.now(dt.UTC).replace(microsecond=0)
+    try:
+        wb = open_workbook(config, wbc)
+        source = open_source(config, wbc, reports)
+    except RetriableError:
+        raise
+    except SheetsSyncError as exc:
+        return SyncResult(status="failed", started_at=started, duration_s=0.0, workbook=wbc.target,
+                          error=str(exc), error_code=_error_code(exc))
+    return sync_workbook(wb, source, period=period, trigger=trigger, requested_by=requested_by,
+                         progress=progress)
+
+
+def init_workbook(wb: Workbook, template: Template | None = None, today: dt.date | None = None) -> list[str]:
+    from . import TEMPLATE_VERSION
+
+    template = template or load_template()
+    return wb.create_tabs(template.seeds(today), template.empty_generated(),
+                          {"sheets_sync_template_version": str(TEMPLATE_VERSION)})
+
+
+__all__ = ["GENERATED_TABS", "SyncResult", "init_workbook", "run_sync", "sync_workbook"]

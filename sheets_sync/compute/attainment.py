@@ -1,0 +1,415 @@
+"""Actual, attainment, pace, status per Targets row; weighted score, bonus tier and payout per owner.
+
+Rules (../shared/spec/workbook.md "Rules of computation"):
+
+* ratio KPIs are ratios of sums over every ASIN/day in scope, never averages of ratios;
+* ``higher``: actual / target; ``lower``: target / actual (actual 0 → the cap); target ≤ 0 for ``higher``
+  or a missing actual → blank attainment with a note;
+* pace: projected_actual = actual / elapsed_share for additive KPIs, elapsed_share being the Calendar-weighted
+  share of the period's days up to data_through (per marketplace; ``ALL`` sums the marketplaces'
+  projections); ratio, snapshot, health and manual KPIs are not paced;
+* status from projected attainment; score = Σ w·min(att, cap) / Σ w over rows with an attainment.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ..inputs import BonusTier, CalendarEvent, ManualActual, Settings, Target, TeamInputs
+from ..kpis import CATALOG
+from .actuals import Facts
+
+
+@dataclass
+class Row:
+    target: Target
+    actual: float | None = None
+    attainment: float | None = None
+    projected_actual: float | None = None
+    projected_attainment: float | None = None
+    status: str = ""
+    data_through: dt.date | None = None
+    notes: list[str] = field(default_factory=list)
+    manual: bool = False
+    per_marketplace: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def note(self) -> str:
+        return "; ".join(self.notes)
+
+
+@dataclass
+class OwnerScore:
+    owner: str
+    role: str
+    kpis: int
+    score: float | None
+    projected_score: float | None
+    tier: str
+    payout: float | None
+    outcome_kpis: int
+    process_kpis: int
+    flags: list[str]
+
+
+def day_weights(period_days: list[dt.date], events: list[CalendarEvent], marketplace: str) -> np.ndarray:
+    w = np.ones(len(period_days))
+    for ev in events:
+        if ev.marketplace not in (marketplace, "ALL"):
+            continue
+        for i, d in enumerate(period_days):
+            if ev.start <= d <= ev.end:
+                w[i] *= ev.multiplier
+    return w
+
+
+def elapsed_share(settings: Settings, events: list[CalendarEvent], marketplace: str,
+                  data_through: dt.date | None) -> float:
+    days = settings.period.days
+    if data_through is None:
+        return 0.0
+    if data_through >= settings.period.end:
+        return 1.0
+    w = day_weights(days, events, marketplace)
+    upto = np.array([d <= data_through for d in days])
+    return float(w[upto].sum() / w.sum())
+
+
+def _f(x: Any) -> float | None:
+    if x is None:
+        return None
+    try:
+        x = float(x)
+    except (TypeError, ValueError):
+        return None
+    return None if math.isnan(x) else x
+
+
+def _nan_sum(values) -> float | None:
+    vals = [v for v in values if v is not None and not (isinstance(v, float) and math.isnan(v))]
+    return float(sum(vals)) if vals else None
+
+
+class Evaluator:
+    """Evaluates KPIs over scopes against one set of facts."""
+
+    def __init__(self, inputs: TeamInputs, facts: Facts):
+        self.inputs = inputs
+        self.facts = facts
+        self.settings = inputs.settings
+        self.share = {mk: elapsed_share(self.settings, inputs.calendar, mk, facts.data_through.get(mk))
+                      for mk in self.settings.marketplaces}
+        self.manual: dict[tuple, ManualActual] = {}
+        for m in inputs.manual:
+            self.manual[(m.marketplace, m.scope, m.scope_value.lower(), m.kpi)] = m
+        self.manual_overrides: list[str] = []
+
+    def markets(self, marketplace: str) -> list[str]:
+        return list(self.settings.marketplaces) if marketplace == "ALL" else [marketplace]
+
+    def asin_rows(self, mk: str, scope: str, value: str) -> pd.DataFrame:
+        a = self.facts.asin
+        if a.empty or mk not in a.index.get_level_values(0):
+            return a.iloc[0:0]
+        sub = a.loc[[mk]]
+        if scope == "account":
+            return sub
+        if scope == "tier":
+            return sub[sub["tier"] == value.lower()]
+        if scope == "category":
+            return sub[sub["category"].str.lower() == value.lower()]
+        if scope == "owner":
+            return sub[sub["owner"].str.lower() == value.lower()]
+        if scope == "asin":
+            return sub[sub.index.get_level_values(1) == value.upper()]
+        if scope == "sku":
+            return sub[sub["sku"] == value]
+        raise ValueError(scope)
+
+    def sums(self, mk: str, scope: str, value: str) -> dict[str, float | None]:
+        if scope == "account":
+            return {k: _f(v) for k, v in self.facts.account.get(mk, {}).items()}
+        rows = self.asin_rows(mk, scope, value)
+        out: dict[str, float | None] = {}
+        for c in rows.columns:
+            if rows[c].dtype.kind in "fi":
+                s = rows[c]
+                out[c] = float(s.sum()) if s.notna().any() else None
+        return out
+
+    # -- one KPI over one scope -------------------------------------------------------------------------
+    def evaluate(self, t: Target) -> Row:
+        row = Row(target=t)
+        meta = CATALOG[t.kpi]
+        mks = self.markets(t.marketplace)
+        dts = [self.facts.data_through.get(m) for m in mks]
+        row.data_through = min((d for d in dts if d), default=None)
+        manual = self.manual.get((t.marketplace, t.scope, t.scope_value.lower(), t.kpi))
+        if manual is not None:
+            row.actual = manual.actual
+            row.manual = True
+            row.projected_actual = manual.actual
+            src = f" ({manual.source})" if manual.source else ""
+            row.notes.append(f"manual actual from Manual Actuals row {manual.row}{src}")
+        elif meta.special == "manual":
+            row.notes.append(f"{t.kpi} comes from the Manual Actuals tab; no row for {t.marketplace} "
+                             f"{t.scope}{' ' + t.scope_value if t.scope_value else ''}")
+        elif meta.special == "health":
+            self._health(row, mks[0])
+        elif meta.special == "inventory":
+            self._inventory(row, mks)
+        elif meta.special == "margin":
+            self._margin(row, mks)
+        else:
+            self._formula(row, mks)
+        if manual is not None and meta.special != "manual":
+            shadow = Row(target=t)
+            if meta.special is None:
+                self._formula(shadow, mks)
+            if shadow.actual is not None:
+                self.manual_overrides.append(
+                    f"Targets row {t.row} ({t.kpi}, {t.marketplace}): manual value {manual.actual:g} from Manual "
+                    f"Actuals row {manual.row} overrides the report value {shadow.actual:.4g}")
+                row.notes.append(f"overrides the report value {shadow.actual:.4g}")
+        self._attain(row)
+        return row
+
+    def _formula(self, row: Row, mks: list[str]) -> None:
+        t = row.target
+        meta = CATALOG[t.kpi]
+        nums, dens, proj = [], [], []
+        missing = []
+        for mk in mks:
+            s = self.sums(mk, t.scope, t.scope_value)
+            n = s.get(meta.num)
+            d = s.get(meta.den) if meta.den else None
+            if n is None or (meta.den and d is None):
+                missing.append(mk)
+                continue
+            nums.append(n)
+            if meta.den:
+                dens.append(d)
+            row.per_marketplace[mk] = n
+            if meta.additive:
+                share = self.share.get(mk, 0.0)
+                proj.append(n / share if share > 0 else None)
+        if missing and not nums:
+            row.notes.append(f"no data for {', '.join(missing)} ({_family_hint(meta.num, meta.den)})")
+            return
+        if missing:
+            row.notes.append(f"no data for {', '.join(missing)}; counted {', '.join(row.per_marketplace)} only")
+        if meta.den:
+            den = sum(dens)
+            if den == 0:
+                row.notes.append(f"no {meta.den.replace('_', ' ')} in scope, so {t.kpi} is undefined")
+                return
+            row.actual = sum(nums) / den
+            row.projected_actual = row.actual
+        else:
+            row.actual = sum(nums)
+            if any(p is None for p in proj):
+                row.projected_actual = None
+                row.notes.append("no days with data yet: no projection")
+            else:
+                row.projected_actual = sum(proj)
+        if t.scope != "account" and meta.num and self._scope_empty(mks, t.scope, t.scope_value):
+            row.notes.append(f"no ASIN in Products matches {t.scope} {t.scope_value!r}")
+
+    def _scope_empty(self, mks, scope, value) -> bool:
+        return all(self.asin_rows(mk, scope, value).empty for mk in mks)
+
+    def _health(self, row: Row, mk: str) -> None:
+        t = row.target
+        h = self.facts.health.get(mk, {}).get(t.kpi)
+        if not h or h.get("rate") is None:
+            row.notes.append(f"no account-health report (GET_V2_SELLER_PERFORMANCE_REPORT) for {mk}")
+            return
+        row.actual = row.projected_actual = float(h["rate"])
+        window = f"{h['from']}..{h['to']}" if h.get("from") and h.get("to") else "the report's own window"
+        row.notes.append(f"as reported by Amazon for {window}")
+
+    def _inventory(self, row: Row, mks: list[str]) -> None:
+        t = row.target
+        frames = [self.asin_rows(mk, t.scope, t.scope_value) for mk in mks]
+        have = [(mk, f) for mk, f in zip(mks, frames, strict=True) if f["fulfillable_units"].notna().any()]
+        if not have:
+            row.notes.append("no FBA inventory report (GET_FBA_MYI_UNSUPPRESSED_INVENTORY_DATA)")
+            return
+        fulfillable = sum(float(f["fulfillable_units"].sum()) for _, f in have)
+        rate = 0.0
+        for mk, f in have:
+            days = self.facts.elapsed_days.get(mk, 0)
+            if days > 0:
+                rate += float(f["units"].sum()) / days
+        if t.kpi == "stockout_asins":
+            n = 0
+            names = []
+            for _, f in have:
+                hit = f[(f["units"].fillna(0) > 0) & (f["fulfillable_units"] == 0)]
+                n += len(hit)
+                names += list(hit.index.get_level_values(1))
+            row.actual = float(n)
+            if names:
+                row.notes.append("out of stock: " + ", ".join(names[:8]) + (" …" if len(names) > 8 else ""))
+        elif t.kpi == "days_of_cover":
+            if rate <= 0:
+                row.notes.append("no units sold yet, so days of cover is undefined")
+                return
+            row.actual = fulfillable / rate
+        else:  # inventory_turnover
+            if fulfillable <= 0:
+                row.notes.append("no fulfillable units, so turnover is undefined")
+                return
+            row.actual = rate * 365 / fulfillable
+        row.projected_actual = row.actual
+
+    def _margin(self, row: Row, mks: list[str]) -> None:
+        t = row.target
+        g_total = cost_total = ads_total = 0.0
+        units_w = log_w = 0.0
+        skipped = 0
+        for mk in mks:
+            f = self.asin_rows(mk, t.scope, t.scope_value)
+            if f.empty:
+                continue
+            costed = f[f["unit_cost"].notna()]
+            skipped += int((f["unit_cost"].isna() & (f["units"].fillna(0) > 0)).sum())
+            acct = self.facts.account.get(mk, {})
+            units_a, refunded_a = _f(acct.get("units")), _f(acct.get("units_refunded"))
+            refund_frac = (refunded_a / units_a) if units_a and refunded_a is not None else 0.0
+            if t.kpi == "unit_logistics_cost":
+                lc = f[f["unit_logistics_cost"].notna()]
+                units_w += float(lc["units"].fillna(0).sum())
+                log_w += float((lc["units"].fillna(0) * lc["unit_logistics_cost"]).sum())
+                continue
+            g = costed["gmv_margin"].fillna(0)
+            if costed["units_refunded"].isna().all():
+                g = costed["gmv_ex_tax"].fillna(0) * (1 - refund_frac)
+                kept_units = costed["units"].fillna(0) * (1 - refund_frac)
+            else:
+                kept_units = costed["units"].fillna(0) - costed["units_refunded"].fillna(0)
+            unit_cost = (costed["unit_cost"] + costed["unit_logistics_cost"].fillna(0)
+                         + costed["unit_fees"].fillna(0))
+            g_total += float(g.sum())
+            cost_total += float((kept_units * unit_cost).sum())
+            ads_total += float(costed["ad_spend"].fillna(0).sum())
+        if t.kpi == "unit_logistics_cost":
+            if units_w <= 0:
+                row.notes.append("no units with a unit_logistics_cost in Products")
+                return
+            row.actual = row.projected_actual = log_w / units_w
+            return
+        if skipped:
+            row.notes.append(f"{skipped} selling ASIN(s) without unit_cost in Products left out")
+        if g_total <= 0:
+            row.notes.append("no sales with costs in Products, so net margin is undefined")
+            return
+        row.actual = row.projected_actual = (g_total - cost_total - ads_total) / g_total
+
+    def _attain(self, row: Row) -> None:
+        t = row.target
+        cap = self.settings.attainment_cap
+        row.attainment = attainment(row.actual, t.target, t.direction, cap, row.notes)
+        row.projected_attainment = attainment(row.projected_actual, t.target, t.direction, cap, [])
+        p = row.projected_attainment
+        if p is None:
+            row.status = ""
+        elif p >= self.settings.on_track:
+            row.status = "on track"
+        elif p >= self.settings.at_risk:
+            row.status = "at risk"
+        else:
+            row.status = "off track"
+
+
+def attainment(actual: float | None, target: float, direction: str, cap: float, notes: list[str]) -> float | None:
+    if actual is None:
+        return None
+    if direction == "higher":
+        if target <= 0:
+            notes.append("target ≤ 0 for a higher-is-better KPI: no attainment")
+            return None
+        return actual / target
+    if actual == 0:
+        return cap
+    if actual < 0:
+        notes.append("negative actual for a lower-is-better KPI: no attainment")
+        return None
+    return target / actual
+
+
+def _family_hint(num: str | None, den: str | None) -> str:
+    metrics = {num, den} - {None}
+    if metrics & {"ad_spend", "ad_sales", "ad_clicks", "ad_impressions", "ad_orders"}:
+        return "needs a Sponsored Products advertised-product report"
+    if metrics & {"units_returned"}:
+        return "needs the FBA customer returns report"
+    if metrics & {"fba_units", "order_units"}:
+        return "needs the all-orders report"
+    if metrics & {"units_refunded"}:
+        return "needs Sales and Traffic by date with refunds"
+    return "needs a Business Report or Sales and Traffic report"
+
+
+def evaluate_all(inputs: TeamInputs, facts: Facts) -> tuple[list[Row], Evaluator]:
+    ev = Evaluator(inputs, facts)
+    return [ev.evaluate(t) for t in inputs.targets], ev
+
+
+def score_owners(rows: list[Row], tiers: list[BonusTier], settings: Settings, period_complete: bool) -> list[OwnerScore]:
+    by_owner: dict[str, list[Row]] = defaultdict(list)
+    order: list[str] = []
+    for r in rows:
+        if r.target.owner not in by_owner:
+            order.append(r.target.owner)
+        by_owner[r.target.owner].append(r)
+    cap = settings.attainment_cap
+    out = []
+    for owner in order:
+        rs = by_owner[owner]
+        score = _weighted([(r.target.weight, r.attainment) for r in rs], cap)
+        proj = _weighted([(r.target.weight, r.projected_attainment) for r in rs], cap)
+        basis = score if period_complete else proj
+        tier, payout = bonus(basis, tiers)
+        kinds = Counter(CATALOG[r.target.kpi].kind for r in rs if r.target.weight > 0)
+        flags = []
+        blank = [r for r in rs if r.attainment is None]
+        if blank:
+            flags.append(f"{len(blank)} KPI(s) without attainment (rows {', '.join(str(r.target.row) for r in blank)})")
+        if sum(r.target.weight for r in rs) == 0:
+            flags.append("all weights are 0")
+        if not period_complete and basis is not None:
+            flags.append("tier on projected score")
+        roles = Counter(r.target.role for r in rs if r.target.role)
+        out.append(OwnerScore(owner=owner, role=roles.most_common(1)[0][0] if roles else "", kpis=len(rs),
+                              score=score, projected_score=proj, tier=tier, payout=payout,
+                              outcome_kpis=kinds.get("outcome", 0),
+                              process_kpis=sum(v for k, v in kinds.items() if k != "outcome"), flags=flags))
+    return out
+
+
+def _weighted(pairs: list[tuple[float, float | None]], cap: float) -> float | None:
+    num = den = 0.0
+    for w, a in pairs:
+        if a is None:
+            continue
+        num += w * min(a, cap)
+        den += w
+    return num / den if den > 0 else None
+
+
+def bonus(score: float | None, tiers: list[BonusTier]) -> tuple[str, float | None]:
+    if score is None or not tiers:
+        return ("", None)
+    chosen = None
+    for t in tiers:  # sorted ascending by min_score
+        if score >= t.min_score:
+            chosen = t
+    return (chosen.tier, chosen.payout) if chosen else ("none", 0.0)

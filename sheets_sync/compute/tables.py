@@ -1,0 +1,140 @@
+"""Generated tabs as :class:`GeneratedTab` values: rows plus format intents. Pure."""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ..inputs import Settings
+from ..kpis import CATALOG
+from ..sheets.base import ChartIntent, GeneratedTab
+from ..template import Template
+from .actuals import Facts
+from .attainment import OwnerScore, Row, day_weights
+
+ACTUALS_METRICS = ("gmv", "units", "orders", "sessions", "page_views", "buy_box_views", "units_refunded",
+                   "refunded_sales", "ad_spend", "ad_sales", "ad_orders", "ad_units", "ad_clicks", "ad_impressions",
+                   "fba_units", "order_units", "units_returned", "fulfillable_units", "inbound_units",
+                   "reserved_units")
+SYNC_LOG_KEEP = 200
+
+
+def clean(v: Any) -> Any:
+    """NaN → None, numpy scalars → Python, dates kept."""
+    if v is None:
+        return None
+    if isinstance(v, np.generic):
+        v = v.item()
+    if isinstance(v, float) and (math.isnan(v) or math.isinf(v)):
+        return None
+    if isinstance(v, pd.Timestamp):
+        return v.date()
+    return v
+
+
+def _round(v: Any, nd: int = 6) -> Any:
+    v = clean(v)
+    return round(v, nd) if isinstance(v, float) else v
+
+
+def _tab(template: Template, name: str, rows: list[list[Any]], title: str, settings: Settings,
+         **kw: Any) -> GeneratedTab:
+    spec = template.tab(name)
+    formats = {c.name: {"money": "money", "percent": "percent", "int": "int", "number": "number",
+                        "date": "date"}.get(c.type, "text") for c in spec.columns}
+    formats.update(kw.pop("formats", {}))
+    return GeneratedTab(name=name, columns=spec.column_names, rows=rows, title=title, formats=formats,
+                        widths={c.name: c.width for c in spec.columns}, currency=settings.base_currency, **kw)
+
+
+def actuals_tab(template: Template, facts: Facts, settings: Settings, title: str) -> GeneratedTab:
+    a = facts.asin
+    rows: list[list[Any]] = []
+    for mk in settings.marketplaces:
+        acct = facts.account.get(mk, {})
+        rows.append([mk, "ALL", "", f"{mk} account total", "", "",
+                     *[_round(acct.get(m)) if m not in ("fulfillable_units", "inbound_units", "reserved_units")
+                       else _round(a.loc[[mk], m].sum(min_count=1)) if mk in a.index.get_level_values(0) else None
+                       for m in ACTUALS_METRICS]])
+        if mk not in a.index.get_level_values(0):
+            continue
+        sub = a.loc[mk].sort_values("gmv", ascending=False, na_position="last")
+        cols = [sub[m].to_numpy() if m in sub else np.full(len(sub), np.nan) for m in ACTUALS_METRICS]
+        for i, asin in enumerate(sub.index):
+            r = sub.iloc[i]
+            rows.append([mk, asin, r["sku"], r["title"], r["tier"], r["owner"], *[_round(c[i]) for c in cols]])
+    return _tab(template, "Actuals", rows, title, settings)
+
+
+def daily_tab(template: Template, facts: Facts, settings: Settings, calendar, rows_attn: list[Row],
+              title: str) -> GeneratedTab:
+    d = facts.daily
+    rows: list[list[Any]] = []
+    metrics = ["gmv", "units", "orders", "sessions", "page_views", "ad_spend", "ad_sales", "ad_clicks",
+               "ad_impressions", "units_refunded", "units_returned"]
+    days = settings.period.days
+    for mk in settings.marketplaces:
+        sub = d[d["marketplace"] == mk].set_index("date") if not d.empty else pd.DataFrame()
+        # Paced GMV target: the marketplace's account gmv target spread over the period by day weight.
+        tgt = next((r.target.target for r in rows_attn if r.target.kpi == "gmv" and r.target.scope == "account"
+                    and r.target.marketplace == mk), None)
+        w = day_weights(days, calendar, mk)
+        cum = np.cumsum(w) / w.sum()
+        prov = facts.provisional.get(mk, set())
+        through = facts.data_through.get(mk)
+        for i, day in enumerate(days):
+            if through is None or day > through:
+                break
+            vals = [(_round(sub.at[day, m]) if (not sub.empty and day in sub.index and m in sub) else None)
+                    for m in metrics]
+            rows.append([mk, day, *vals, _round(tgt * cum[i]) if tgt else None,
+                         "provisional" if day in prov else ""])
+    charts = [ChartIntent("line", "Daily GMV (base currency)", "date", ("gmv",))]
+    return _tab(template, "Daily", rows, title, settings, charts=charts)
+
+
+def attainment_tab(template: Template, rows: list[Row], title: str, settings: Settings) -> GeneratedTab:
+    out = []
+    for r in rows:
+        t = r.target
+        meta = CATALOG[t.kpi]
+        out.append([t.row, t.period, t.marketplace, t.scope, t.scope_value, t.owner, t.role, t.kpi, t.direction,
+                    _round(t.target), _round(r.actual), _round(r.attainment, 4), _round(r.projected_actual),
+                    _round(r.projected_attainment, 4), r.status, _round(t.weight), r.data_through,
+                    (f"[{meta.unit}] " if meta.unit in ("money", "percent") else "") + r.note])
+    charts = [ChartIntent("bar", "Projected attainment by target", "kpi", ("projected_attainment",))]
+    return _tab(template, "Attainment", out, title, settings, status_column="status", charts=charts)
+
+
+def scorecard_tab(template: Template, scores: list[OwnerScore], title: str, settings: Settings) -> GeneratedTab:
+    rows = [[s.owner, s.role, s.kpis, _round(s.score, 4), _round(s.projected_score, 4), s.tier,
+             _round(s.payout, 4), s.outcome_kpis, s.process_kpis, "; ".join(s.flags)] for s in scores]
+    charts = [ChartIntent("bar", "Score by owner", "owner", ("score", "projected_score"))]
+    return _tab(template, "Scorecard", rows, title, settings, charts=charts)
+
+
+def sync_log_tab(template: Template, settings: Settings | None, entry: list[Any], detail: list[list[Any]],
+                 previous: list[list[Any]] | None, title: str) -> GeneratedTab:
+    """The newest entry first, its detail rows (one per problem) under it, then earlier syncs (last 200)."""
+    kept: list[list[Any]] = []
+    syncs = 1
+    for r in previous or []:
+        if r and r[0] not in (None, ""):
+            syncs += 1
+        if syncs > SYNC_LOG_KEEP:
+            break
+        kept.append(r)
+    rows = [entry, *detail, *kept]
+    tab = GeneratedTab(name="Sync Log", columns=template.tab("Sync Log").column_names, rows=rows, title=title,
+                       formats={"duration_s": "number", "api_calls": "int", "rows_read": "int"},
+                       widths={c.name: c.width for c in template.tab("Sync Log").columns},
+                       currency=settings.base_currency if settings else "USD")
+    return tab
+
+
+def now_utc() -> dt.datetime:
+    return dt.datetime.now(dt.UTC).replace(microsecond=0)
