@@ -58,19 +58,14 @@ def _format_for(kind: str, currency: str) -> str | None:
     return NUMBER_FORMATS.get(kind)
 
 
-def _safe(v: Any) -> Any:
-    """Text that Excel would read as a formula is written as text, not evaluated."""
-    if isinstance(v, str) and v[:1] in ("=", "+", "-", "@") and len(v) > 1 and not _is_number(v):
-        return "'" + v if v.startswith("=") else v
-    return v
-
-
-def _is_number(s: str) -> bool:
-    try:
-        float(s)
-    except ValueError:
-        return False
-    return True
+def _append(ws, row: Sequence[Any]) -> None:
+    """Append a row; text that looks like a formula (``=…``) is stored as text, never evaluated."""
+    values = list(row)
+    ws.append(values)
+    if any(isinstance(v, str) and v.startswith("=") for v in values):
+        for cell in ws[ws.max_row]:
+            if cell.data_type == "f":
+                cell.data_type = "s"
 
 
 class XlsxWorkbook(Workbook):
@@ -197,7 +192,7 @@ def _widths(ws, columns: Sequence[str], widths: dict[str, int]) -> None:
 def _render_seed(ws, seed: TeamTabSeed) -> None:
     ws.append(list(seed.columns))
     for row in seed.rows:
-        ws.append([_safe(v) for v in row])
+        _append(ws, row)
     for i, name in enumerate(seed.columns, start=1):
         cell = ws.cell(row=1, column=i)
         cell.font = HEADER_FONT
@@ -218,7 +213,7 @@ def _render_generated(ws, tab: GeneratedTab) -> None:
     ws.append([tab.title])
     ws.append(list(tab.columns))
     for row in tab.rows:
-        ws.append([_safe(v) for v in row])
+        _append(ws, row)
     ws["A1"].font = TITLE_FONT
     for i in range(1, len(tab.columns) + 1):
         c = ws.cell(row=GENERATED_HEADER_ROW, column=i)

@@ -1,0 +1,212 @@
+"""`sheets-sync init | sync | demo | validate | serve | worker`."""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import sys
+from pathlib import Path
+
+from . import __version__
+from .config import Config, WorkbookConfig, load_config
+from .errors import ConfigError, RetriableError, SheetsSyncError
+from .sync import SyncResult, init_workbook, open_source, open_workbook, sync_workbook
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_RETRY = 0, 1, 2, 75
+
+
+def _print(msg: str = "") -> None:
+    print(msg, flush=True)
+
+
+def _err(msg: str) -> None:
+    print(f"sheets-sync: {msg}", file=sys.stderr, flush=True)
+
+
+def _target(args: argparse.Namespace, config: Config) -> WorkbookConfig:
+    """--workbook FILE.xlsx / --sheet ID / --name NAME (service.yaml) → a WorkbookConfig."""
+    if getattr(args, "workbook", None):
+        return WorkbookConfig(name="cli", backend="xlsx", path=Path(args.workbook),
+                              reports=Path(args.reports) if getattr(args, "reports", None) else None)
+    if getattr(args, "sheet", None):
+        known = next((w for w in config.workbooks.values() if w.sheet_id == args.sheet), None)
+        return known or WorkbookConfig(name="cli", backend="google", sheet_id=args.sheet)
+    return config.workbook(getattr(args, "name", None))
+
+
+def _print_result(res: SyncResult) -> None:
+    _print(f"{res.workbook}: {res.status} in {res.duration_s:.1f}s (period {res.period or '?'})")
+    if res.scorecard:
+        _print(f"  {'owner':<18} {'score':>7} {'projected':>9}  tier")
+        for s in res.scorecard:
+            sc = "" if s["score"] is None else f"{s['score']:.0%}"
+            ps = "" if s["projected_score"] is None else f"{s['projected_score']:.0%}"
+            _print(f"  {s['owner']:<18} {sc:>7} {ps:>9}  {s['tier']}")
+    for line in res.summary:
+        _print(f"  {line}")
+    if res.problems:
+        _print(f"  {len(res.problems)} problem(s) — each is in the Sync Log tab:")
+        for p in res.problems[:10]:
+            _print(f"    {p}")
+        if len(res.problems) > 10:
+            _print(f"    … and {len(res.problems) - 10} more")
+    if res.error:
+        _err(res.error)
+
+
+def cmd_init(args: argparse.Namespace, config: Config) -> int:
+    wbc = _target(args, config)
+    if wbc.backend == "xlsx" and wbc.path.exists() and not args.force:
+        _err(f"{wbc.path} already exists; pass --force to add the template's missing tabs to it (existing tabs "
+             "are never changed)")
+        return EXIT_USAGE
+    wb = open_workbook(config, wbc)
+    created = init_workbook(wb)
+    if created:
+        _print(f"{wb.describe()}: created {len(created)} tab(s): {', '.join(created)}")
+    else:
+        _print(f"{wb.describe()}: every template tab is already there; nothing changed")
+    return EXIT_OK
+
+
+def cmd_sync(args: argparse.Namespace, config: Config) -> int:
+    wbc = _target(args, config)
+    if args.source:
+        wbc = WorkbookConfig(**{**wbc.__dict__, "source": args.source})
+    wb = open_workbook(config, wbc)
+    source = open_source(config, wbc, Path(args.reports) if args.reports else None)
+    res = sync_workbook(wb, source, period=args.period, trigger="cli", requested_by=args.requested_by,
+                        progress=lambda m: _print(f"  … {m}"))
+    _print_result(res)
+    return EXIT_OK if res.ok else EXIT_FAILED
+
+
+def cmd_validate(args: argparse.Namespace, config: Config) -> int:
+    from .inputs import read_inputs
+    from .template import TEAM_TABS
+
+    wbc = _target(args, config)
+    wb = open_workbook(config, wbc)
+    inputs = read_inputs(wb.read_tabs(list(TEAM_TABS)), period_override=args.period)
+    s = inputs.settings
+    _print(f"{wb.describe()}: period {s.period.label}, {len(inputs.targets)} valid target(s), "
+           f"{len(inputs.products)} product(s), {len(inputs.calendar)} calendar event(s)")
+    for p in inputs.problems:
+        _print(f"  {p.severity}: {p}")
+    errors = sum(p.severity == "error" for p in inputs.problems)
+    _print(f"{errors} error(s), {len(inputs.problems) - errors} warning(s)")
+    return EXIT_FAILED if errors else EXIT_OK
+
+
+def demo_period(today: dt.date):
+    """The demo reviews a November (Buen Fin and BFCM): this one when it has started, else last year's."""
+    from .periods import parse_period, seeded_events
+
+    year = today.year if today >= seeded_events(today.year)["buen_fin"][1] + dt.timedelta(days=1) else today.year - 1
+    return parse_period(f"{year}-11")
+
+
+def cmd_demo(args: argparse.Namespace, config: Config) -> int:
+    from .sources.samples import write_demo_reports
+
+    out = Path(args.out)
+    reports = Path(args.reports) if args.reports else out.with_name(out.stem + "-reports")
+    today = dt.date.today()
+    period = demo_period(today)
+    through = min(period.end, today - dt.timedelta(days=1))
+    if out.exists():
+        out.unlink()
+    summary = write_demo_reports(reports, period, {"US": through, "MX": through}, seed=args.seed)
+    n = sum(len(v) for v in summary.get("files", {}).values()) if isinstance(summary.get("files"), dict) \
+        else len(summary.get("files", []))
+    _print(f"sample Amazon reports ({n} files, US + MX, {period.label} through {through.isoformat()}): {reports}")
+    wbc = WorkbookConfig(name="demo", backend="xlsx", path=out, reports=reports)
+    wb = open_workbook(config, wbc)
+    init_workbook(wb, today=period.start)
+    res = sync_workbook(wb, open_source(config, wbc), period=period.label, trigger="cli",
+                        requested_by="sheets-sync demo")
+    _print_result(res)
+    _print(f"\nOpen the demo workbook: {out.resolve()}")
+    return EXIT_OK if res.ok else EXIT_FAILED
+
+
+def cmd_serve(args: argparse.Namespace, config: Config) -> int:
+    from webhook.serve import serve
+
+    return serve(config, host=args.host, port=args.port, workers=args.workers) or EXIT_OK
+
+
+def cmd_worker(args: argparse.Namespace, config: Config) -> int:
+    from .jobs import run_worker
+
+    return run_worker(config) or EXIT_OK
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="sheets-sync", description="Amazon KPI reviews kept in your spreadsheet.")
+    p.add_argument("--version", action="version", version=f"sheets-sync {__version__}")
+    p.add_argument("--config", help="service.yaml path (default: ./service.yaml if present, or $SHEETS_SYNC_CONFIG)")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    def target(sp: argparse.ArgumentParser) -> None:
+        g = sp.add_mutually_exclusive_group()
+        g.add_argument("--workbook", help="an .xlsx workbook path (the embedded default backend)")
+        g.add_argument("--sheet", help="a Google spreadsheet id (shared with the service account as Editor)")
+        g.add_argument("--name", help="a workbook name from service.yaml")
+
+    sp = sub.add_parser("init", help="create a workbook with every template tab (team tabs with examples)")
+    target(sp)
+    sp.add_argument("--force", action="store_true", help="add missing tabs to an existing .xlsx file")
+    sp.set_defaults(func=cmd_init)
+
+    sp = sub.add_parser("sync", help="read targets, ingest reports, compute, write the generated tabs")
+    target(sp)
+    sp.add_argument("--reports", help="folder with US/ and MX/ report files (any names; .gz accepted)")
+    sp.add_argument("--period", help="override the Settings period: 2026-11, 2026-W47, 2026-Q4, A..B")
+    sp.add_argument("--source", choices=["files", "amazon"], help="where actuals come from")
+    sp.add_argument("--requested-by", help="recorded in the Sync Log")
+    sp.set_defaults(func=cmd_sync)
+
+    sp = sub.add_parser("validate", help="check the team tabs and print every addressed problem")
+    target(sp)
+    sp.add_argument("--period", help="override the Settings period")
+    sp.set_defaults(func=cmd_validate)
+
+    sp = sub.add_parser("demo", help="sample data for a US + MX store, then init + sync into a demo workbook")
+    sp.add_argument("--out", default="sheets-sync-demo.xlsx")
+    sp.add_argument("--reports", help="where to write the sample reports (default: next to --out)")
+    sp.add_argument("--seed", type=int, default=7)
+    sp.set_defaults(func=cmd_demo)
+
+    sp = sub.add_parser("serve", help="run the webhook (KPI → Sync now) under gunicorn")
+    sp.add_argument("--host", default="127.0.0.1")
+    sp.add_argument("--port", type=int, default=8080)
+    sp.add_argument("--workers", type=int, default=2)
+    sp.set_defaults(func=cmd_serve)
+
+    sp = sub.add_parser("worker", help="run a job-queue worker (syncs and schedules)")
+    sp.set_defaults(func=cmd_worker)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        config = load_config(args.config)
+        return int(args.func(args, config) or 0)
+    except RetriableError as exc:
+        _err(f"{exc} (temporary; try again in a minute)")
+        return EXIT_RETRY
+    except ConfigError as exc:
+        _err(f"configuration: {exc}")
+        return EXIT_USAGE
+    except SheetsSyncError as exc:
+        _err(str(exc))
+        return EXIT_FAILED
+    except KeyboardInterrupt:
+        _err("interrupted; nothing was written")
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
