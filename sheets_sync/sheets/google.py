@@ -1,0 +1,813 @@
+"""Google Sheets adapter: gspread's plain ``HTTPClient`` + google-auth service-account credentials.
+
+One sync costs at most three Sheets API calls, whatever the workbook size:
+
+1. ``GET spreadsheets/{id}`` with a ``fields`` mask: which tabs exist, their grid sizes, and the
+   charts, conditional formats and protected ranges a previous sync left on the generated tabs. Cached from
+   :meth:`GoogleWorkbook.read_tabs` until the next :meth:`GoogleWorkbook.write_tabs`.
+2. ``GET values:batchGet`` for every team tab at once (``UNFORMATTED_VALUE`` + ``SERIAL_NUMBER``).
+3. ``POST spreadsheets/{id}:batchUpdate``: every generated tab, values, formats, frozen rows, widths,
+   conditional colours, charts and warning-only protection in one request. Google applies a batchUpdate
+   all-or-nothing, so a rejected write leaves the previous generated tabs as they were.
+
+Retries are ours (gspread's ``BackOffHTTPClient`` retries forever): exponential backoff with jitter on 429,
+5xx, timeouts and dropped connections, honouring ``Retry-After``, bounded in attempts and in total time
+(:class:`RetryPolicy`). A write whose outcome is unknown (5xx, timeout, dropped connection) is rebuilt from
+freshly read metadata before it is sent again, so a retry never adds a tab twice.
+
+Errors leave this module as our own tree (:mod:`sheets_sync.errors`), ``raise ... from`` the gspread /
+requests / google-auth exception. Messages name the spreadsheet id and the service-account email, never a
+key or token.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import decimal
+import email.utils
+import json
+import logging
+import random
+import re
+import time
+import zlib
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+
+import google.auth.exceptions
+import google.auth.transport.requests as gtr
+import gspread
+import requests
+from google.oauth2 import service_account
+from gspread.exceptions import APIError
+from gspread.urls import SPREADSHEET_BATCH_UPDATE_URL, SPREADSHEET_URL, SPREADSHEET_VALUES_BATCH_URL
+
+from ..errors import (
+    ConfigError,
+    FatalError,
+    InputDataError,
+    Problem,
+    QuotaError,
+    RetriableError,
+    SheetsSyncError,
+    TemplateError,
+)
+from .base import (
+    GENERATED_HEADER_ROW,
+    STATUS_COLOURS,
+    TEAM_HEADER_ROW,
+    GeneratedTab,
+    Table,
+    TeamTabSeed,
+    Workbook,
+    WriteStats,
+)
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+SCOPES = ("https://www.googleapis.com/auth/spreadsheets",)
+MAX_CELLS = 10_000_000            # per spreadsheet, every tab's grid counted (empty cells too)
+MAX_CELL_CHARS = 50_000           # per cell
+PROTECTION_DESCRIPTION = "sheets-sync: generated tab, replaced on every sync (edits are overwritten)"
+METADATA_PREFIX = "sheets_sync_"
+EPOCH = dt.date(1899, 12, 30)     # Sheets' day 0
+TEAM_TAB_ROWS = 200               # grid rows given to a new team tab (people add rows)
+TEAM_TAB_SPARE_COLUMNS = 4
+CHART_WIDTH_PX, CHART_HEIGHT_PX = 640, 320
+METADATA_FIELDS = (
+    "spreadsheetId,properties(title),"
+    "sheets(properties(sheetId,title,index,sheetType,gridProperties(rowCount,columnCount,frozenRowCount)),"
+    "protectedRanges(protectedRangeId,description),conditionalFormats(ranges(sheetId)),charts(chartId)),"
+    "developerMetadata(metadataId,metadataKey,metadataValue,location(spreadsheet))"
+)
+NUMBER_FORMATS = {
+    "int": {"type": "NUMBER", "pattern": "#,##0"},
+    "number": {"type": "NUMBER", "pattern": "#,##0.00"},
+    "percent": {"type": "PERCENT", "pattern": "0.0%"},
+    "date": {"type": "DATE", "pattern": "yyyy-mm-dd"},
+    "datetime": {"type": "DATE_TIME", "pattern": "yyyy-mm-dd hh:mm:ss"},
+}
+CURRENCY_SYMBOLS = {"USD": '"$"', "MXN": '"MX$"', "EUR": '"€"', "GBP": '"£"', "CAD": '"CA$"'}
+CHART_TYPES = {"bar": "COLUMN", "column": "COLUMN", "line": "LINE"}
+_TOKEN_RE = re.compile(r"(Bearer\s+)[\w.\-~+/=]+|ya29\.[\w.\-]+", re.IGNORECASE)
+
+
+# --------------------------------------------------------------------------------------------- retry policy
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """Bounded exponential backoff with jitter.
+
+    The n-th wait (n = 0, 1, …) is ``min(cap_s, base_s * 2**n)`` scaled by a random factor in [0.5, 1), or the
+    server's ``Retry-After`` when that is longer. We stop after ``max_attempts`` attempts, or earlier when the
+    next wait would take the whole call past ``max_total_s``. ``sleep``, ``clock`` and ``jitter`` are
+    injectable so tests run in milliseconds.
+    """
+
+    max_attempts: int = 6
+    max_total_s: float = 120.0
+    base_s: float = 1.0
+    cap_s: float = 32.0
+    sleep: Callable[[float], None] = time.sleep
+    clock: Callable[[], float] = time.monotonic
+    jitter: Callable[[], float] = random.random
+
+    def delay(self, retry_number: int, retry_after: float | None = None) -> float:
+        wait = min(self.cap_s, self.base_s * (2 ** retry_number)) * (0.5 + 0.5 * self.jitter())
+        if retry_after is not None:
+            wait = max(wait, retry_after)
+        return wait
+
+
+class _Ambiguous:
+    """Marker mixin: the request may or may not have been applied (5xx, timeout, dropped connection)."""
+
+
+class _AmbiguousRetriable(RetriableError, _Ambiguous):
+    pass
+
+
+class _Rejected(TemplateError):
+    """HTTP 400: Google refused the request as invalid; nothing was applied."""
+
+
+class _Stale(RetriableError):
+    """A write built on cached metadata was rejected: read the metadata again and rebuild, at once."""
+
+
+# ------------------------------------------------------------------------------------------------ metadata
+
+@dataclass
+class SheetInfo:
+    sheet_id: int
+    title: str
+    index: int
+    rows: int
+    cols: int
+    frozen_rows: int = 0
+    grid: bool = True
+    our_protections: list[int] = field(default_factory=list)
+    conditional_formats: int = 0
+    charts: list[int] = field(default_factory=list)
+
+
+@dataclass
+class _Meta:
+    sheets: dict[str, SheetInfo]
+    metadata: dict[str, tuple[int, str]]      # our developer-metadata keys → (metadataId, value)
+    fetched_at: float
+
+    @classmethod
+    def parse(cls, body: Mapping[str, Any], now: float) -> _Meta:
+        sheets: dict[str, SheetInfo] = {}
+        for s in body.get("sheets", []):
+            p = s.get("properties", {})
+            g = p.get("gridProperties", {})
+            info = SheetInfo(
+                sheet_id=int(p.get("sheetId", 0)), title=str(p.get("title", "")), index=int(p.get("index", 0)),
+                rows=int(g.get("rowCount", 0)), cols=int(g.get("columnCount", 0)),
+                frozen_rows=int(g.get("frozenRowCount", 0)), grid=p.get("sheetType", "GRID") == "GRID",
+                our_protections=[int(r["protectedRangeId"]) for r in s.get("protectedRanges", [])
+                                 if str(r.get("description", "")).startswith("sheets-sync:")],
+                conditional_formats=len(s.get("conditionalFormats", [])),
+                charts=[int(c["chartId"]) for c in s.get("charts", [])])
+            sheets[info.title] = info
+        md = {}
+        for m in body.get("developerMetadata", []):
+            key = str(m.get("metadataKey", ""))
+            if key.startswith(METADATA_PREFIX):
+                md[key] = (int(m.get("metadataId", 0)), str(m.get("metadataValue", "")))
+        return cls(sheets=sheets, metadata=md, fetched_at=now)
+
+    def similar(self, name: str) -> str | None:
+        """An existing tab whose name differs from ``name`` only in case or spaces."""
+        key = _norm(name)
+        for title in self.sheets:
+            if title != name and _norm(title) == key:
+                return title
+        return None
+
+    def total_cells(self, excluding: set[str]) -> int:
+        return sum(s.rows * s.cols for t, s in self.sheets.items() if t not in excluding)
+
+
+def _norm(text: Any) -> str:
+    return re.sub(r"\s+", " ", str(text or "")).strip().lower()
+
+
+# -------------------------------------------------------------------------------------------- the adapter
+
+class GoogleWorkbook(Workbook):
+    """A team workbook in Google Sheets, reached as a service account the sheet is shared with.
+
+    ``credentials``: the service-account key as a dict or the path of its JSON file.
+    ``adapter_factory``: tests only; returns a ``requests`` transport adapter mounted for ``https://`` on both the
+    API session and google-auth's token session (see tests/sheets_server.py). Production passes nothing.
+    ``template``: the loaded :class:`~sheets_sync.template.Template`; it says which columns hold dates (Google
+    returns them as day serials) and which tabs are team tabs (never written).
+    """
+
+    def __init__(self, spreadsheet_id: str, credentials: Mapping[str, Any] | str | Path, *,
+                 template: Any = None, timeout: float | tuple[float, float] = (10.0, 120.0),
+                 retry: RetryPolicy | None = None,
+                 adapter_factory: Callable[[], requests.adapters.BaseAdapter] | None = None):
+        if not spreadsheet_id or not re.fullmatch(r"[A-Za-z0-9_\-]+", spreadsheet_id):
+            raise ConfigError(f"{spreadsheet_id!r} is not a Google spreadsheet id (the part of the sheet's URL "
+                              "between /d/ and /edit)")
+        self.spreadsheet_id = spreadsheet_id
+        self.template = template
+        self.retry = retry or RetryPolicy()
+        self.api_calls = 0
+        self.bytes_sent = 0
+        self.bytes_received = 0
+        self.warnings: list[str] = []          # e.g. truncated cells of the last write
+        self._meta: _Meta | None = None
+        info = _load_key(credentials)
+        self.service_account_email = str(info.get("client_email", "the service account"))
+        try:
+            creds = service_account.Credentials.from_service_account_info(info, scopes=list(SCOPES))
+        except (ValueError, KeyError) as exc:
+            raise ConfigError(f"the service-account key for {self.service_account_email} is not usable "
+                              f"({type(exc).__name__}); download a new JSON key") from None
+        auth_session = requests.Session()
+        session = gtr.AuthorizedSession(creds, auth_request=gtr.Request(auth_session))
+        if adapter_factory is not None:
+            auth_session.mount("https://", adapter_factory())
+            session.mount("https://", adapter_factory())
+        self._client = gspread.Client(auth=None, session=session, http_client=gspread.HTTPClient)
+        self._client.set_timeout(timeout)
+        self._http = self._client.http_client
+
+    # ------------------------------------------------------------------------------------------ public API
+
+    def describe(self) -> str:
+        return f"google:{self.spreadsheet_id}"
+
+    def tab_names(self) -> list[str]:
+        meta = self._metadata()
+        return [s.title for s in sorted(meta.sheets.values(), key=lambda s: s.index)]
+
+    def developer_metadata(self) -> dict[str, str]:
+        """Our developer metadata on the spreadsheet (keys without the ``sheets_sync_`` prefix)."""
+        return {k[len(METADATA_PREFIX):]: v for k, (_, v) in self._metadata().metadata.items()}
+
+    def refresh(self) -> None:
+        """Forget the cached spreadsheet metadata (the next call fetches it again)."""
+        self._meta = None
+
+    def read_tabs(self, names: Sequence[str]) -> dict[str, Table | None]:
+        self._meta = None                                   # one fresh metadata GET per sync
+        out: dict[str, Table | None] = {n: None for n in names}
+
+        def attempt(n: int, last: SheetsSyncError | None) -> dict[str, Any]:
+            meta = self._metadata()
+            present = [name for name in dict.fromkeys(names) if name in meta.sheets and meta.sheets[name].grid]
+            if not present:
+                return {"present": [], "ranges": []}
+            try:
+                body = self._send("get", SPREADSHEET_VALUES_BATCH_URL % self.spreadsheet_id, params={
+                    "ranges": [_quote(p) for p in present], "majorDimension": "ROWS",
+                    "valueRenderOption": "UNFORMATTED_VALUE", "dateTimeRenderOption": "SERIAL_NUMBER"})
+            except _Rejected as exc:
+                if n == 0:                                  # a tab vanished since the metadata GET: once more
+                    self._meta = None
+                    raise _Stale(str(exc)) from exc
+                raise
+            return {"present": present, "ranges": body.get("valueRanges", [])}
+
+        got = self._with_retries("read the team tabs", attempt)
+        if len(got["ranges"]) != len(got["present"]):
+            raise RetriableError(f"Google Sheets returned {len(got['ranges'])} ranges for "
+                                 f"{len(got['present'])} tabs of {self.spreadsheet_id}; try again")
+        for name, vr in zip(got["present"], got["ranges"], strict=True):   # by position, never by range text
+            out[name] = self._convert_dates(name, [list(r) for r in vr.get("values", [])])
+        return out
+
+    def write_tabs(self, tabs: Sequence[GeneratedTab]) -> WriteStats:
+        tabs = list(tabs)
+        self._check_writable(tabs)
+        self.warnings = []
+        prepared = [self._truncate(t) for t in tabs]
+        calls_before, sent_before = self.api_calls, self.bytes_sent
+        cells = sum(_grid_size(t)[0] * _grid_size(t)[1] for t in prepared)
+
+        def attempt(n: int, last: SheetsSyncError | None) -> Any:
+            if isinstance(last, _Ambiguous):
+                self._meta = None                           # the last write may have landed: look again
+            cached = self._meta is not None
+            meta = self._metadata()
+            used_ids = {s.sheet_id for s in meta.sheets.values()}
+            requests_ = []
+            for t in prepared:
+                requests_.extend(self._tab_requests(t, meta, used_ids))
+            self._check_cells(prepared, meta)
+            return self._batch_update(requests_, cached)
+
+        self._with_retries("write the generated tabs", attempt)
+        self._meta = None                                   # charts/protections changed: re-read next sync
+        return WriteStats(api_calls=self.api_calls - calls_before, cells=cells,
+                          bytes_sent=self.bytes_sent - sent_before)
+
+    def create_tabs(self, seeds: Sequence[TeamTabSeed], generated: Sequence[GeneratedTab],
+                    metadata: dict[str, str]) -> list[str]:
+        self._meta = None
+        planned: set[str] = set()
+
+        def attempt(n: int, last: SheetsSyncError | None) -> list[str]:
+            if isinstance(last, _Ambiguous):
+                self._meta = None
+            cached = self._meta is not None
+            meta = self._metadata()
+            reqs: list[dict[str, Any]] = []
+            created: list[str] = []
+            used_ids = {s.sheet_id for s in meta.sheets.values()}
+            for seed in seeds:
+                if seed.name in meta.sheets or meta.similar(seed.name):
+                    continue
+                sid = _new_sheet_id(seed.name, used_ids)
+                reqs.extend(_seed_requests(seed, sid))
+                created.append(seed.name)
+            new_generated = [g for g in generated if g.name not in meta.sheets and not meta.similar(g.name)]
+            for g in new_generated:
+                g = self._truncate(g)
+                reqs.extend(self._tab_requests(g, meta, used_ids))
+                created.append(g.name)
+            for key, value in metadata.items():
+                full = key if key.startswith(METADATA_PREFIX) else METADATA_PREFIX + key
+                old = meta.metadata.get(full)
+                if old is not None and old[1] == str(value):
+                    continue
+                if old is not None:
+                    reqs.append({"deleteDeveloperMetadata": {"dataFilter": {
+                        "developerMetadataLookup": {"metadataId": old[0]}}}})
+                reqs.append({"createDeveloperMetadata": {"developerMetadata": {
+                    "metadataKey": full, "metadataValue": str(value), "location": {"spreadsheet": True},
+                    "visibility": "DOCUMENT"}}})
+            self._check_cells(new_generated, meta, extra=sum(
+                TEAM_TAB_ROWS * (len(s.columns) + TEAM_TAB_SPARE_COLUMNS) for s in seeds if s.name in created))
+            # tabs a lost earlier attempt created count as created by us
+            done = [p for p in planned if p in meta.sheets]
+            planned.update(created)
+            if reqs:
+                self._batch_update(reqs, cached)
+            return created + [d for d in done if d not in created]
+
+        result = self._with_retries("create the template's tabs", attempt)
+        self._meta = None
+        return result
+
+    # ---------------------------------------------------------------------------------------- HTTP layer
+
+    def _metadata(self) -> _Meta:
+        if self._meta is None:
+            body = self._send("get", SPREADSHEET_URL % self.spreadsheet_id,
+                              params={"includeGridData": "false", "fields": METADATA_FIELDS})
+            self._meta = _Meta.parse(body, self.retry.clock())
+        return self._meta
+
+    def _batch_update(self, reqs: list[dict[str, Any]], cached: bool) -> Any:
+        try:
+            return self._send("post", SPREADSHEET_BATCH_UPDATE_URL % self.spreadsheet_id,
+                              json_body={"requests": reqs, "includeSpreadsheetInResponse": False})
+        except _Rejected as exc:
+            # Built on metadata cached since read_tabs: a person may have deleted or renamed a tab meanwhile.
+            # Read the metadata again and rebuild (once: fresh metadata + 400 is a real rejection).
+            if cached:
+                self._meta = None
+                raise _Stale(str(exc)) from exc
+            raise
+
+    def _send(self, method: str, url: str, *, params: dict[str, Any] | None = None,
+              json_body: dict[str, Any] | None = None) -> Any:
+        """One HTTP request, translated: returns the JSON body or raises from our error tree."""
+        self.api_calls += 1
+        try:
+            resp = self._http.request(method, url, params=params, json=json_body)
+        except APIError as exc:
+            self._count(exc.response)
+            raise self._translate(exc) from exc
+        except requests.Timeout as exc:
+            raise _AmbiguousRetriable(f"Google Sheets did not answer in time ({self.describe()}); "
+                                      "will retry") from exc
+        except requests.ConnectionError as exc:
+            raise _AmbiguousRetriable(f"the connection to Google Sheets failed ({type(exc).__name__}) "
+                                      f"for {self.describe()}") from exc
+        except google.auth.exceptions.RefreshError as exc:
+            if getattr(exc, "retryable", False):
+                raise RetriableError("Google's token endpoint failed temporarily; will retry") from exc
+            raise FatalError(f"Google rejected the service-account credentials of {self.service_account_email} "
+                             "(the key may be deleted or disabled): create a new key and point "
+                             "SHEETS_SYNC_GOOGLE_CREDENTIALS at it") from exc
+        except google.auth.exceptions.TransportError as exc:
+            raise _AmbiguousRetriable("could not reach Google's token endpoint; will retry") from exc
+        self._count(resp)
+        try:
+            return resp.json()
+        except ValueError as exc:
+            raise _AmbiguousRetriable(f"Google Sheets sent a response that is not JSON for "
+                                      f"{self.describe()}") from exc
+
+    def _count(self, resp: requests.Response | None) -> None:
+        if resp is None:
+            return
+        body = resp.request.body if resp.request is not None else None
+        self.bytes_sent += len(body) if body else 0
+        self.bytes_received += len(resp.content or b"")
+
+    def _translate(self, exc: APIError) -> SheetsSyncError:
+        code = int(exc.code)
+        error = exc.error if isinstance(exc.error, Mapping) else {}
+        status = str(error.get("status", ""))
+        said = _scrub(str(error.get("message", "")))[:300]
+        sid = self.spreadsheet_id
+        if code == 429 or status == "RESOURCE_EXHAUSTED" or ("quota" in said.lower() and code in (403, 429)):
+            return QuotaError(f"Google Sheets quota exceeded for {self.service_account_email} ({said}); "
+                              "retry later", retry_after=_retry_after(exc.response))
+        if code == 408 or code >= 500:
+            return _AmbiguousRetriable(f"Google Sheets failed with HTTP {code} for spreadsheet {sid} ({said})",
+                                       retry_after=_retry_after(exc.response))
+        if code == 401:
+            return FatalError(f"Google did not accept the credentials of {self.service_account_email} "
+                              f"(HTTP 401: {said})")
+        if code == 403:
+            if "has not been used" in said or "is disabled" in said or status == "SERVICE_DISABLED":
+                return FatalError(f"the Google Sheets API is not enabled for the project of "
+                                  f"{self.service_account_email}: enable it in the Google Cloud console "
+                                  f"({said})")
+            return FatalError(f"no access to spreadsheet {sid}: share the sheet with "
+                              f"{self.service_account_email} as Editor (Share → add that email → Editor)")
+        if code == 404:
+            return FatalError(f"spreadsheet {sid} was not found: check the id (the part of the sheet's URL "
+                              "between /d/ and /edit) and that the sheet was not deleted")
+        if code == 400:
+            return _Rejected(f"Google Sheets rejected the request for spreadsheet {sid} and changed nothing: "
+                             f"{said}")
+        return FatalError(f"Google Sheets answered HTTP {code} for spreadsheet {sid}: {said}")
+
+    def _with_retries(self, what: str, attempt: Callable[[int, SheetsSyncError | None], T]) -> T:
+        policy = self.retry
+        start = policy.clock()
+        last: SheetsSyncError | None = None
+        for n in range(policy.max_attempts):
+            try:
+                return attempt(n, last)
+            except RetriableError as exc:
+                last = exc
+                if n + 1 >= policy.max_attempts:
+                    break
+                wait = 0.0 if isinstance(exc, _Stale) else policy.delay(n, exc.retry_after)
+                if policy.clock() - start + wait > policy.max_total_s:
+                    break
+                log.warning("%s: %s; retry %d of %d in %.1f s", self.describe(), exc, n + 1,
+                            policy.max_attempts - 1, wait)
+                if wait:
+                    policy.sleep(wait)
+        assert last is not None
+        elapsed = policy.clock() - start
+        msg = f"could not {what} of {self.describe()} after {n + 1} attempt(s) in {elapsed:.0f} s: {last}"
+        kind = QuotaError if isinstance(last, QuotaError) else RetriableError
+        raise kind(msg, retry_after=last.retry_after) from last
+
+    # ---------------------------------------------------------------------------------------- reading
+
+    def _convert_dates(self, name: str, table: Table) -> Table:
+        spec = self._spec(name)
+        if spec is None or not table:
+            return table
+        kinds = {_norm(c.name): c.type for c in spec.columns if c.type in ("date", "datetime")}
+        if not kinds:
+            return table
+        header_row = (TEAM_HEADER_ROW if spec.kind == "team" else GENERATED_HEADER_ROW) - 1
+        if len(table) <= header_row:
+            return table
+        cols = {i: kinds[_norm(h)] for i, h in enumerate(table[header_row]) if _norm(h) in kinds}
+        for row in table[header_row + 1:]:
+            for i, kind in cols.items():
+                if i < len(row) and isinstance(row[i], int | float) and not isinstance(row[i], bool):
+                    row[i] = from_serial(row[i], kind)
+        return table
+
+    def _spec(self, name: str) -> Any:
+        if self.template is None:
+            return None
+        try:
+            return self.template.tab(name)
+        except KeyError:
+            return None
+
+    # ---------------------------------------------------------------------------------------- writing
+
+    def _check_writable(self, tabs: list[GeneratedTab]) -> None:
+        seen: set[str] = set()
+        for t in tabs:
+            spec = self._spec(t.name)
+            if spec is not None and spec.kind == "team":
+                raise TemplateError(f"{t.name!r} is a team tab: a sync never writes team tabs")
+            if t.name in seen:
+                raise TemplateError(f"the generated tab {t.name!r} is listed twice in one write")
+            seen.add(t.name)
+            for col in [t.status_column or "", *(c for ch in t.charts for c in (ch.category, *ch.series))]:
+                if col and col not in t.columns:
+                    raise TemplateError(f"{t.name}: the column {col!r} used for colours or a chart is not one of "
+                                        f"the tab's columns ({', '.join(t.columns)})")
+            for ch in t.charts:
+                if ch.kind not in CHART_TYPES:
+                    raise TemplateError(f"{t.name}: chart kind {ch.kind!r} is not one of {', '.join(CHART_TYPES)}")
+
+    def _truncate(self, tab: GeneratedTab) -> GeneratedTab:
+        """Cells longer than Google's 50,000 characters are cut, with a marker saying so."""
+        def cut(v: Any, where: str) -> Any:
+            if isinstance(v, str) and len(v) > MAX_CELL_CHARS:
+                marker = f" … [cut by sheets-sync: {len(v):,} characters; Google Sheets keeps at most {MAX_CELL_CHARS:,}]"
+                self.warnings.append(f"{where}: text of {len(v):,} characters cut to {MAX_CELL_CHARS:,} "
+                                     "(Google Sheets' limit per cell)")
+                return v[:MAX_CELL_CHARS - len(marker)] + marker
+            return v
+
+        long_rows = [i for i, r in enumerate(tab.rows) if any(isinstance(v, str) and len(v) > MAX_CELL_CHARS
+                                                            for v in r)]
+        title = cut(tab.title, f"{tab.name}!A1")
+        if not long_rows and title is tab.title:
+            return tab
+        rows = list(tab.rows)
+        for i in long_rows:
+            rows[i] = [cut(v, f"{tab.name}!{_col(j)}{i + GENERATED_HEADER_ROW + 1}") for j, v in enumerate(rows[i])]
+        return GeneratedTab(name=tab.name, columns=tab.columns, rows=rows, title=title, formats=tab.formats,
+                            widths=tab.widths, status_column=tab.status_column, charts=tab.charts,
+                            protected=tab.protected, currency=tab.currency)
+
+    def _check_cells(self, tabs: Sequence[GeneratedTab], meta: _Meta, extra: int = 0) -> None:
+        names = {t.name for t in tabs}
+        after = meta.total_cells(excluding=names) + extra + sum(r * c for r, c in map(_grid_size, tabs))
+        if after <= MAX_CELLS:
+            return
+        problems = [Problem(t.name, f"{r * c:,} cells ({r:,} rows × {c} columns)",
+                            f"Google Sheets allows {MAX_CELLS:,} cells per spreadsheet and this write would make "
+                            f"{after:,}; sync fewer marketplaces or ASINs into this sheet, delete unused tabs or "
+                            "columns, or use the xlsx backend", "nothing was written")
+                    for t in tabs for r, c in [_grid_size(t)]]
+        raise InputDataError(problems)
+
+    def _tab_requests(self, tab: GeneratedTab, meta: _Meta, used_ids: set[int] | None = None) -> list[dict]:
+        existing = meta.sheets.get(tab.name)
+        if existing is None and (other := meta.similar(tab.name)):
+            raise TemplateError(f"a tab named {other!r} exists where sheets-sync writes {tab.name!r}: rename it "
+                                f"to {tab.name!r} (or delete it) and sync again")
+        if existing is not None and not existing.grid:
+            raise TemplateError(f"{tab.name!r} is not a grid tab (a chart sheet?); delete it so sheets-sync can "
+                                "recreate it")
+        n_rows, n_cols = _grid_size(tab)
+        reqs: list[dict[str, Any]] = []
+        if existing is None:
+            used = used_ids if used_ids is not None else {s.sheet_id for s in meta.sheets.values()}
+            sid = _new_sheet_id(tab.name, used)
+            reqs.append({"addSheet": {"properties": {
+                "sheetId": sid, "title": tab.name, "sheetType": "GRID",
+                "gridProperties": {"rowCount": n_rows, "columnCount": n_cols,
+                                   "frozenRowCount": GENERATED_HEADER_ROW}}}})
+        else:
+            sid = existing.sheet_id
+            reqs.extend({"deleteProtectedRange": {"protectedRangeId": p}} for p in existing.our_protections)
+            reqs.extend({"deleteEmbeddedObject": {"objectId": c}} for c in existing.charts)
+            reqs.extend({"deleteConditionalFormatRule": {"sheetId": sid, "index": 0}}
+                        for _ in range(existing.conditional_formats))
+            reqs.append({"unmergeCells": {"range": {"sheetId": sid}}})
+            reqs.append({"updateCells": {"range": {"sheetId": sid}, "fields": "*"}})     # values, formats, notes
+            reqs.append({"updateSheetProperties": {
+                "properties": {"sheetId": sid, "gridProperties": {
+                    "rowCount": n_rows, "columnCount": n_cols, "frozenRowCount": GENERATED_HEADER_ROW,
+                    "frozenColumnCount": 0}},
+                "fields": "gridProperties.rowCount,gridProperties.columnCount,gridProperties.frozenRowCount,"
+                          "gridProperties.frozenColumnCount"}})
+        reqs.extend(_content_requests(tab, sid, n_rows))
+        if tab.protected:
+            reqs.append({"addProtectedRange": {"protectedRange": {
+                "range": {"sheetId": sid}, "description": PROTECTION_DESCRIPTION, "warningOnly": True}}})
+        return reqs
+
+
+# ------------------------------------------------------------------------------------------ request builders
+
+def _grid_size(tab: GeneratedTab) -> tuple[int, int]:
+    rows = max(len(tab.rows) + GENERATED_HEADER_ROW, GENERATED_HEADER_ROW + 1)   # never freeze every row
+    cols = max(len(tab.columns), max((len(r) for r in tab.rows), default=0), 1)
+    for ch in tab.charts:
+        cols = max(cols, (ch.anchor_column or len(tab.columns) + 1) + 1)
+    return rows, cols
+
+
+def _content_requests(tab: GeneratedTab, sid: int, n_rows: int) -> list[dict[str, Any]]:
+    reqs: list[dict[str, Any]] = []
+    bold = {"textFormat": {"bold": True}, "backgroundColor": _rgb("EFEFEF")}
+    rows = [{"values": [_cell(tab.title, {"textFormat": {"italic": True}})]},
+            {"values": [_cell(c, bold) for c in tab.columns]}]
+    rows.extend({"values": [_cell(v) for v in r]} for r in tab.rows)
+    reqs.append({"updateCells": {"start": {"sheetId": sid, "rowIndex": 0, "columnIndex": 0}, "rows": rows,
+                                 "fields": "userEnteredValue,userEnteredFormat"}})
+    for j, col in enumerate(tab.columns):
+        fmt = _number_format(tab.formats.get(col, "text"), tab.currency)
+        if fmt is not None:
+            reqs.append({"repeatCell": {"range": _grid(sid, GENERATED_HEADER_ROW, n_rows, j, j + 1),
+                                        "cell": {"userEnteredFormat": {"numberFormat": fmt}},
+                                        "fields": "userEnteredFormat.numberFormat"}})
+    reqs.extend(_width_requests(sid, tab.columns, tab.widths))
+    if tab.status_column:
+        j = tab.columns.index(tab.status_column)
+        for i, (text, colour) in enumerate(STATUS_COLOURS.items()):
+            reqs.append({"addConditionalFormatRule": {"index": i, "rule": {
+                "ranges": [_grid(sid, GENERATED_HEADER_ROW, n_rows, j, j + 1)],
+                "booleanRule": {"condition": {"type": "TEXT_EQ", "values": [{"userEnteredValue": text}]},
+                                "format": {"backgroundColor": _rgb(colour)}}}}})
+    for k, ch in enumerate(tab.charts):
+        cat = tab.columns.index(ch.category)
+        anchor = ch.anchor_column or len(tab.columns) + 1
+        reqs.append({"addChart": {"chart": {
+            "spec": {"title": ch.title, "basicChart": {
+                "chartType": CHART_TYPES[ch.kind], "legendPosition": "BOTTOM_LEGEND", "headerCount": 1,
+                "axis": [{"position": "BOTTOM_AXIS", "title": ch.category}, {"position": "LEFT_AXIS"}],
+                "domains": [{"domain": {"sourceRange": {"sources": [
+                    _grid(sid, GENERATED_HEADER_ROW - 1, n_rows, cat, cat + 1)]}}}],
+                "series": [{"series": {"sourceRange": {"sources": [
+                    _grid(sid, GENERATED_HEADER_ROW - 1, n_rows, tab.columns.index(s), tab.columns.index(s) + 1)]}},
+                    "targetAxis": "LEFT_AXIS"} for s in ch.series]}},
+            "position": {"overlayPosition": {
+                "anchorCell": {"sheetId": sid, "rowIndex": GENERATED_HEADER_ROW - 1 + k * 17, "columnIndex": anchor},
+                "widthPixels": CHART_WIDTH_PX, "heightPixels": CHART_HEIGHT_PX}}}}})
+    return reqs
+
+
+def _seed_requests(seed: TeamTabSeed, sid: int) -> list[dict[str, Any]]:
+    n_rows = max(TEAM_TAB_ROWS, len(seed.rows) + 1)
+    n_cols = len(seed.columns) + TEAM_TAB_SPARE_COLUMNS
+    bold = {"textFormat": {"bold": True}, "backgroundColor": _rgb("DDEBF7")}
+    header = []
+    for c in seed.columns:
+        cell = _cell(c, bold)
+        if seed.notes.get(c):
+            cell["note"] = seed.notes[c]
+        header.append(cell)
+    rows = [{"values": header}, *({"values": [_cell(v) for v in r]} for r in seed.rows)]
+    reqs: list[dict[str, Any]] = [
+        {"addSheet": {"properties": {"sheetId": sid, "title": seed.name, "sheetType": "GRID", "gridProperties": {
+            "rowCount": n_rows, "columnCount": n_cols, "frozenRowCount": TEAM_HEADER_ROW}}}}]
+    for j, col in enumerate(seed.columns):
+        fmt = _number_format(seed.formats.get(col, "text"), "USD")
+        if fmt is not None:
+            reqs.append({"repeatCell": {"range": _grid(sid, TEAM_HEADER_ROW, n_rows, j, j + 1),
+                                        "cell": {"userEnteredFormat": {"numberFormat": fmt}},
+                                        "fields": "userEnteredFormat.numberFormat"}})
+    reqs.append({"updateCells": {"start": {"sheetId": sid, "rowIndex": 0, "columnIndex": 0}, "rows": rows,
+                                 "fields": "userEnteredValue,userEnteredFormat.textFormat,"
+                                           "userEnteredFormat.backgroundColor,note"}})
+    reqs.extend(_width_requests(sid, seed.columns, seed.widths))
+    return reqs
+
+
+def _width_requests(sid: int, columns: Sequence[str], widths: Mapping[str, int]) -> list[dict[str, Any]]:
+    return [{"updateDimensionProperties": {
+        "range": {"sheetId": sid, "dimension": "COLUMNS", "startIndex": j, "endIndex": j + 1},
+        "properties": {"pixelSize": int(widths[c]) * 7 + 16}, "fields": "pixelSize"}}
+        for j, c in enumerate(columns) if widths.get(c)]
+
+
+def _number_format(intent: str, currency: str) -> dict[str, str] | None:
+    if intent == "money":
+        symbol = CURRENCY_SYMBOLS.get(currency.upper())
+        pattern = f"{symbol}#,##0.00" if symbol else f'#,##0.00 "{currency.upper()}"'
+        return {"type": "CURRENCY", "pattern": pattern}
+    return NUMBER_FORMATS.get(intent)
+
+
+def _cell(v: Any, fmt: dict[str, Any] | None = None) -> dict[str, Any]:
+    """A CellData for a Python value. Strings are always ``stringValue``: '=1+1' stays text, never a formula."""
+    cell: dict[str, Any] = {}
+    if hasattr(v, "item") and not isinstance(v, str | bytes):          # numpy scalars
+        with contextlib.suppress(TypeError, ValueError):
+            v = v.item()
+    number_format = None
+    if v is None:
+        pass
+    elif isinstance(v, bool):
+        cell["userEnteredValue"] = {"boolValue": v}
+    elif isinstance(v, dt.datetime):
+        if v == v:                                                     # NaT is a datetime and is not equal to itself
+            cell["userEnteredValue"] = {"numberValue": to_serial(v)}
+            number_format = NUMBER_FORMATS["datetime"]
+    elif isinstance(v, dt.date):
+        cell["userEnteredValue"] = {"numberValue": to_serial(v)}
+        number_format = NUMBER_FORMATS["date"]
+    elif isinstance(v, int):
+        cell["userEnteredValue"] = {"numberValue": v}
+    elif isinstance(v, float | decimal.Decimal):
+        f = float(v)
+        if f == f and f not in (float("inf"), float("-inf")):
+            cell["userEnteredValue"] = {"numberValue": f}
+    elif isinstance(v, str):
+        if v:
+            cell["userEnteredValue"] = {"stringValue": v}
+    else:
+        text = str(v)
+        if text not in ("", "nan", "NaT", "<NA>", "None"):
+            cell["userEnteredValue"] = {"stringValue": text}
+    if fmt is not None or number_format is not None:
+        cell["userEnteredFormat"] = {**(fmt or {}), **({"numberFormat": number_format} if number_format else {})}
+    return cell
+
+
+def _grid(sid: int, r0: int, r1: int, c0: int, c1: int) -> dict[str, int]:
+    return {"sheetId": sid, "startRowIndex": r0, "endRowIndex": r1, "startColumnIndex": c0, "endColumnIndex": c1}
+
+
+def _rgb(hex_colour: str) -> dict[str, float]:
+    return {k: round(int(hex_colour[i:i + 2], 16) / 255, 4) for k, i in (("red", 0), ("green", 2), ("blue", 4))}
+
+
+def _col(index: int) -> str:
+    s = ""
+    index += 1
+    while index:
+        index, rem = divmod(index - 1, 26)
+        s = chr(65 + rem) + s
+    return s
+
+
+def _quote(title: str) -> str:
+    return "'" + title.replace("'", "''") + "'"
+
+
+def _new_sheet_id(name: str, used: set[int]) -> int:
+    """A stable sheet id for a new tab (derived from its name), unused in the spreadsheet."""
+    sid = zlib.crc32(name.encode("utf-8")) & 0x3FFFFFFF or 1
+    while sid in used:
+        sid = (sid * 1103515245 + 12345) & 0x3FFFFFFF or 1
+    used.add(sid)
+    return sid
+
+
+def to_serial(value: dt.date | dt.datetime) -> float | int:
+    """A Sheets day serial (days since 1899-12-30) for a date or a (naive or aware → UTC) datetime."""
+    if isinstance(value, dt.datetime):
+        if value.tzinfo is not None:
+            value = value.astimezone(dt.UTC).replace(tzinfo=None)
+        delta = value - dt.datetime(1899, 12, 30)
+        return delta.days + delta.seconds / 86400 + delta.microseconds / 86_400_000_000
+    return (value - EPOCH).days
+
+
+def from_serial(serial: float, kind: str = "date") -> dt.date | dt.datetime:
+    if kind == "datetime":
+        return dt.datetime(1899, 12, 30) + dt.timedelta(days=float(serial))
+    return EPOCH + dt.timedelta(days=int(serial // 1))
+
+
+def _retry_after(resp: requests.Response | None) -> float | None:
+    value = resp.headers.get("Retry-After") if resp is not None else None
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        try:
+            when = email.utils.parsedate_to_datetime(value)
+        except (TypeError, ValueError):
+            return None
+        return max(0.0, (when - dt.datetime.now(dt.UTC)).total_seconds())
+
+
+def _scrub(text: str) -> str:
+    return _TOKEN_RE.sub(lambda m: (m.group(1) or "") + "[redacted]", text)
+
+
+def _load_key(credentials: Mapping[str, Any] | str | Path) -> dict[str, Any]:
+    if isinstance(credentials, Mapping):
+        info = dict(credentials)
+    else:
+        path = Path(credentials).expanduser()
+        try:
+            info = json.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise ConfigError(f"{path}: the service-account key file does not exist (set "
+                              "SHEETS_SYNC_GOOGLE_CREDENTIALS or GOOGLE_APPLICATION_CREDENTIALS to its path)") from None
+        except (OSError, ValueError) as exc:
+            raise ConfigError(f"{path}: cannot read the service-account key file as JSON "
+                              f"({type(exc).__name__})") from None
+    if not isinstance(info, dict) or info.get("type") != "service_account":
+        raise ConfigError("the Google credentials are not a service-account key (expected a JSON file with "
+                          '"type": "service_account"; create one under IAM → Service accounts → Keys)')
+    missing = [k for k in ("client_email", "private_key", "token_uri") if not info.get(k)]
+    if missing:
+        raise ConfigError(f"the service-account key lacks {', '.join(missing)}; download a new JSON key")
+    return info
+
+
+def open_google_workbook(sheet_id: str, config: Any, template: Any = None, **kwargs: Any) -> GoogleWorkbook:
+    """The Google workbook ``sheet_id``, authenticated with the key file named by ``config.google_credentials``."""
+    path = getattr(config, "google_credentials", None)
+    if not path:
+        raise ConfigError("no Google service-account key configured: set SHEETS_SYNC_GOOGLE_CREDENTIALS (or "
+                          "GOOGLE_APPLICATION_CREDENTIALS) to the path of the service account's JSON key")
+    return GoogleWorkbook(sheet_id, path, template=template, **kwargs)
