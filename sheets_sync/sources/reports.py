@@ -434,7 +434,7 @@ def _parse_text(raw: RawReport, text: str, encoding: str) -> list[ReportBatch]:
 def _read_table(name: str, text: str, sep: str, quote_none: bool,
                 usecols: Callable[[str], bool] | None = None) -> pd.DataFrame:
     kwargs: dict[str, Any] = dict(sep=sep, dtype=str, keep_default_na=False, na_filter=False,
-                                  skip_blank_lines=True, engine="c")
+                                  skip_blank_lines=True, engine="c", index_col=False)
     if quote_none:
         kwargs["quoting"] = csv.QUOTE_NONE
     if usecols is not None:
@@ -442,9 +442,13 @@ def _read_table(name: str, text: str, sep: str, quote_none: bool,
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
+            warnings.simplefilter("error", pd.errors.ParserWarning)   # rows longer than the header
             df = pd.read_csv(io.StringIO(text), **kwargs)
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, ValueError, csv.Error) as exc:
-        raise ReportFormatError(name, f"the table is malformed ({str(exc).strip()[:160]})") from None
+    except (pd.errors.ParserError, pd.errors.ParserWarning, pd.errors.EmptyDataError, ValueError,
+            csv.Error) as exc:
+        msg = str(exc).strip().split(". This leads")[0][:160]
+        raise ReportFormatError(name, f"the table is malformed ({msg}); expected every row to have the header's "
+                                "columns (a complete, unedited download)") from None
     return df.fillna("")
 
 
