@@ -647,6 +647,12 @@ class _Apply:
 
 # ------------------------------------------------------------------------------------------------- server
 
+@functools.cache
+def _private_key() -> rsa.RSAPrivateKey:
+    """One throwaway RSA key per test process (generating one takes ~0.1 s)."""
+    return rsa.generate_private_key(public_exponent=65537, key_size=2048)
+
+
 class FakeSheetsServer:
     """The fake. Use as a context manager or call :meth:`start` / :meth:`stop`."""
 
@@ -697,7 +703,7 @@ class FakeSheetsServer:
     # accounts and books
     def service_account(self, email: str = "sync@kpi-project.iam.gserviceaccount.com") -> dict[str, Any]:
         """A throwaway service-account key whose token_uri is this server (registered for JWT verification)."""
-        key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        key = _private_key()
         pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
                                 serialization.NoEncryption()).decode()
         pub = key.public_key().public_bytes(serialization.Encoding.PEM,
