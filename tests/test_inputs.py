@@ -8,9 +8,11 @@ import string
 
 import pytest
 from builders import A1, TARGETS_HEADER, products, settings, tables
-from hypothesis import HealthCheck, given, settings as hsettings, strategies as st
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hsettings
+from hypothesis import strategies as st
 
-from sheets_sync.inputs import col_letter, parse_number, parse_percentish, read_inputs
+from sheets_sync.inputs import col_letter, parse_number, read_inputs
 from sheets_sync.template import TEAM_TABS, load_template
 
 TODAY = dt.date(2026, 11, 11)
@@ -75,8 +77,8 @@ def test_duplicated_target_is_reported_with_the_first_row():
 
 
 def test_columns_found_by_header_name_in_any_order_and_extra_columns_ignored():
-    header = list(reversed(TARGETS_HEADER)) + ["Team's own column"]
-    row = list(reversed(OK)) + ["anything"]
+    header = [*list(reversed(TARGETS_HEADER)), "Team's own column"]
+    row = [*list(reversed(OK)), "anything"]
     t = tables([])
     t["Targets"] = [header, row]
     inputs = read_inputs(t, today=TODAY)
@@ -86,7 +88,7 @@ def test_columns_found_by_header_name_in_any_order_and_extra_columns_ignored():
 
 def test_missing_column_names_the_tab_and_what_is_needed():
     t = tables([OK])
-    t["Targets"] = [[h for h in TARGETS_HEADER if h != "kpi"], [v for h, v in zip(TARGETS_HEADER, OK) if h != "kpi"]]
+    t["Targets"] = [[h for h in TARGETS_HEADER if h != "kpi"], [v for h, v in zip(TARGETS_HEADER, OK, strict=False) if h != "kpi"]]
     inputs = read_inputs(t, today=TODAY)
     (p,) = [p for p in inputs.problems if p.where.startswith("Targets!")]
     assert "missing column(s) kpi" in p.expected
@@ -133,8 +135,7 @@ def test_dates_in_text():
 
 
 def test_products_duplicates_and_bad_asin():
-    rows = products() + [["US", A1, "dup", "new", "X", "Li", 1, 1, 1], ["US", "nope", "", "new", "", "", 1, 1, 1],
-                         ["US", "B0CCCCCCC1", "", "legacy", "", "", "-1", 1, 1]]
+    rows = [*products(), ["US", A1, "dup", "new", "X", "Li", 1, 1, 1], ["US", "nope", "", "new", "", "", 1, 1, 1], ["US", "B0CCCCCCC1", "", "legacy", "", "", "-1", 1, 1]]
     inputs, by_where = problems_for([OK], product_rows=rows)
     assert "duplicates Products row 2" in str(by_where["Products!B6"])
     assert "Products!B7" in by_where
