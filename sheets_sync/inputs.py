@@ -65,13 +65,13 @@ def parse_number(v: Any) -> float:
     return float(s)
 
 
-def parse_percentish(v: Any, *, is_percent: bool) -> tuple[float, bool]:
+def parse_percentish(v: Any, *, is_percent: bool, above: float = 1.0) -> tuple[float, bool]:
     """A target/actual value. Percent KPIs accept ``25%``, ``0.25`` or a percent cell (0.25); a bare ``25``
-    (> 1) is read as 25 % and flagged (second item True)."""
+    (> ``above``) is read as 25 % and flagged (second item True). Payouts use ``above=5`` so that 1.3 is 130 %."""
     if isinstance(v, str) and v.strip().endswith("%"):
         return parse_number(v.strip()[:-1]) / 100.0, False
     x = parse_number(v)
-    if is_percent and abs(x) > 1.0:
+    if is_percent and abs(x) > above:
         return x / 100.0, True
     return x, False
 
@@ -579,7 +579,7 @@ def _read_tiers(tab: _TabReader) -> list[BonusTier]:
             tab.bad("min_score", r, v.get("min_score"), "expected a score ≥ 0 such as 0.8 or 80%")
             continue
         try:
-            payout, guessed = parse_percentish(v.get("payout"), is_percent=True)
+            payout, guessed = parse_percentish(v.get("payout"), is_percent=True, above=5.0)
             if payout < 0:
                 raise ValueError
         except ValueError:

@@ -10,7 +10,6 @@ import numpy as np
 import pandas as pd
 
 from ..inputs import Settings
-from ..kpis import CATALOG
 from ..sheets.base import ChartIntent, GeneratedTab
 from ..template import Template
 from .actuals import Facts
@@ -101,11 +100,10 @@ def attainment_tab(template: Template, rows: list[Row], title: str, settings: Se
     out = []
     for r in rows:
         t = r.target
-        meta = CATALOG[t.kpi]
         out.append([t.row, t.period, t.marketplace, t.scope, t.scope_value, t.owner, t.role, t.kpi, t.direction,
                     _round(t.target), _round(r.actual), _round(r.attainment, 4), _round(r.projected_actual),
                     _round(r.projected_attainment, 4), r.status, _round(t.weight), r.data_through,
-                    (f"[{meta.unit}] " if meta.unit in ("money", "percent") else "") + r.note])
+                    r.note])
     charts = [ChartIntent("bar", "Projected attainment by target", "kpi", ("projected_attainment",))]
     return _tab(template, "Attainment", out, title, settings, status_column="status", charts=charts)
 
