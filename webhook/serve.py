@@ -1,0 +1,93 @@
+"""``sheets-sync serve``: the webhook under gunicorn, started from Python.
+
+With no configuration at all it starts on the embedded defaults: the SQLite queue in the data directory,
+the demo workbook ``./sheets-sync-demo.xlsx``, an embedded worker process draining the queue, and —
+because the Apps Script cannot reach a laptop — a local HMAC secret generated once into
+``<data_dir>/webhook_secret`` (mode 0600) so the signed ``curl`` in docs/webhook.md works. The secret's
+*path* is logged, never its value.
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import os
+import secrets
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from gunicorn.app.base import BaseApplication
+
+from sheets_sync.config import Config
+from sheets_sync.jobs import run_worker, with_defaults
+
+log = logging.getLogger("webhook.serve")
+
+
+class _App(BaseApplication):
+    def __init__(self, factory: Any, options: dict[str, Any]):
+        self._factory = factory
+        self._options = options
+        super().__init__()
+
+    def load_config(self) -> None:
+        for key, value in self._options.items():
+            if key in self.cfg.settings and value is not None:
+                self.cfg.set(key, value)
+
+    def load(self) -> Any:
+        return self._factory()
+
+
+def dev_secret(config: Config) -> Config:
+    """When neither an audience nor an HMAC secret is configured, use (and create) ``<data_dir>/webhook_secret``."""
+    if config.audience or config.hmac_secret:
+        return config
+    path = Path(config.data_dir).expanduser() / "webhook_secret"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if not path.exists():
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            fh.write(secrets.token_hex(32))
+    log.warning("no webhook auth configured: HMAC secret for local use is in %s", path)
+    return replace(config, hmac_secret=path.read_text().strip())
+
+
+def _worker_main(config: Config) -> None:
+    run_worker(config, block=True)
+
+
+def serve(config: Config, host: str = "127.0.0.1", port: int = 8080, workers: int = 2, *,
+          embedded_worker: bool | None = None, threads: int = 4,
+          gunicorn_options: dict[str, Any] | None = None) -> None:
+    """Run the webhook under gunicorn (``gthread`` workers) until interrupted.
+
+    ``embedded_worker`` (default: on with the SQLite queue, off with Redis) also starts one job worker
+    process next to gunicorn, so a single ``sheets-sync serve`` both acknowledges and runs syncs. With
+    Redis, run ``sheets-sync worker`` on as many machines as you like instead.
+    """
+    config = dev_secret(with_defaults(config))
+    if embedded_worker is None:
+        embedded_worker = not str(config.queue_url).startswith(("redis://", "rediss://", "unix://"))
+
+    def factory() -> Any:
+        from . import create_app
+
+        return create_app(config)
+
+    options = {"bind": f"{host}:{port}", "workers": workers, "worker_class": "gthread", "threads": threads,
+               "timeout": 30, "graceful_timeout": 10, "accesslog": "-", "keepalive": 5,
+               **(gunicorn_options or {})}
+    proc = None
+    if embedded_worker:
+        ctx = multiprocessing.get_context("spawn")
+        proc = ctx.Process(target=_worker_main, args=(config,), name="sheets-sync-worker", daemon=True)
+        proc.start()
+        log.info("embedded job worker started (pid %s)", proc.pid)
+    try:
+        _App(factory, options).run()
+    finally:
+        if proc is not None and proc.is_alive():
+            proc.terminate()
+            proc.join(10)
