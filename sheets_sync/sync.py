@@ -169,7 +169,7 @@ def sync_workbook(wb: Workbook, source: Source | None, *, period: str | None = N
         T.actuals_tab(template, facts, settings, title),
         T.daily_tab(template, facts, settings, inputs.calendar, rows, title),
     ]
-    tabs.extend(_review_tabs(template, inputs, facts, rows, scores, tables, today_team, title))
+    tabs.extend(_review_tabs(template, inputs, facts, rows, scores, tables, today_team, title, batches))
     duration = round(time.perf_counter() - t0, 3)
     api_calls = wb.api_calls + getattr(wb, "calls_per_write", 0) + (source.api_calls if source else 0)
     through = ", ".join(f"{m} {d.isoformat() if d else 'no data'}" for m, d in facts.data_through.items())
@@ -198,13 +198,14 @@ def sync_workbook(wb: Workbook, source: Source | None, *, period: str | None = N
     return result
 
 
-def _review_tabs(template: Template, inputs, facts, rows, scores, tables, today, title) -> list[GeneratedTab]:
+def _review_tabs(template: Template, inputs, facts, rows, scores, tables, today, title,
+                 batches) -> list[GeneratedTab]:
     """Commentary, Target Suggestions and History (see sheets_sync.compute.review)."""
     try:
         from .compute import review
     except ImportError:  # pragma: no cover - review module arrives with the review issue
         return []
-    return review.review_tabs(template, inputs, facts, rows, scores, tables, today, title)
+    return review.review_tabs(template, inputs, facts, rows, scores, tables, today, title, batches)
 
 
 def open_workbook(config: Config, wbc: WorkbookConfig, template: Template | None = None) -> Workbook:

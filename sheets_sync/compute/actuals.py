@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -215,14 +215,16 @@ def build_facts(batches: list[ReportBatch], settings: Settings, products: list[P
                                     f"is not in Settings marketplaces ({', '.join(markets)})", "file skipped"))
         else:
             usable.append(b)
-    # Convert money up front (per batch: each batch has one currency).
+    # Convert money up front (per batch: each batch has one currency), on copies: batches stay as parsed.
+    converted = []
     for b in usable:
         cur = b.currency or MARKETPLACES[b.marketplace]["currency"]
-        if b.asin_rows is not None:
-            b.asin_rows = _apply_attribution(_convert(b.asin_rows, cur, settings, problems, b.source, missing_fx),
-                                             settings)
-        if b.daily_rows is not None:
-            b.daily_rows = _convert(b.daily_rows, cur, settings, problems, b.source, missing_fx)
+        asin_rows = b.asin_rows if b.asin_rows is None else _apply_attribution(
+            _convert(b.asin_rows, cur, settings, problems, b.source, missing_fx), settings)
+        daily_rows = b.daily_rows if b.daily_rows is None else _convert(b.daily_rows, cur, settings, problems,
+                                                                        b.source, missing_fx)
+        converted.append(replace(b, asin_rows=asin_rows, daily_rows=daily_rows))
+    usable = converted
     yesterday = today - DAY
     data_end = min(period.end, yesterday)
     chosen = select(usable, period, data_end, problems, coverage)
