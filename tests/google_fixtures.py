@@ -1,7 +1,7 @@
 """Fixtures for the Google adapter tests: a local Sheets v4 server, a throwaway service account, workbooks.
 
-Import the fixtures into a test module with ``from google_fixtures import *`` (tests/conftest.py belongs to
-another part of the suite).
+Test modules load them with ``pytest_plugins = ["google_fixtures"]`` (tests/conftest.py belongs to another part
+of the suite).
 """
 
 from __future__ import annotations
@@ -10,12 +10,10 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
-from sheets_server import FakeSheetsServer
+from sheets_server import SID, FakeSheetsServer
 
 from sheets_sync.sheets.google import GoogleWorkbook, RetryPolicy
 from sheets_sync.template import load_template
-
-SID = "1AbCdEfGhIjKlMnOpQrStUvWxYz0123456789_-xyz"
 
 
 class FakeClock:

@@ -45,6 +45,7 @@ from google.auth import exceptions as gexc
 from google.auth import jwt
 from requests.adapters import HTTPAdapter
 
+SID = "1AbCdEfGhIjKlMnOpQrStUvWxYz0123456789_-xyz"     # a spreadsheet id shaped like Google's
 MAX_CELLS = 10_000_000
 MAX_CELL_CHARS = 50_000
 EPOCH = dt.date(1899, 12, 30)
@@ -765,15 +766,17 @@ class FakeSheetsServer:
         self.random_faults = (rate, menu) if rate > 0 else None
 
     def _next_fault(self, method: str, path: str) -> Fault | None:
+        """Faults hit Sheets API calls; the token endpoint only when a fault's ``match`` names it."""
         with self.lock:
             for f in self.faults:
-                if f.match in f"{method} {path}":
+                if f.match in f"{method} {path}" and (path.startswith("/v4/") or "/token" in f.match):
                     f.times -= 1
                     if f.times <= 0:
                         self.faults.remove(f)
                     return f
             if self.random_faults and self.rng.random() < self.random_faults[0]:
-                candidates = [f for f in self.random_faults[1] if f.match in f"{method} {path}"]
+                candidates = [f for f in self.random_faults[1] if f.match in f"{method} {path}"
+                              and (path.startswith("/v4/") or "/token" in f.match)]
                 if candidates:
                     return self.rng.choice(candidates)
         return None

@@ -211,6 +211,9 @@ class GoogleWorkbook(Workbook):
     returns them as day serials) and which tabs are team tabs (never written).
     """
 
+    #: API calls one :meth:`write_tabs` makes when nothing goes wrong (the sync logs it before writing)
+    calls_per_write = 1
+
     def __init__(self, spreadsheet_id: str, credentials: Mapping[str, Any] | str | Path, *,
                  template: Any = None, timeout: float | tuple[float, float] = (10.0, 120.0),
                  retry: RetryPolicy | None = None,
