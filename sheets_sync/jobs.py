@@ -173,6 +173,9 @@ class SqliteBackend:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.timeout_s = timeout_s
         self._local = threading.local()
+        # Threads of one process take turns here instead of in SQLite's busy handler, whose back-off sleeps
+        # (up to 100 ms) make the latency tail; processes still arbitrate through SQLite's file lock.
+        self.write_lock = threading.Lock()
         self._purge_every = 500
         self._calls = 0
         with self._cursor() as cur:
@@ -192,6 +195,10 @@ class SqliteBackend:
 
     @contextlib.contextmanager
     def _cursor(self) -> Iterator[sqlite3.Cursor]:
+        with self.write_lock:
+            yield from self._cursor_unlocked()
+
+    def _cursor_unlocked(self) -> Iterator[sqlite3.Cursor]:
         try:
             conn = self._conn()
             cur = conn.cursor()
@@ -642,8 +649,10 @@ class JobQueue:
         return job, created
 
     def _enqueue(self, job_id: str) -> None:
+        lock = getattr(self.store.backend, "write_lock", None) or contextlib.nullcontext()
         try:
-            self.task(job_id)
+            with lock:
+                self.task(job_id)
         except Exception as exc:     # huey storage down: the queued lease re-sends it later
             raise QueueUnavailable(f"could not enqueue job {job_id} ({type(exc).__name__})") from exc
 
@@ -828,8 +837,10 @@ def worker(config: Config, *, workers: int = 1) -> None:
 
 
 def with_defaults(config: Config) -> Config:
-    """The embedded defaults when nothing is configured: the demo workbook ``./sheets-sync-demo.xlsx``."""
+    """The embedded defaults when nothing is configured: the demo workbook ``./sheets-sync-demo.xlsx`` with
+    the sample reports ``sheets-sync demo`` writes next to it (``./sheets-sync-demo-reports``)."""
     if config.workbooks:
         return config
-    demo = WorkbookConfig(name="demo", backend="xlsx", path=Path.cwd() / "sheets-sync-demo.xlsx")
+    demo = WorkbookConfig(name="demo", backend="xlsx", path=Path.cwd() / "sheets-sync-demo.xlsx",
+                          reports=Path.cwd() / "sheets-sync-demo-reports")
     return replace(config, workbooks={"demo": demo}, default_workbook="demo")

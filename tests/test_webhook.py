@@ -322,3 +322,45 @@ def test_wsgi_module_builds_the_app_from_the_environment(tmp_path: Path):
                           capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == "['demo']"
+
+
+@pytest.mark.slow
+def test_serve_starts_on_embedded_defaults_and_runs_a_job(tmp_path: Path):
+    """`sheets-sync serve` with no configuration: gunicorn, SQLite queue, demo workbook, embedded worker,
+    and a local HMAC secret so the documented signed curl works."""
+    import subprocess
+    import sys
+
+    from webhook_fixtures import free_port, http, wait_for
+
+    port = free_port()
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "PYTHONPATH": str(ROOT)}
+    code = (f"from sheets_sync.config import load_config; from webhook.serve import serve; "
+            f"serve(load_config(), host='127.0.0.1', port={port}, workers=1)")
+    proc = subprocess.Popen([sys.executable, "-c", code], cwd=tmp_path, env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT)
+    try:
+        url = f"http://127.0.0.1:{port}"
+
+        def healthy():
+            try:
+                return http("GET", url + "/healthz", timeout=1)[0] == 200
+            except OSError:
+                return False
+
+        wait_for(healthy, 30, 0.2, "gunicorn to answer /healthz")
+        secret = (tmp_path / ".sheets-sync" / "webhook_secret").read_text().strip()
+        assert oct((tmp_path / ".sheets-sync" / "webhook_secret").stat().st_mode & 0o777) == "0o600"
+        raw = b'{"workbook": "demo"}'
+        status, body, _ = http("POST", url + "/v1/sync", raw, {"X-Sheets-Sync-Signature": sign(secret, raw)})
+        assert status == 202 and body["workbook"] == "demo", body
+        job = wait_for(lambda: (j := http("GET", url + body["status_url"], None,
+                                          {"X-Sheets-Sync-Signature": sign(secret, b"")})[1])
+                       .get("state") in ("done", "failed") and j, 30, 0.3, "the embedded worker to run the job")
+        # no demo workbook was created in this empty directory, so the sync fails — in words
+        assert job["state"] == "failed" and job["errors"], job
+    finally:
+        proc.terminate()
+        out = proc.communicate(timeout=20)[0].decode()
+    assert secret not in out
+    assert "webhook_secret" in out
