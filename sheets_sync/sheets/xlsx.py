@@ -9,12 +9,15 @@ as openpyxl loaded them; they are never modified.
 from __future__ import annotations
 
 import datetime as dt
+import io
 import os
+import posixpath
 import tempfile
 import zipfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
+from xml.etree import ElementTree as ET
 
 import openpyxl
 from openpyxl.chart import BarChart, LineChart, Reference
@@ -44,6 +47,11 @@ CURRENCY_FORMATS = {"USD": '"$"#,##0.00', "MXN": '"MX$"#,##0.00', "EUR": '#,##0.
 NUMBER_FORMATS = {"int": "#,##0", "number": "#,##0.00##", "percent": "0.0%", "date": "yyyy-mm-dd",
                   "datetime": "yyyy-mm-dd hh:mm"}
 META_SHEET = "_sheets_sync"
+_NS = {"m": "http://schemas.openxmlformats.org/spreadsheetml/2006/main",
+       "r": "http://schemas.openxmlformats.org/officeDocument/2006/relationships",
+       "rel": "http://schemas.openxmlformats.org/package/2006/relationships"}
+_EMPTY_SHEET = (b'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
+                b'<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData/></worksheet>')
 
 
 def _cell_value(v: Any) -> Any:
@@ -140,9 +148,36 @@ class XlsxWorkbook(Workbook):
             if os.path.exists(tmp):
                 os.unlink(tmp)
 
+    def _open_without(self, names: set[str]) -> openpyxl.Workbook:
+        """Load the workbook for writing with the sheets we are about to replace emptied first, so their
+        old contents (the largest tabs) are not parsed only to be thrown away. Other parts are untouched."""
+        try:
+            with zipfile.ZipFile(self.path) as z:
+                book = ET.fromstring(z.read("xl/workbook.xml"))
+                rels = ET.fromstring(z.read("xl/_rels/workbook.xml.rels"))
+                targets = {r.get("Id"): r.get("Target") for r in rels.findall("rel:Relationship", _NS)}
+                stub = set()
+                for sheet in book.findall("m:sheets/m:sheet", _NS):
+                    if sheet.get("name") in names:
+                        target = targets.get(sheet.get(f"{{{_NS['r']}}}id"), "")
+                        stub.add(target.lstrip("/") if target.startswith("/") else
+                                 posixpath.normpath(posixpath.join("xl", target)))
+                if not stub:
+                    return self._open(read_only=False)
+                buf = io.BytesIO()
+                with zipfile.ZipFile(buf, "w", zipfile.ZIP_STORED) as out:
+                    for item in z.infolist():
+                        out.writestr(item.filename, _EMPTY_SHEET if item.filename in stub else z.read(item))
+        except (zipfile.BadZipFile, KeyError, ET.ParseError, OSError):
+            return self._open(read_only=False)   # let the ordinary path report what is wrong
+        buf.seek(0)
+        return openpyxl.load_workbook(buf)
+
     def write_tabs(self, tabs: Sequence[GeneratedTab]) -> WriteStats:
         self._check_writable()
-        wb = self._open(read_only=False)
+        if not self.path.exists():
+            self._open(read_only=False)   # raises the "not found" error
+        wb = self._open_without({t.name for t in tabs})
         stats = WriteStats()
         for tab in tabs:
             index = None
