@@ -665,6 +665,7 @@ class FakeSheetsServer:
         self.random_faults: tuple[float, list[Fault]] | None = None
         self.rng = random.Random(seed)
         self.log: list[tuple[str, str]] = []          # (METHOD, path) of every API call (token calls too)
+        self.traffic: list[tuple[str, int, int]] = []  # (METHOD path, request bytes, response bytes)
         self.public_keys: dict[str, str] = {}         # key id → public key PEM
         self.emails: dict[str, str] = {}              # client_email → key id
         self.tokens: dict[str, str] = {}              # access token → client_email
@@ -822,6 +823,9 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _send(self, code: int, obj: Any, headers: dict[str, str] | None = None) -> None:
         body = json.dumps(obj).encode()
+        with self.fake.lock:
+            self.fake.traffic.append((f"{self.command} {urllib.parse.urlsplit(self.path).path}",
+                                      int(self.headers.get("Content-Length") or 0), len(body)))
         self.send_response(code)
         self.send_header("Content-Type", "application/json; charset=UTF-8")
         self.send_header("Content-Length", str(len(body)))

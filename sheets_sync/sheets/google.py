@@ -388,8 +388,12 @@ class GoogleWorkbook(Workbook):
               json_body: dict[str, Any] | None = None) -> Any:
         """One HTTP request, translated: returns the JSON body or raises from our error tree."""
         self.api_calls += 1
+        data = headers = None
+        if json_body is not None:       # compact JSON: the write can be megabytes
+            data = json.dumps(json_body, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+            headers = {"Content-Type": "application/json; charset=utf-8"}
         try:
-            resp = self._http.request(method, url, params=params, json=json_body)
+            resp = self._http.request(method, url, params=params, data=data, headers=headers)
         except APIError as exc:
             self._count(exc.response)
             raise self._translate(exc) from exc
