@@ -304,3 +304,17 @@ def test_report_for_marketplace_not_in_settings_is_skipped():
                                 settings_rows=settings(marketplaces="US")), today=TODAY)
     facts = build_facts(batches, inputs.settings, inputs.products, today=TODAY)
     assert any(p.where == "MX/traffic" and "not in Settings" in p.expected for p in facts.problems)
+
+
+def test_by_month_report_is_skipped_with_a_reason():
+    import pandas as pd
+
+    from sheets_sync.frames import ReportBatch
+
+    monthly = ReportBatch(source="US/by-month.csv", kind="business_by_month", family="traffic", marketplace="US",
+                          daily_rows=pd.DataFrame({"date": [pd.Timestamp("2026-11-01")], "gmv": [9999.0]}),
+                          extras={"granularity": "month"})
+    inputs, facts, rows = run([[*T, "US", "account", None, "Li", "ops", "gmv", 1, 1, None, None]],
+                              batches=[*standard_batches(), monthly])
+    assert rows[0].actual == pytest.approx(1500.0)
+    assert any(p.where == "US/by-month.csv" and "by Date" in p.expected for p in facts.problems)

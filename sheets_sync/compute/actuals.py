@@ -210,6 +210,10 @@ def build_facts(batches: list[ReportBatch], settings: Settings, products: list[P
         if b.marketplace is None:
             problems.append(Problem(b.source, None, "cannot tell which marketplace this report is for; put it "
                                     "under a US/ or MX/ folder", "file skipped"))
+        elif b.extras.get("granularity") == "month":
+            problems.append(Problem(b.source, None, "a by-month report has one total per month, which cannot be "
+                                    "paced by day; download Business Reports → Sales and Traffic by Date instead",
+                                    "file skipped", "warning"))
         elif b.marketplace not in markets:
             problems.append(Problem(b.source, b.marketplace, f"a report for marketplace {b.marketplace}, which "
                                     f"is not in Settings marketplaces ({', '.join(markets)})", "file skipped"))
