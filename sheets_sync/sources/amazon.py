@@ -1,0 +1,85 @@
+"""Live Amazon data: the SP-API source and the Ads API source behind one :class:`Source`.
+
+``sheets-sync sync --source amazon`` (or a workbook with ``source: amazon``) uses::
+
+    source = open_amazon_source(config)                # ConfigError names any missing variable
+    request = FetchRequest(start, end, marketplaces=wb.marketplaces, progress=print_line)
+    batches = [b for raw in source.collect(request) for b in parse_report(raw)]
+    source.problems, source.api_calls                  # → Sync Log
+    source.close()
+
+Credentials come only from ``config.env`` (see ``.env.example``). The Ads API part is optional: when none
+of the ``ADS_*`` variables is set, only SP-API reports are fetched and a note says so in ``problems``;
+when some are set and others are missing, that is a :class:`~sheets_sync.errors.ConfigError`.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+
+from ..config import Config
+from ..frames import RawReport
+from .ads import ADS_ENV, AdsApiSource, AdsCredentials
+from .amazon_common import Clock, Sleep
+from .base import FetchRequest, Source
+from .spapi import SpApiCredentials, SpApiSource
+
+CACHE_DIR_NAME = "reports-cache"
+
+
+class AmazonSource(Source):
+    name = "amazon"
+
+    def __init__(self, sp: SpApiSource, ads: AdsApiSource | None, notes: list[str] | None = None):
+        super().__init__()
+        self.sp = sp
+        self.ads = ads
+        self._notes = list(notes or [])
+
+    @property  # type: ignore[override]
+    def problems(self) -> list[str]:
+        return [*self._notes, *self.sp.problems, *(self.ads.problems if self.ads else [])]
+
+    @problems.setter
+    def problems(self, value: list[str]) -> None:   # Source.__init__ assigns []
+        self._notes = list(value)
+
+    @property  # type: ignore[override]
+    def api_calls(self) -> int:
+        return self.sp.api_calls + (self.ads.api_calls if self.ads else 0)
+
+    @property
+    def create_report_calls(self) -> int:
+        return self.sp.create_report_calls + (self.ads.create_report_calls if self.ads else 0)
+
+    def collect(self, request: FetchRequest) -> Iterator[RawReport]:
+        yield from self.sp.collect(request)
+        if self.ads is not None:
+            yield from self.ads.collect(request)
+
+    def close(self) -> None:
+        self.sp.close()
+
+
+def open_amazon_source(config: Config, *, marketplaces: tuple[str, ...] = ("US", "MX"),
+                       clock: Clock = time.time, sleep: Sleep = time.sleep,
+                       poll_interval: float = 15.0) -> AmazonSource:
+    """Build the live Amazon source from ``config`` (endpoints, data dir) and ``config.env`` (credentials).
+
+    Raises :class:`~sheets_sync.errors.ConfigError` naming every missing variable."""
+    env = config.env
+    sp_creds = SpApiCredentials.from_env(env)
+    cache_dir = config.data_dir / CACHE_DIR_NAME
+    sp = SpApiSource(sp_creds, cache_dir, endpoint=config.sp_api_endpoint, lwa_token_url=config.lwa_token_url,
+                     clock=clock, sleep=sleep, poll_interval=poll_interval)
+    ads: AdsApiSource | None = None
+    notes: list[str] = []
+    if any(str(env.get(n) or "").strip() for n in ADS_ENV):
+        ads_creds = AdsCredentials.from_env(env, marketplaces)
+        ads = AdsApiSource(ads_creds, cache_dir, endpoint=config.ads_api_endpoint,
+                           lwa_token_url=config.lwa_token_url, clock=clock, sleep=sleep, poll_interval=poll_interval)
+    else:
+        notes.append("Amazon Ads API not configured (ADS_CLIENT_ID, ADS_CLIENT_SECRET, ADS_REFRESH_TOKEN, "
+                     "ADS_PROFILE_ID_US/MX unset): advertising metrics were not fetched")
+    return AmazonSource(sp, ads, notes)

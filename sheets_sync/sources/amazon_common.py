@@ -1,0 +1,237 @@
+"""What the SP-API and Ads API sources share: the on-disk report cache, settled/provisional days,
+throttling backoff and secret-free error messages.
+
+Nothing here imports an Amazon client library, so it is cheap to test on its own.
+
+Cache layout (``<data_dir>/reports-cache``)::
+
+    <api>/<account>/<marketplace>/<report>/<start>_<end>.<ext>    the document exactly as downloaded
+    <api>/<account>/<marketplace>/<report>/<start>_<end>.meta.json    charset, fetched_at, empty, name
+
+``<account>`` is a short SHA-256 of the refresh token (SP-API) or the Ads profile id, so two sellers'
+data never mix and the token itself is not recoverable from the path. Only *settled* days are cached
+(older than the provisional window); documents are written atomically (temp file + ``os.replace``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import math
+import os
+import re
+import tempfile
+import time
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from ..frames import MARKETPLACES
+
+PROVISIONAL_DAYS = 3          # the last 3 days are always re-fetched and marked provisional
+EMPTY_RECHECK_DAYS = 14       # an empty document for a settled day is re-requested while it is this recent
+MAX_RETRIES = 6               # throttled / 5xx calls are retried this many times, then QuotaError / RetriableError
+MAX_WAIT_S = 120.0            # one backoff wait never exceeds this, whatever the rate-limit header says
+
+Clock = Callable[[], float]
+Sleep = Callable[[float], None]
+
+
+# ---------------------------------------------------------------------------------------------- days
+
+def marketplace_today(marketplace: str, clock: Clock = time.time) -> dt.date:
+    """Today's calendar date in the marketplace's time zone (US Pacific, MX Mexico City)."""
+    tz = ZoneInfo(MARKETPLACES[marketplace]["tz"])
+    return dt.datetime.fromtimestamp(clock(), tz=tz).date()
+
+
+def settled_before(today: dt.date, provisional: int = PROVISIONAL_DAYS) -> dt.date:
+    """First day that is *not* settled: days ``>=`` it are provisional (yesterday and the 2 days before it,
+    plus today and anything later)."""
+    return today - dt.timedelta(days=provisional)
+
+
+def days_between(start: dt.date, end: dt.date) -> list[dt.date]:
+    return [start + dt.timedelta(days=i) for i in range((end - start).days + 1)]
+
+
+def runs(days: Iterable[dt.date], max_len: int) -> list[tuple[dt.date, dt.date]]:
+    """Group days into contiguous (start, end) runs of at most ``max_len`` days."""
+    out: list[tuple[dt.date, dt.date]] = []
+    for d in sorted(set(days)):
+        if out and (d - out[-1][1]).days == 1 and (d - out[-1][0]).days < max_len:
+            out[-1] = (out[-1][0], d)
+        else:
+            out.append((d, d))
+    return out
+
+
+def local_bounds(marketplace: str, start: dt.date, end: dt.date) -> tuple[str, str]:
+    """ISO-8601 timestamps (with the marketplace's UTC offset) of ``start`` 00:00 and ``end`` 23:59:59."""
+    tz = ZoneInfo(MARKETPLACES[marketplace]["tz"])
+    a = dt.datetime.combine(start, dt.time(0, 0, 0), tzinfo=tz)
+    b = dt.datetime.combine(end, dt.time(23, 59, 59), tzinfo=tz)
+    return a.isoformat(), b.isoformat()
+
+
+# --------------------------------------------------------------------------------------------- cache
+
+def account_key(secret_or_id: str) -> str:
+    return hashlib.sha256(secret_or_id.encode("utf-8")).hexdigest()[:12]
+
+
+@dataclass(frozen=True)
+class CachedDocument:
+    report: str
+    marketplace: str
+    start: dt.date
+    end: dt.date
+    data: bytes
+    charset: str | None
+    fetched_at: float
+    empty: bool
+    name: str
+
+    @property
+    def days(self) -> list[dt.date]:
+        return days_between(self.start, self.end)
+
+
+class ReportCache:
+    """Documents of settled days, one file per downloaded document."""
+
+    def __init__(self, root: Path, api: str, account: str):
+        self.root = Path(root) / api / account
+
+    def _dir(self, marketplace: str, report: str) -> Path:
+        return self.root / marketplace / report
+
+    def documents(self, marketplace: str, report: str) -> list[CachedDocument]:
+        folder = self._dir(marketplace, report)
+        if not folder.is_dir():
+            return []
+        out = []
+        for meta_path in sorted(folder.glob("*.meta.json")):
+            try:
+                meta = json.loads(meta_path.read_text(encoding="utf-8"))
+                data = (folder / meta["file"]).read_bytes()
+                out.append(CachedDocument(
+                    report=report, marketplace=marketplace,
+                    start=dt.date.fromisoformat(meta["start"]), end=dt.date.fromisoformat(meta["end"]),
+                    data=data, charset=meta.get("charset"), fetched_at=float(meta.get("fetched_at", 0.0)),
+                    empty=bool(meta.get("empty", False)), name=str(meta.get("name", meta_path.name))))
+            except (OSError, ValueError, KeyError, TypeError):
+                continue      # a damaged entry is simply not cached: it will be fetched again
+        return out
+
+    def put(self, doc: CachedDocument, ext: str) -> None:
+        folder = self._dir(doc.marketplace, doc.report)
+        folder.mkdir(parents=True, exist_ok=True)
+        stem = f"{doc.start.isoformat()}_{doc.end.isoformat()}"
+        # drop entries this document replaces (same or narrower range)
+        for old in self.documents(doc.marketplace, doc.report):
+            if doc.start <= old.start and old.end <= doc.end:
+                self._remove(folder, f"{old.start.isoformat()}_{old.end.isoformat()}")
+        data_name = f"{stem}.{ext}"
+        _atomic_write(folder / data_name, doc.data)
+        meta = {"file": data_name, "start": doc.start.isoformat(), "end": doc.end.isoformat(),
+                "charset": doc.charset, "fetched_at": doc.fetched_at, "empty": doc.empty, "name": doc.name}
+        _atomic_write(folder / f"{stem}.meta.json", json.dumps(meta, indent=1).encode("utf-8"))
+
+    @staticmethod
+    def _remove(folder: Path, stem: str) -> None:
+        meta = folder / f"{stem}.meta.json"
+        try:
+            file = json.loads(meta.read_text(encoding="utf-8")).get("file")
+            meta.unlink()
+            if file:
+                (folder / file).unlink(missing_ok=True)
+        except (OSError, ValueError):
+            pass
+
+    def covered(self, marketplace: str, report: str, settled_end: dt.date, today: dt.date
+                ) -> tuple[list[CachedDocument], set[dt.date]]:
+        """Cached documents usable now, and the settled days they cover.
+
+        An *empty* cached document is only trusted once it is older than :data:`EMPTY_RECHECK_DAYS`
+        (Amazon sometimes fills a day late); until then its days are requested again."""
+        usable, days = [], set()
+        recheck_from = today - dt.timedelta(days=EMPTY_RECHECK_DAYS)
+        for doc in self.documents(marketplace, report):
+            if doc.end >= settled_end:
+                continue
+            if doc.empty and doc.end >= recheck_from:
+                continue
+            usable.append(doc)
+            days.update(doc.days)
+        return usable, days
+
+
+def _atomic_write(path: Path, data: bytes) -> None:
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+# ------------------------------------------------------------------------------------------ throttling
+
+def retry_wait(headers: Mapping[str, str] | None, attempt: int, base: float = 1.0) -> float:
+    """Seconds to wait before retry ``attempt`` (0-based) of a throttled call.
+
+    ``Retry-After`` (seconds) wins; else ``x-amzn-RateLimit-Limit`` (requests per second → one request's
+    worth of time, e.g. 0.0167 → 60 s); else exponential backoff. Never more than :data:`MAX_WAIT_S`."""
+    backoff = base * (2 ** attempt)
+    wait = None
+    if headers:
+        lower = {str(k).lower(): str(v) for k, v in headers.items()}
+        ra = lower.get("retry-after")
+        if ra:
+            try:
+                wait = float(ra)
+            except ValueError:
+                wait = None
+        if wait is None and lower.get("x-amzn-ratelimit-limit"):
+            try:
+                rate = float(lower["x-amzn-ratelimit-limit"])
+                if rate > 0 and math.isfinite(rate):
+                    wait = max(1.0 / rate, backoff)
+            except ValueError:
+                wait = None
+    if wait is None or wait < 0:
+        wait = backoff
+    return min(wait, MAX_WAIT_S)
+
+
+# ----------------------------------------------------------------------------------------- messages
+
+def redact(text: str, secrets: Iterable[str]) -> str:
+    """``text`` with every secret value replaced by ``***`` (secrets shorter than 4 characters are ignored)."""
+    for s in sorted((s for s in secrets if s and len(s) >= 4), key=len, reverse=True):
+        text = text.replace(s, "***")
+    return text
+
+
+_DUPLICATE = re.compile(r"duplicate\s+of\s*:?\s*([A-Za-z0-9\-]+)", re.IGNORECASE)
+
+
+def duplicate_report_id(detail: str) -> str | None:
+    """The existing report id in an Ads API 425 answer (``"The Request is a duplicate of : <id>"``)."""
+    m = _DUPLICATE.search(detail or "")
+    return m.group(1) if m else None
+
+
+def decode_detect(data: bytes) -> str:
+    """Charset of a document whose transport did not say: UTF-8 when it decodes strictly, else cp1252."""
+    try:
+        data.decode("utf-8")
+        return "utf-8"
+    except UnicodeDecodeError:
+        return "cp1252"
+

@@ -1,0 +1,555 @@
+"""Selling Partner API source: the Reports API (2021-06-30) through python-amazon-sp-api.
+
+For each marketplace (US, MX; NA endpoint) and report type: ``createReport`` → poll ``getReport`` with
+backoff → ``getReportDocument`` (the library downloads and decompresses it). Every document is yielded
+as a :class:`~sheets_sync.frames.RawReport` holding the bytes Amazon served (decompressed) and the
+charset the download said, so :func:`sheets_sync.sources.reports.parse_report` parses API documents and
+downloaded files the same way.
+
+* ``GET_SALES_AND_TRAFFIC_REPORT``: one report per marketplace per day, ``CHILD`` granularity, so the
+  by-ASIN section is a daily per-ASIN figure.
+* ``GET_FLAT_FILE_ALL_ORDERS_DATA_BY_ORDER_DATE_GENERAL`` and ``GET_FBA_FULFILLMENT_CUSTOMER_RETURNS_DATA``:
+  one report per run of up to 30 days (marketplace-local midnight to midnight).
+* ``GET_FBA_MYI_UNSUPPRESSED_INVENTORY_DATA`` and ``GET_V2_SELLER_PERFORMANCE_REPORT``: snapshots ("now"),
+  fetched on every sync, never cached.
+
+Settled days (older than the last :data:`~sheets_sync.sources.amazon_common.PROVISIONAL_DAYS`) are cached
+under ``<data_dir>/reports-cache/sp-api`` and never requested again. See ``docs/amazon-api.md``.
+
+The library is configured explicitly: our own endpoint/marketplace object, endpoint and marketplace id set
+again after construction (python-amazon-sp-api lets ``SP_API_DEFAULT_MARKETPLACE`` override the argument
+and ``AWS_ENV`` choose the sandbox at import time), credentials only from the dict we pass
+(no environment / config-file / AWS Secrets Manager providers), and the LWA token URL through
+``auth_token_client_class``.
+"""
+
+from __future__ import annotations
+
+import codecs
+import contextlib
+import datetime as dt
+import json
+import os
+import threading
+import time
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from ..errors import ConfigError, FatalError, QuotaError, RetriableError
+from ..frames import MARKETPLACES, RawReport
+from .amazon_common import (
+    MAX_RETRIES,
+    PROVISIONAL_DAYS,
+    CachedDocument,
+    Clock,
+    ReportCache,
+    Sleep,
+    account_key,
+    days_between,
+    decode_detect,
+    local_bounds,
+    marketplace_today,
+    redact,
+    retry_wait,
+    runs,
+    settled_before,
+)
+from .base import FetchRequest, Source
+
+SP_API_ENDPOINT = "https://sellingpartnerapi-na.amazon.com"
+LWA_TOKEN_URL = "https://api.amazon.com/auth/o2/token"
+REGION = "us-east-1"
+
+# Environment variables holding the SP-API credentials (read from Config.env, never from os.environ here).
+ENV_LWA_APP_ID = "LWA_APP_ID"
+ENV_LWA_CLIENT_SECRET = "LWA_CLIENT_SECRET"
+ENV_REFRESH_TOKEN = "SP_API_REFRESH_TOKEN"
+SP_API_ENV = (ENV_LWA_APP_ID, ENV_LWA_CLIENT_SECRET, ENV_REFRESH_TOKEN)
+
+# Variables python-amazon-sp-api reads by itself; hidden from it while we import/construct clients.
+_LIBRARY_ENV = ("SP_API_DEFAULT_MARKETPLACE", "AWS_ENV", "SP_API_REFRESH_TOKEN", "LWA_APP_ID",
+                "LWA_CLIENT_SECRET", "SP_API_AWS_SECRET_ID")
+_ENV_LOCK = threading.Lock()
+
+TERMINAL = ("DONE", "CANCELLED", "FATAL")
+
+
+@dataclass(frozen=True)
+class SpReport:
+    """One SP-API report type and how it is requested."""
+
+    report_type: str
+    kind: str                 # "daily" (one report per day), "range" (runs of days) or "snapshot" ("now")
+    fmt: str                  # "json" or "tsv"
+    max_days: int = 30
+    options: Mapping[str, str] | None = None
+    empty_header: str = ""    # the document Amazon would serve with no rows (used for a CANCELLED report)
+
+
+SALES_AND_TRAFFIC = SpReport("GET_SALES_AND_TRAFFIC_REPORT", "daily", "json", 1,
+                             {"dateGranularity": "DAY", "asinGranularity": "CHILD"})
+ORDERS = SpReport(
+    "GET_FLAT_FILE_ALL_ORDERS_DATA_BY_ORDER_DATE_GENERAL", "range", "tsv", 30,
+    empty_header="\t".join((
+        "amazon-order-id", "merchant-order-id", "purchase-date", "last-updated-date", "order-status",
+        "fulfillment-channel", "sales-channel", "order-channel", "url", "ship-service-level", "product-name",
+        "sku", "asin", "item-status", "quantity", "currency", "item-price", "item-tax", "shipping-price",
+        "shipping-tax", "gift-wrap-price", "gift-wrap-tax", "item-promotion-discount", "ship-promotion-discount",
+        "ship-city", "ship-state", "ship-postal-code", "ship-country", "promotion-ids", "is-business-order",
+        "purchase-order-number", "price-designation")) + "\n")
+INVENTORY = SpReport(
+    "GET_FBA_MYI_UNSUPPRESSED_INVENTORY_DATA", "snapshot", "tsv",
+    empty_header="\t".join((
+        "sku", "fnsku", "asin", "product-name", "condition", "your-price", "mfn-listing-exists",
+        "mfn-fulfillable-quantity", "afn-listing-exists", "afn-warehouse-quantity", "afn-fulfillable-quantity",
+        "afn-unsellable-quantity", "afn-reserved-quantity", "afn-total-quantity", "per-unit-volume",
+        "afn-inbound-working-quantity", "afn-inbound-shipped-quantity", "afn-inbound-receiving-quantity")) + "\n")
+RETURNS = SpReport(
+    "GET_FBA_FULFILLMENT_CUSTOMER_RETURNS_DATA", "range", "tsv", 30,
+    empty_header="\t".join((
+        "return-date", "order-id", "sku", "asin", "fnsku", "product-name", "quantity", "fulfillment-center-id",
+        "detailed-disposition", "reason", "status", "license-plate-number", "customer-comments")) + "\n")
+SELLER_PERFORMANCE = SpReport("GET_V2_SELLER_PERFORMANCE_REPORT", "snapshot", "json")
+
+SP_REPORTS: tuple[SpReport, ...] = (SALES_AND_TRAFFIC, ORDERS, INVENTORY, RETURNS, SELLER_PERFORMANCE)
+
+
+@dataclass(frozen=True)
+class SpApiCredentials:
+    lwa_app_id: str
+    lwa_client_secret: str = field(repr=False)
+    refresh_token: str = field(repr=False)
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> SpApiCredentials:
+        missing = [name for name in SP_API_ENV if not str(env.get(name) or "").strip()]
+        if missing:
+            raise ConfigError(
+                f"SP-API credentials missing: set {', '.join(missing)} in the environment (see .env.example "
+                "and docs/amazon-api.md)")
+        return cls(lwa_app_id=env[ENV_LWA_APP_ID].strip(), lwa_client_secret=env[ENV_LWA_CLIENT_SECRET].strip(),
+                   refresh_token=env[ENV_REFRESH_TOKEN].strip())
+
+    @property
+    def secrets(self) -> tuple[str, ...]:
+        return (self.lwa_client_secret, self.refresh_token)
+
+
+@dataclass(frozen=True)
+class _Marketplace:
+    """Duck-typed stand-in for ``sp_api.base.Marketplaces`` so no import-time environment leaks in."""
+
+    endpoint: str
+    marketplace_id: str
+    region: str = REGION
+
+
+@dataclass
+class _Job:
+    spec: SpReport
+    marketplace: str
+    start: dt.date
+    end: dt.date
+    provisional: frozenset[dt.date]
+    cacheable: bool
+    report_id: str | None = None
+    status: str = "NEW"
+
+    @property
+    def name(self) -> str:
+        return f"sp-api:{self.spec.report_type}:{self.marketplace}:{self.start.isoformat()}..{self.end.isoformat()}"
+
+
+@contextlib.contextmanager
+def library_env_hidden(names: tuple[str, ...]) -> Iterator[None]:
+    """Hide environment variables a client library would read by itself, for the duration of the block."""
+    with _ENV_LOCK:
+        saved = {n: os.environ.pop(n) for n in names if n in os.environ}
+        try:
+            yield
+        finally:
+            os.environ.update(saved)
+
+
+def _lwa_client_class(token_url: str) -> type:
+    with library_env_hidden(_LIBRARY_ENV):
+        from sp_api.auth import AccessTokenClient
+    parts = urlsplit(token_url)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise ConfigError(f"amazon.lwa_token_url: {token_url!r} is not an http(s) URL")
+    return type("SheetsSyncLwaClient", (AccessTokenClient,),
+                {"scheme": f"{parts.scheme}://", "host": parts.netloc, "path": parts.path or "/auth/o2/token"})
+
+
+class SpApiSource(Source):
+    """Reports API source for the US and MX marketplaces (NA endpoint)."""
+
+    name = "sp-api"
+
+    def __init__(self, credentials: SpApiCredentials, cache_dir: Path | None, *,
+                 endpoint: str | None = None, lwa_token_url: str | None = None,
+                 reports: tuple[SpReport, ...] = SP_REPORTS,
+                 clock: Clock = time.time, sleep: Sleep = time.sleep,
+                 poll_interval: float = 15.0, max_poll_interval: float = 120.0, max_wait_s: float = 4 * 3600.0,
+                 provisional_days: int = PROVISIONAL_DAYS, timeout: float = 60.0):
+        super().__init__()
+        self.credentials = credentials
+        self.endpoint = (endpoint or SP_API_ENDPOINT).rstrip("/")
+        self.lwa_token_url = lwa_token_url or LWA_TOKEN_URL
+        self.reports = reports
+        self.clock, self.sleep = clock, sleep
+        self.poll_interval, self.max_poll_interval, self.max_wait_s = poll_interval, max_poll_interval, max_wait_s
+        self.provisional_days = provisional_days
+        self.timeout = timeout
+        self.cache = (ReportCache(cache_dir, "sp-api", account_key(credentials.refresh_token))
+                      if cache_dir is not None else None)
+        self.create_report_calls = 0
+        self._clients: dict[str, Any] = {}
+        self._lwa_class = _lwa_client_class(self.lwa_token_url)
+
+    # ------------------------------------------------------------------------------------ clients
+
+    def _client(self, marketplace: str) -> Any:
+        if marketplace not in self._clients:
+            mp = _Marketplace(self.endpoint, MARKETPLACES[marketplace]["marketplace_id"])
+            with library_env_hidden(_LIBRARY_ENV):
+                from sp_api.api import Reports
+                from sp_api.base.credential_provider import FromCodeCredentialProvider
+                client = Reports(
+                    marketplace=mp,
+                    credentials={"lwa_app_id": self.credentials.lwa_app_id,
+                                 "lwa_client_secret": self.credentials.lwa_client_secret,
+                                 "refresh_token": self.credentials.refresh_token},
+                    credential_providers=(FromCodeCredentialProvider,),
+                    auth_token_client_class=self._lwa_class,
+                    timeout=self.timeout,
+                    # a plain-http endpoint (a local server) has no TLS to verify; skipping the CA bundle saves
+                    # ~0.2 s per httpx client, and the library builds one per document download
+                    verify=not self.endpoint.startswith("http://"))
+            # set again: SP_API_DEFAULT_MARKETPLACE in the environment overrides the argument in Client.__init__
+            client.endpoint, client.marketplace_id, client.region = mp.endpoint, mp.marketplace_id, mp.region
+            self._clients[marketplace] = client
+        return self._clients[marketplace]
+
+    def close(self) -> None:
+        """Close the HTTP connections (API and token clients); clients are re-created on the next collect."""
+        for client in self._clients.values():
+            with contextlib.suppress(Exception):
+                client.close()
+            with contextlib.suppress(Exception):
+                client._auth._transport.close()
+        self._clients.clear()
+
+    # ------------------------------------------------------------------------------- API call policy
+
+    def _call(self, what: str, fn: Callable[[], Any], progress: Callable[[str], None]) -> Any:
+        """Run one SP-API operation: throttling and 5xx retried with bounded backoff, auth errors made fatal."""
+        import httpx
+        from sp_api.auth.exceptions import AuthorizationError
+        from sp_api.base.exceptions import (
+            SellingApiException,
+            SellingApiForbiddenException,
+            SellingApiGatewayTimeoutException,
+            SellingApiRequestThrottledException,
+            SellingApiServerException,
+            SellingApiTemporarilyUnavailableException,
+        )
+
+        for attempt in range(MAX_RETRIES + 1):
+            self.api_calls += 1
+            try:
+                return fn()
+            except AuthorizationError as exc:
+                raise FatalError(self._lwa_message(exc)) from None
+            except SellingApiRequestThrottledException as exc:
+                wait = retry_wait(exc.headers, attempt)
+                reason = f"{what}: throttled by Amazon (HTTP 429 {_code(exc)})"
+                if attempt == MAX_RETRIES:
+                    raise QuotaError(f"{reason}; gave up after {MAX_RETRIES} retries — run the sync again later",
+                                     retry_after=wait) from None
+                progress(f"{reason}; waiting {wait:.0f} s{_rate_note(exc.headers)}")
+                self.sleep(wait)
+            except (SellingApiServerException, SellingApiTemporarilyUnavailableException,
+                    SellingApiGatewayTimeoutException, httpx.TransportError) as exc:
+                wait = retry_wait(getattr(exc, "headers", None), attempt)
+                reason = f"{what}: Amazon is unavailable ({_describe(exc)})"
+                if attempt == MAX_RETRIES:
+                    raise RetriableError(f"{reason}; gave up after {MAX_RETRIES} retries", retry_after=wait) from None
+                progress(f"{reason}; retrying in {wait:.0f} s")
+                self.sleep(wait)
+            except SellingApiForbiddenException as exc:
+                raise FatalError(self._scrub(
+                    f"{what}: Amazon refused access (HTTP 403 {_code(exc)}: {getattr(exc, 'message', '')}). "
+                    f"Check that {ENV_REFRESH_TOKEN} belongs to a seller who authorised this app ({ENV_LWA_APP_ID}) "
+                    "with the Reports role, for this marketplace")) from None
+            except SellingApiException as exc:
+                if _code(exc) == "QuotaExceeded" and attempt < MAX_RETRIES:
+                    wait = retry_wait(exc.headers, attempt)
+                    progress(f"{what}: QuotaExceeded; waiting {wait:.0f} s")
+                    self.sleep(wait)
+                    continue
+                raise FatalError(self._scrub(
+                    f"{what}: Amazon answered HTTP {exc.code} {_code(exc)}: {getattr(exc, 'message', '')}")) from None
+        raise AssertionError("unreachable")
+
+    def _lwa_message(self, exc: Any) -> str:
+        code = str(getattr(exc, "error_code", "") or "")
+        variables = {"invalid_grant": (ENV_REFRESH_TOKEN,), "invalid_client": (ENV_LWA_APP_ID, ENV_LWA_CLIENT_SECRET),
+                     "unauthorized_client": (ENV_LWA_APP_ID, ENV_REFRESH_TOKEN)}.get(code, SP_API_ENV)
+        return self._scrub(
+            f"Amazon Login with Amazon rejected the SP-API credentials (HTTP {getattr(exc, 'status_code', '?')} "
+            f"{code or 'error'}: {getattr(exc, 'message', '') or 'no description'}); check {', '.join(variables)}")
+
+    def _scrub(self, text: str) -> str:
+        return redact(text, self.credentials.secrets)
+
+    # -------------------------------------------------------------------------------------- plan
+
+    def _plan(self, request: FetchRequest, marketplace: str) -> tuple[list[RawReport], list[_Job]]:
+        today = marketplace_today(marketplace, self.clock)
+        first_provisional = settled_before(today, self.provisional_days)
+        end = min(request.end, today - dt.timedelta(days=1))
+        start = request.start
+        cached: list[RawReport] = []
+        jobs: list[_Job] = []
+        for spec in self.reports:
+            if spec.kind == "snapshot":
+                jobs.append(_Job(spec, marketplace, today, today, frozenset(), cacheable=False))
+                continue
+            if start > end:
+                continue
+            wanted = days_between(start, end)
+            have: set[dt.date] = set()
+            if self.cache is not None:
+                docs, have = self.cache.covered(marketplace, spec.report_type, first_provisional, today)
+                for doc in docs:
+                    if doc.end >= start and doc.start <= end:
+                        cached.append(_raw_from_cache(doc))
+            settled = [d for d in wanted if d < first_provisional and d not in have]
+            recent = [d for d in wanted if d >= first_provisional]
+            for a, b in runs(settled, spec.max_days):
+                jobs.append(_Job(spec, marketplace, a, b, frozenset(), cacheable=True))
+            for a, b in runs(recent, spec.max_days):
+                jobs.append(_Job(spec, marketplace, a, b, frozenset(days_between(a, b)), cacheable=False))
+        return cached, jobs
+
+    # ------------------------------------------------------------------------------------ collect
+
+    def collect(self, request: FetchRequest) -> Iterator[RawReport]:
+        try:
+            yield from self._collect(request)
+        finally:
+            self.close()
+
+    def _collect(self, request: FetchRequest) -> Iterator[RawReport]:
+        progress = request.progress
+        jobs: list[_Job] = []
+        for marketplace in request.marketplaces:
+            if marketplace not in MARKETPLACES:
+                raise ConfigError(f"marketplace {marketplace!r} is not one of {', '.join(MARKETPLACES)}")
+            cached, planned = self._plan(request, marketplace)
+            if cached:
+                progress(f"SP-API {marketplace}: {len(cached)} settled report(s) from the cache")
+            yield from cached
+            jobs.extend(planned)
+        if not jobs:
+            return
+        progress(f"SP-API: requesting {len(jobs)} report(s) from Amazon")
+        deferred: RetriableError | None = None
+        for job in jobs:
+            try:
+                self._create(job, progress)
+            except RetriableError as exc:
+                # still collect the reports already requested (they get cached), then say why we stopped
+                deferred = exc
+                break
+        yield from self._poll([j for j in jobs if j.report_id], progress)
+        if deferred is not None:
+            raise deferred
+
+    def _create(self, job: _Job, progress: Callable[[str], None]) -> None:
+        client = self._client(job.marketplace)
+        body: dict[str, Any] = {"reportType": job.spec.report_type,
+                                "marketplaceIds": [MARKETPLACES[job.marketplace]["marketplace_id"]]}
+        if job.spec.kind == "daily":
+            body["dataStartTime"], body["dataEndTime"] = job.start.isoformat(), job.end.isoformat()
+        elif job.spec.kind == "range":
+            body["dataStartTime"], body["dataEndTime"] = local_bounds(job.marketplace, job.start, job.end)
+        if job.spec.options:
+            body["reportOptions"] = dict(job.spec.options)
+        self.create_report_calls += 1
+        res = self._call(f"{job.name} createReport", lambda: client.create_report(**body), progress)
+        job.report_id = str(res.payload.get("reportId") or "")
+        if not job.report_id:
+            self.problems.append(f"{job.name}: Amazon accepted createReport but returned no reportId")
+
+    def _poll(self, jobs: list[_Job], progress: Callable[[str], None]) -> Iterator[RawReport]:
+        interval, waited = self.poll_interval, 0.0
+        pending = list(jobs)
+        while pending:
+            still: list[_Job] = []
+            for job in pending:
+                client = self._client(job.marketplace)
+                rid = job.report_id
+                st = self._call(f"{job.name} getReport", lambda c=client, r=rid: c.get_report(r), progress).payload
+                job.status = str(st.get("processingStatus") or "UNKNOWN")
+                if job.status == "DONE":
+                    yield from self._done(job, str(st.get("reportDocumentId") or ""), progress)
+                elif job.status == "CANCELLED":
+                    yield from self._cancelled(job)
+                elif job.status == "FATAL":
+                    self._fatal(job, st.get("reportDocumentId"), progress)
+                else:
+                    still.append(job)
+            pending = still
+            if not pending:
+                break
+            if waited >= self.max_wait_s:
+                for job in pending:
+                    self.problems.append(
+                        f"{job.name}: still {job.status} after {waited / 60:.0f} min; Amazon is slow — run the sync "
+                        "again later (reports already downloaded are cached)")
+                return
+            counts: dict[str, int] = {}
+            for job in pending:
+                counts[job.status] = counts.get(job.status, 0) + 1
+            states = ", ".join(f"{k} {v}" for k, v in sorted(counts.items()))
+            progress(f"SP-API: {len(jobs) - len(pending)}/{len(jobs)} reports ready ({states}); "
+                     f"waited {waited:.0f} s, next check in {interval:.0f} s")
+            self.sleep(interval)
+            waited += interval
+            interval = min(interval * 1.5, self.max_poll_interval)
+
+    def _download(self, job: _Job, document_id: str, progress: Callable[[str], None],
+                  json_doc: bool) -> tuple[bytes, str | None]:
+        client = self._client(job.marketplace)
+        res = self._call(
+            f"{job.name} getReportDocument",
+            lambda: client.get_report_document(document_id, download=True,
+                                               character_code="utf-8" if json_doc else None,
+                                               timeout=self.timeout),
+            progress)
+        document = res.payload.get("document")
+        used = str(getattr(res, "character_code", None) or "")
+        if isinstance(document, str):
+            data = document.encode(used or "utf-8")
+        else:   # the library could not decode with the announced charset: it hands back the bytes
+            data = bytes(document or b"")
+            used = ""
+        return data, _charset(used, data)
+
+    def _done(self, job: _Job, document_id: str, progress: Callable[[str], None]) -> Iterator[RawReport]:
+        data, charset = self._download(job, document_id, progress, job.spec.fmt == "json")
+        fetched = self.clock()
+        empty = _is_empty(job.spec, data, charset)
+        provisional = frozenset(days_between(job.start, job.end)) if (empty and job.spec.kind != "snapshot") \
+            else job.provisional
+        if empty and job.spec.kind != "snapshot":
+            progress(f"{job.name}: Amazon has no data yet for {job.start}..{job.end} — marked not ready")
+        if job.cacheable and self.cache is not None:
+            self.cache.put(CachedDocument(job.spec.report_type, job.marketplace, job.start, job.end, data, charset,
+                                          fetched, empty, job.name), job.spec.fmt)
+        yield RawReport(name=job.name, data=data, marketplace_hint=job.marketplace, fetched_at=fetched,
+                        charset=charset, provisional_days=provisional)
+
+    def _cancelled(self, job: _Job) -> Iterator[RawReport]:
+        """CANCELLED = "no data for the range": an empty document whose days are *not ready*, never zero.
+
+        Exception: the account-health snapshot always has data, so a CANCELLED one is reported as a problem."""
+        if job.spec is SELLER_PERFORMANCE or job.spec.report_type == SELLER_PERFORMANCE.report_type:
+            self.problems.append(f"{job.name}: Amazon cancelled the account-health report (it always has data); "
+                                 "account health not updated — run the sync again later")
+            return
+        if job.spec.fmt == "json":
+            mid = MARKETPLACES[job.marketplace]["marketplace_id"]
+            data = json.dumps({"reportSpecification": {
+                "reportType": job.spec.report_type, "reportOptions": dict(job.spec.options or {}),
+                "dataStartTime": job.start.isoformat(), "dataEndTime": job.end.isoformat(), "marketplaceIds": [mid]},
+                "salesAndTrafficByDate": [], "salesAndTrafficByAsin": []}).encode("utf-8")
+        else:
+            data = job.spec.empty_header.encode("utf-8")
+        provisional = frozenset() if job.spec.kind == "snapshot" else frozenset(days_between(job.start, job.end))
+        fetched = self.clock()
+        if job.cacheable and self.cache is not None:
+            self.cache.put(CachedDocument(job.spec.report_type, job.marketplace, job.start, job.end, data, "utf-8",
+                                          fetched, True, job.name), job.spec.fmt)
+        yield RawReport(name=job.name, data=data, marketplace_hint=job.marketplace, fetched_at=fetched,
+                        charset="utf-8", provisional_days=provisional)
+
+    def _fatal(self, job: _Job, document_id: Any, progress: Callable[[str], None]) -> None:
+        detail = "Amazon gave no error document"
+        if document_id:
+            try:
+                data, charset = self._download(job, str(document_id), progress, json_doc=True)
+                detail = _error_text(data, charset)
+            except (FatalError, RetriableError) as exc:
+                detail = f"the error document could not be read ({exc})"
+        self.problems.append(self._scrub(f"{job.name}: Amazon could not generate the report (FATAL): {detail}"))
+
+
+# ------------------------------------------------------------------------------------------ helpers
+
+def _raw_from_cache(doc: CachedDocument) -> RawReport:
+    return RawReport(name=doc.name, data=doc.data, marketplace_hint=doc.marketplace, fetched_at=doc.fetched_at,
+                     charset=doc.charset, provisional_days=frozenset(doc.days) if doc.empty else frozenset())
+
+
+def _charset(used: str, data: bytes) -> str | None:
+    """The document's charset: what the download said, normalised; when it said nothing (the library then
+    falls back to iso-8859-1) or could not decode, UTF-8 if it decodes strictly, else cp1252."""
+    if used:
+        try:
+            name = codecs.lookup(used).name
+        except LookupError:
+            name = ""
+        if name and name not in ("latin-1", "iso8859-1"):
+            return name
+    return decode_detect(data)
+
+
+def _is_empty(spec: SpReport, data: bytes, charset: str | None) -> bool:
+    text = data.decode(charset or "utf-8", errors="replace").lstrip("\ufeff").strip()
+    if not text:
+        return True
+    if spec.fmt == "tsv":
+        return len([ln for ln in text.splitlines() if ln.strip()]) <= 1
+    if spec.report_type == SALES_AND_TRAFFIC.report_type:
+        try:
+            doc = json.loads(text)
+        except ValueError:
+            return False      # damaged: let the parser say so
+        return isinstance(doc, dict) and not doc.get("salesAndTrafficByDate") and not doc.get("salesAndTrafficByAsin")
+    return False
+
+
+def _error_text(data: bytes, charset: str | None, limit: int = 600) -> str:
+    text = data.decode(charset or "utf-8", errors="replace").strip()
+    try:
+        doc = json.loads(text)
+        if isinstance(doc, dict):
+            text = str(doc.get("errorDetails") or doc.get("errors") or doc)
+    except ValueError:
+        pass
+    return (text[:limit] + "…") if len(text) > limit else (text or "empty error document")
+
+
+def _code(exc: Any) -> str:
+    return str(getattr(exc, "amzn_code", "") or "")
+
+
+def _describe(exc: Any) -> str:
+    code = getattr(exc, "code", None)
+    if isinstance(code, int) and code != 999:
+        return f"HTTP {code} {_code(exc)}".strip()
+    return type(exc).__name__
+
+
+def _rate_note(headers: Any) -> str:
+    try:
+        limit = headers.get("x-amzn-RateLimit-Limit") if headers is not None else None
+    except AttributeError:
+        limit = None
+    return f" (Amazon allows {limit} requests/s for this operation)" if limit else ""

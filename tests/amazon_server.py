@@ -1,0 +1,564 @@
+"""A local Amazon for tests: LWA token endpoint, SP-API Reports 2021-06-30, Ads API v3 reporting and the
+presigned "S3" downloads, on 127.0.0.1 (``ThreadingHTTPServer``).
+
+Documents are served in Amazon's formats (gzip, TSV with varied charset headers, JSON). Fault knobs:
+
+* ``throttle[op] = n``   the next n calls of ``op`` answer 429 (``QuotaExceeded``) with ``x-amzn-RateLimit-Limit``
+  (and ``Retry-After`` when ``retry_after`` is set). ops: create, get, document, ads_create, ads_get.
+* ``outcome(report) -> "DONE" | "CANCELLED" | "FATAL"``; FATAL reports carry an error document.
+* ``polls_to_done``      getReport answers IN_QUEUE then IN_PROGRESS that many times before the terminal state.
+* ``ads_polls_to_done``  the same for Ads (PENDING → PROCESSING → COMPLETED).
+* ``ads_failed``         predicate on an Ads report: FAILED with a failureReason.
+* identical Ads report requests answer 425 "duplicate of : <id>" while the first exists.
+* ``documents(report_type, marketplace, start, end) -> bytes`` replaces the synthetic documents
+  (JSON / text; the server encodes text with ``encodings`` and gzips it).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import gzip
+import itertools
+import json
+import threading
+from collections import Counter
+from collections.abc import Callable
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+MARKETPLACE_IDS = {"ATVPDKIKX0DER": "US", "A1AM78C64UM0Y8": "MX"}
+CURRENCY = {"US": "USD", "MX": "MXN"}
+
+SP_CLIENT_ID = "amzn1.application-oa2-client.sp-test"
+SP_CLIENT_SECRET = "sp-secret-DO-NOT-LOG-1234"
+SP_REFRESH_TOKEN = "Atzr|sp-refresh-DO-NOT-LOG-5678"
+ADS_CLIENT_ID = "amzn1.application-oa2-client.ads-test"
+ADS_CLIENT_SECRET = "ads-secret-DO-NOT-LOG-9012"
+ADS_REFRESH_TOKEN = "Atzr|ads-refresh-DO-NOT-LOG-3456"
+ADS_PROFILES = {"US": "1111111111", "MX": "2222222222"}
+
+# (codec used to encode the document, charset in the S3 Content-Type or None)
+DEFAULT_ENCODINGS: dict[tuple[str, str], tuple[str, str | None]] = {
+    ("GET_FLAT_FILE_ALL_ORDERS_DATA_BY_ORDER_DATE_GENERAL", "US"): ("utf-8", "UTF-8"),
+    ("GET_FLAT_FILE_ALL_ORDERS_DATA_BY_ORDER_DATE_GENERAL", "MX"): ("cp1252", "Cp1252"),
+    ("GET_FBA_FULFILLMENT_CUSTOMER_RETURNS_DATA", "US"): ("utf-8", None),
+    ("GET_FBA_FULFILLMENT_CUSTOMER_RETURNS_DATA", "MX"): ("utf-8", None),     # UTF-8 but no charset said
+    ("GET_FBA_MYI_UNSUPPRESSED_INVENTORY_DATA", "US"): ("cp1252", None),
+    ("GET_FBA_MYI_UNSUPPRESSED_INVENTORY_DATA", "MX"): ("cp1252", None),      # cp1252 and no charset said
+}
+
+ORDERS_HEADER = ("amazon-order-id\tmerchant-order-id\tpurchase-date\tlast-updated-date\torder-status\t"
+                 "fulfillment-channel\tsales-channel\torder-channel\turl\tship-service-level\tproduct-name\tsku\tasin\t"
+                 "item-status\tquantity\tcurrency\titem-price\titem-tax\tshipping-price\tshipping-tax\tgift-wrap-price\t"
+                 "gift-wrap-tax\titem-promotion-discount\tship-promotion-discount\tship-city\tship-state\t"
+                 "ship-postal-code\tship-country\tpromotion-ids\tis-business-order\tpurchase-order-number\t"
+                 "price-designation")
+RETURNS_HEADER = ("return-date\torder-id\tsku\tasin\tfnsku\tproduct-name\tquantity\tfulfillment-center-id\t"
+                  "detailed-disposition\treason\tstatus\tlicense-plate-number\tcustomer-comments")
+INVENTORY_HEADER = ("sku\tfnsku\tasin\tproduct-name\tcondition\tyour-price\tmfn-listing-exists\t"
+                    "mfn-fulfillable-quantity\tafn-listing-exists\tafn-warehouse-quantity\tafn-fulfillable-quantity\t"
+                    "afn-unsellable-quantity\tafn-reserved-quantity\tafn-total-quantity\tper-unit-volume\t"
+                    "afn-inbound-working-quantity\tafn-inbound-shipped-quantity\tafn-inbound-receiving-quantity")
+ASINS = (("B0PARENT01", "B0CHILD001", "KPI-TEE-BLK-M", "Camiseta Niño Negra M"),
+         ("B0PARENT01", "B0CHILD002", "KPI-TEE-BLK-L", "Camiseta Niño Negra L"))
+
+
+def _days(start: dt.date, end: dt.date) -> list[dt.date]:
+    return [start + dt.timedelta(days=i) for i in range((end - start).days + 1)]
+
+
+def _money(amount: float, mkt: str) -> dict[str, Any]:
+    return {"amount": round(amount, 2), "currencyCode": CURRENCY[mkt]}
+
+
+def sales_and_traffic(mkt: str, start: dt.date, end: dt.date) -> dict[str, Any]:
+    """A CHILD-granularity GET_SALES_AND_TRAFFIC_REPORT document; figures derived from the day."""
+    by_date, by_asin = [], []
+    for day in _days(start, end):
+        units = 10 + day.day
+        by_date.append({"date": day.isoformat(),
+                        "salesByDate": {"orderedProductSales": _money(units * 19.99, mkt), "unitsOrdered": units,
+                                        "totalOrderItems": units - 1, "unitsRefunded": 1, "refundRate": 2.5,
+                                        "averageSalesPerOrderItem": _money(20.5, mkt), "averageUnitsPerOrderItem": 1.1,
+                                        "averageSellingPrice": _money(19.99, mkt), "claimsGranted": 0,
+                                        "claimsAmount": _money(0, mkt), "shippedProductSales": _money(units * 18, mkt),
+                                        "unitsShipped": units, "ordersShipped": units - 1},
+                        "trafficByDate": {"browserPageViews": 300, "mobileAppPageViews": 200, "pageViews": 500,
+                                          "browserSessions": 150, "mobileAppSessions": 100, "sessions": 250,
+                                          "buyBoxPercentage": 97.5, "orderItemSessionPercentage": 4.0,
+                                          "unitSessionPercentage": 4.4, "averageOfferCount": 3,
+                                          "averageParentItems": 1, "feedbackReceived": 0,
+                                          "negativeFeedbackReceived": 0, "receivedNegativeFeedbackRate": 0.0}})
+    n = len(_days(start, end))
+    for i, (parent, child, _sku, _title) in enumerate(ASINS):
+        units = sum(10 + d.day for d in _days(start, end)) // 2 + i
+        by_asin.append({"parentAsin": parent, "childAsin": child,
+                        "salesByAsin": {"unitsOrdered": units, "orderedProductSales": _money(units * 19.99, mkt),
+                                        "totalOrderItems": units},
+                        "trafficByAsin": {"browserSessions": 70 * n, "mobileAppSessions": 50 * n, "sessions": 120 * n,
+                                          "browserSessionPercentage": 48.0, "mobileAppSessionPercentage": 52.0,
+                                          "sessionPercentage": 48.0, "browserPageViews": 150 * n,
+                                          "mobileAppPageViews": 100 * n, "pageViews": 250 * n,
+                                          "browserPageViewsPercentage": 50.0, "mobileAppPageViewsPercentage": 50.0,
+                                          "pageViewsPercentage": 50.0, "buyBoxPercentage": 97.5,
+                                          "unitSessionPercentage": 4.4}})
+    return {"reportSpecification": {"reportType": "GET_SALES_AND_TRAFFIC_REPORT",
+                                    "reportOptions": {"dateGranularity": "DAY", "asinGranularity": "CHILD"},
+                                    "dataStartTime": start.isoformat(), "dataEndTime": end.isoformat(),
+                                    "marketplaceIds": [k for k, v in MARKETPLACE_IDS.items() if v == mkt]},
+            "salesAndTrafficByDate": by_date, "salesAndTrafficByAsin": by_asin}
+
+
+def seller_performance(mkt: str) -> dict[str, Any]:
+    mid = next(k for k, v in MARKETPLACE_IDS.items() if v == mkt)
+    window = {"reportingDateFrom": "2024-04-01T00:00Z", "reportingDateTo": "2024-05-30T23:59Z"}
+    return {"accountStatuses": [{"marketplaceId": mid, "status": "NORMAL"}],
+            "performanceMetrics": [{
+                "marketplaceId": mid,
+                "orderDefectRate": {"afn": {"reportingDateRange": window, "status": "GOOD", "targetValue": 0.01,
+                                            "targetCondition": "LESS_THAN", "rate": 0.004, "orderCount": 500,
+                                            "orderWithDefects": {"count": 2, "status": "GOOD"},
+                                            "claims": {"count": 1, "status": "GOOD"},
+                                            "chargebacks": {"count": 0, "status": "GOOD"},
+                                            "negativeFeedback": {"count": 1, "status": "GOOD"},
+                                            "fulfillmentType": "afn"}},
+                "lateShipmentRate": {"reportingDateRange": window, "status": "GOOD", "targetValue": 0.04,
+                                     "targetCondition": "LESS_THAN", "rate": 0.01, "orderCount": 100,
+                                     "lateShipmentCount": 1},
+                "preFulfillmentCancellationRate": {"reportingDateRange": window, "status": "GOOD", "targetValue": 0.025,
+                                                   "targetCondition": "LESS_THAN", "rate": 0.0, "orderCount": 100,
+                                                   "cancellationCount": 0},
+                "validTrackingRate": {"reportingDateRange": window, "status": "GOOD", "targetValue": 0.95,
+                                      "targetCondition": "GREATER_THAN", "rate": 0.99, "shipmentCount": 100,
+                                      "validTrackingCount": 99},
+                "accountHealthRating": {"ahrStatus": "GREAT", "reportingDateRange": window},
+                "warningStates": []}]}
+
+
+def orders_tsv(mkt: str, start: dt.date, end: dt.date) -> str:
+    lines = [ORDERS_HEADER]
+    city = {"US": ("AUSTIN", "TX", "78701", "US"), "MX": ("MONTERREY", "Nuevo León", "64000", "MX")}[mkt]
+    channel = {"US": "Amazon.com", "MX": "Amazon.com.mx"}[mkt]
+    for n, day in enumerate(_days(start, end), 1):
+        for i, (_parent, child, sku, title) in enumerate(ASINS):
+            qty = 1 + (day.day + i) % 3
+            price = qty * (499.0 if mkt == "MX" else 22.99)
+            tax = round(price * 0.16 / 1.16, 2) if mkt == "MX" else round(price * 0.08, 2)
+            lines.append("\t".join((
+                f"{'702' if mkt == 'MX' else '113'}-{day:%Y%m%d}-{n:03d}{i}", "", f"{day.isoformat()}T18:0{i}:00+00:00",
+                f"{day.isoformat()}T20:00:00+00:00", "Shipped", "Amazon", channel, "", "", "Standard", title, sku,
+                child, "Shipped", str(qty), CURRENCY[mkt], f"{price:.2f}", f"{tax:.2f}", "0.00", "0.00", "", "",
+                "", "", *city, "", "false", "", "")))
+    return "\n".join(lines) + "\n"
+
+
+def returns_tsv(mkt: str, start: dt.date, end: dt.date) -> str:
+    lines = [RETURNS_HEADER]
+    for day in _days(start, end):
+        if day.day % 2:
+            continue
+        _p, child, sku, title = ASINS[0]
+        lines.append("\t".join((f"{day.isoformat()}T15:31:40+00:00", f"113-{day:%Y%m%d}-0000", sku, child,
+                                "X00ABC1234", title, "1", "PHX7", "SELLABLE", "APPAREL_TOO_SMALL",
+                                "Unit returned to inventory", "LPNRR123", "Talla pequeña, devolución")))
+    return "\n".join(lines) + "\n"
+
+
+def inventory_tsv(mkt: str) -> str:
+    lines = [INVENTORY_HEADER]
+    for i, (_p, child, sku, title) in enumerate(ASINS):
+        lines.append("\t".join((sku, f"X00FNSKU{i}", child, title, "New", "22.99" if mkt == "US" else "499.00",
+                                "No", "", "Yes", str(40 + i), str(30 + i), "1", str(5 + i), str(36 + 2 * i),
+                                "0.05", "0", str(10 + i), "0")))
+    return "\n".join(lines) + "\n"
+
+
+def ads_rows(mkt: str, start: dt.date, end: dt.date) -> list[dict[str, Any]]:
+    rows = []
+    for day in _days(start, end):
+        for i, (_p, child, sku, _title) in enumerate(ASINS):
+            clicks = 20 + day.day + i
+            rows.append({"date": day.isoformat(), "campaignId": 123456789012345, "campaignName": "SP - Tee - Auto",
+                         "adGroupId": 223456789012345, "adGroupName": "Auto", "adId": 323456789012345 + i,
+                         "advertisedAsin": child, "advertisedSku": sku, "impressions": clicks * 60, "clicks": clicks,
+                         "clickThroughRate": round(1 / 60, 4), "costPerClick": 0.8, "cost": round(clicks * 0.8, 2),
+                         "spend": round(clicks * 0.8, 2), "campaignBudgetCurrencyCode": CURRENCY[mkt],
+                         "purchases7d": 3 + i, "purchases14d": 4 + i, "unitsSoldClicks7d": 3 + i,
+                         "unitsSoldClicks14d": 4 + i, "sales7d": round((3 + i) * 22.99, 2),
+                         "sales14d": round((4 + i) * 22.99, 2), "purchasesSameSku7d": 3 + i,
+                         "unitsSoldSameSku7d": 3 + i, "attributedSalesSameSku7d": round((3 + i) * 22.99, 2),
+                         "salesOtherSku7d": 0, "unitsSoldOtherSku7d": 0, "acosClicks7d": 20.1,
+                         "acosClicks14d": 18.2, "roasClicks7d": 4.9, "roasClicks14d": 5.4})
+    return rows
+
+
+def synthetic_document(report_type: str, mkt: str, start: dt.date, end: dt.date) -> bytes | str:
+    if report_type == "GET_SALES_AND_TRAFFIC_REPORT":
+        return json.dumps(sales_and_traffic(mkt, start, end), ensure_ascii=False).encode("utf-8")
+    if report_type == "GET_V2_SELLER_PERFORMANCE_REPORT":
+        return json.dumps(seller_performance(mkt)).encode("utf-8")
+    if report_type == "GET_FLAT_FILE_ALL_ORDERS_DATA_BY_ORDER_DATE_GENERAL":
+        return orders_tsv(mkt, start, end)
+    if report_type == "GET_FBA_FULFILLMENT_CUSTOMER_RETURNS_DATA":
+        return returns_tsv(mkt, start, end)
+    if report_type == "GET_FBA_MYI_UNSUPPRESSED_INVENTORY_DATA":
+        return inventory_tsv(mkt)
+    if report_type == "spAdvertisedProduct":
+        return json.dumps(ads_rows(mkt, start, end)).encode("utf-8")
+    raise KeyError(report_type)
+
+
+def _date(value: Any, default: dt.date) -> dt.date:
+    try:
+        return dt.date.fromisoformat(str(value)[:10])
+    except ValueError:
+        return default
+
+
+class AmazonServer:
+    """Start with ``with AmazonServer() as srv:``; ``srv.url`` is the base URL for every endpoint."""
+
+    def __init__(self, documents: Callable[[str, str, dt.date, dt.date], bytes | str] | None = None,
+                 today: dt.date | None = None):
+        self.documents = documents or synthetic_document
+        self.today = today or dt.date.today()
+        self.lock = threading.RLock()
+        self.ids = itertools.count(1)
+        self.reports: dict[str, dict[str, Any]] = {}
+        self.docs: dict[str, tuple[bytes, str, bool]] = {}       # id → (body, content-type, gzip)
+        self.ads_reports: dict[str, dict[str, Any]] = {}
+        self.ads_by_body: dict[str, str] = {}
+        self.log: list[dict[str, Any]] = []
+        self.calls: Counter[str] = Counter()
+        self.created: Counter[tuple[str, str]] = Counter()        # (report type, marketplace) → createReport calls
+        self.throttle: Counter[str] = Counter()
+        self.rate_limit = "0.0167"
+        self.retry_after: str | None = None
+        self.polls_to_done = 0
+        self.ads_polls_to_done = 1
+        self.outcome: Callable[[dict[str, Any]], str] = lambda report: "DONE"
+        self.ads_failed: Callable[[dict[str, Any]], bool] = lambda report: False
+        self.encodings = dict(DEFAULT_ENCODINGS)
+        self.gzip_documents = True
+        self.sp_credentials = (SP_CLIENT_ID, SP_CLIENT_SECRET, SP_REFRESH_TOKEN)
+        self.ads_credentials = (ADS_CLIENT_ID, ADS_CLIENT_SECRET, ADS_REFRESH_TOKEN)
+        self.tokens: dict[str, str] = {}      # access token → "sp" | "ads"
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self.httpd.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
+        self._thread: threading.Thread | None = None
+
+    # ------------------------------------------------------------------------------- lifecycle
+
+    def __enter__(self) -> AmazonServer:
+        self._thread = threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05},
+                                        daemon=True)
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+        if self._thread:
+            self._thread.join(timeout=5)
+
+    @property
+    def create_report_calls(self) -> int:
+        return sum(self.created.values())
+
+    def env(self, ads: bool = True) -> dict[str, str]:
+        env = {"LWA_APP_ID": SP_CLIENT_ID, "LWA_CLIENT_SECRET": SP_CLIENT_SECRET, "SP_API_REFRESH_TOKEN": SP_REFRESH_TOKEN}
+        if ads:
+            env.update({"ADS_CLIENT_ID": ADS_CLIENT_ID, "ADS_CLIENT_SECRET": ADS_CLIENT_SECRET,
+                        "ADS_REFRESH_TOKEN": ADS_REFRESH_TOKEN, "ADS_PROFILE_ID_US": ADS_PROFILES["US"],
+                        "ADS_PROFILE_ID_MX": ADS_PROFILES["MX"]})
+        return env
+
+    # -------------------------------------------------------------------------------- helpers
+
+    def _take_throttle(self, op: str) -> bool:
+        with self.lock:
+            if self.throttle[op] > 0:
+                self.throttle[op] -= 1
+                return True
+            return False
+
+    def _store_doc(self, content: bytes | str, encoding: tuple[str, str | None], json_doc: bool) -> str:
+        codec, charset = encoding
+        body = content.encode(codec) if isinstance(content, str) else content
+        ctype = ("application/json" if json_doc else "text/plain") + (f"; charset={charset}" if charset else "")
+        doc_id = f"amzn1.tortuga.doc.{next(self.ids)}"
+        with self.lock:
+            self.docs[doc_id] = (body, ctype, self.gzip_documents)
+        return doc_id
+
+    def _finish(self, report: dict[str, Any], outcome: str) -> None:
+        report["processingStatus"] = outcome
+        rtype, mkt = report["reportType"], report["marketplace"]
+        if outcome == "DONE":
+            content = self.documents(rtype, mkt, report["start"], report["end"])
+            json_doc = rtype in ("GET_SALES_AND_TRAFFIC_REPORT", "GET_V2_SELLER_PERFORMANCE_REPORT")
+            report["reportDocumentId"] = self._store_doc(content, self.encodings.get((rtype, mkt), ("utf-8", None)),
+                                                         json_doc)
+        elif outcome == "FATAL":
+            error = json.dumps({"errorDetails": f"Report generation failed for {rtype}: the requested date range "
+                                                "exceeds the data retention period (error 4xx-TEST)"})
+            report["reportDocumentId"] = self._store_doc(error, ("utf-8", "UTF-8"), True)
+        report["processingEndTime"] = dt.datetime.now(dt.UTC).isoformat()
+
+    # -------------------------------------------------------------------------------- handler
+
+    def _handler(self) -> type[BaseHTTPRequestHandler]:
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+            disable_nagle_algorithm = True
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+            def _send(self, code: int, body: bytes | dict[str, Any] | list[Any], ctype: str = "application/json",
+                      headers: dict[str, str] | None = None) -> None:
+                data = json.dumps(body).encode() if isinstance(body, dict | list) else body
+                self.send_response(code)
+                self.send_header("Content-Type", ctype)
+                self.send_header("Content-Length", str(len(data)))
+                for k, v in (headers or {}).items():
+                    self.send_header(k, v)
+                self.end_headers()
+                self.wfile.write(data)
+
+            def _body(self) -> bytes:
+                n = int(self.headers.get("Content-Length") or 0)
+                return self.rfile.read(n) if n else b""
+
+            def _record(self, body: bytes) -> None:
+                with server.lock:
+                    server.log.append({"method": self.command, "path": self.path, "body": body.decode("utf-8", "replace"),
+                                       "headers": {k.lower(): v for k, v in self.headers.items()}})
+
+            def _throttled(self, op: str) -> bool:
+                if not server._take_throttle(op):
+                    return False
+                headers = {"x-amzn-RateLimit-Limit": server.rate_limit}
+                if server.retry_after is not None:
+                    headers["Retry-After"] = server.retry_after
+                if op.startswith("ads"):
+                    self._send(429, {"code": "429", "details": "Too Many Requests"}, headers=headers)
+                else:
+                    self._send(429, {"errors": [{"code": "QuotaExceeded",
+                                                 "message": "You exceeded your quota for the requested resource."}]},
+                               headers=headers)
+                return True
+
+            # ---------------------------------------------------------------------- routes
+
+            def do_POST(self) -> None:
+                body = self._body()
+                self._record(body)
+                path = urlsplit(self.path).path
+                if path == "/auth/o2/token":
+                    return self._token(body)
+                if path == "/reports/2021-06-30/reports":
+                    return self._sp_create(body)
+                if path == "/reporting/reports":
+                    return self._ads_create(body)
+                self._send(404, {"errors": [{"code": "NotFound", "message": path}]})
+
+            def do_GET(self) -> None:
+                self._record(b"")
+                parts = urlsplit(self.path)
+                path = parts.path
+                if path.startswith("/reports/2021-06-30/reports/"):
+                    return self._sp_get(path.rsplit("/", 1)[1], parse_qs(parts.query))
+                if path.startswith("/reports/2021-06-30/documents/"):
+                    return self._sp_document(path.rsplit("/", 1)[1])
+                if path.startswith("/s3/"):
+                    return self._s3(path[4:])
+                if path.startswith("/reporting/reports/"):
+                    return self._ads_get(path.rsplit("/", 1)[1])
+                if path.startswith("/ads-s3/"):
+                    return self._ads_s3(path[len("/ads-s3/"):])
+                self._send(404, {"errors": [{"code": "NotFound", "message": path}]})
+
+            def _token(self, body: bytes) -> None:
+                form = {k: v[0] for k, v in parse_qs(body.decode()).items()}
+                server.calls["token"] += 1
+                pair = (form.get("client_id"), form.get("client_secret"))
+                for kind, (cid, secret, refresh) in (("sp", server.sp_credentials), ("ads", server.ads_credentials)):
+                    if pair == (cid, secret):
+                        if form.get("refresh_token") != refresh:
+                            return self._send(400, {"error": "invalid_grant", "error_description":
+                                                    "The request has an invalid grant parameter : refresh_token"})
+                        token = f"Atza|{kind}-{next(server.ids)}"
+                        server.tokens[token] = kind
+                        return self._send(200, {"access_token": token, "token_type": "bearer", "expires_in": 3600,
+                                                "refresh_token": refresh})
+                self._send(401, {"error": "invalid_client", "error_description": "Client authentication failed"})
+
+            def _sp_auth(self) -> bool:
+                if server.tokens.get(self.headers.get("x-amz-access-token") or "") == "sp":
+                    return True
+                self._send(403, {"errors": [{"code": "Unauthorized", "message": "Access to requested resource is denied.",
+                                             "details": "The access token you provided is revoked, malformed or invalid."}]})
+                return False
+
+            def _sp_create(self, body: bytes) -> None:
+                if not self._sp_auth() or self._throttled("create"):
+                    return
+                req = json.loads(body or b"{}")
+                mids = req.get("marketplaceIds") or []
+                if len(mids) != 1 or mids[0] not in MARKETPLACE_IDS:
+                    return self._send(400, {"errors": [{"code": "InvalidInput",
+                                                        "message": f"bad marketplaceIds {mids}"}]})
+                rid = str(next(server.ids))
+                mkt = MARKETPLACE_IDS[mids[0]]
+                report = {"reportId": rid, "reportType": req.get("reportType"), "marketplace": mkt,
+                          "marketplaceIds": mids, "request": req, "polls": 0, "processingStatus": "IN_QUEUE",
+                          "start": _date(req.get("dataStartTime"), server.today),
+                          "end": _date(req.get("dataEndTime"), server.today),
+                          "createdTime": dt.datetime.now(dt.UTC).isoformat()}
+                with server.lock:
+                    server.reports[rid] = report
+                    server.created[(report["reportType"], mkt)] += 1
+                self._send(202, {"reportId": rid})
+
+            def _sp_get(self, rid: str, query: dict[str, list[str]]) -> None:
+                if not self._sp_auth() or self._throttled("get"):
+                    return
+                report = server.reports.get(rid)
+                if report is None:
+                    return self._send(404, {"errors": [{"code": "NotFound", "message": f"report {rid}"}]})
+                with server.lock:
+                    report["polls"] += 1
+                    if report["processingStatus"] in ("IN_QUEUE", "IN_PROGRESS"):
+                        if report["polls"] > server.polls_to_done:
+                            server._finish(report, server.outcome(report))
+                        elif report["polls"] > server.polls_to_done // 2:
+                            report["processingStatus"] = "IN_PROGRESS"
+                out = {k: v for k, v in report.items()
+                       if k in ("reportId", "reportType", "marketplaceIds", "processingStatus", "reportDocumentId",
+                                "createdTime", "processingEndTime")}
+                out["dataStartTime"] = report["request"].get("dataStartTime")
+                out["dataEndTime"] = report["request"].get("dataEndTime")
+                self._send(200, out)
+
+            def _sp_document(self, doc_id: str) -> None:
+                if not self._sp_auth() or self._throttled("document"):
+                    return
+                if doc_id not in server.docs:
+                    return self._send(404, {"errors": [{"code": "NotFound", "message": doc_id}]})
+                out = {"reportDocumentId": doc_id, "url": f"{server.url}/s3/{doc_id}"}
+                if server.docs[doc_id][2]:
+                    out["compressionAlgorithm"] = "GZIP"
+                self._send(200, out)
+
+            def _s3(self, doc_id: str) -> None:
+                server.calls["s3"] += 1
+                if self.headers.get("x-amz-access-token") or self.headers.get("Authorization"):
+                    return self._send(400, b"<Error><Code>InvalidArgument</Code><Message>Only one auth mechanism "
+                                           b"allowed</Message></Error>", ctype="application/xml")
+                if doc_id not in server.docs:
+                    return self._send(404, b"<Error><Code>NoSuchKey</Code></Error>", ctype="application/xml")
+                body, ctype, gz = server.docs[doc_id]
+                self._send(200, gzip.compress(body) if gz else body, ctype=ctype)
+
+            # ------------------------------------------------------------------------- Ads
+
+            def _ads_auth(self) -> str | None:
+                token = (self.headers.get("Authorization") or "").removeprefix("Bearer ")
+                if server.tokens.get(token) != "ads" or self.headers.get("Amazon-Advertising-API-ClientId") != \
+                        server.ads_credentials[0]:
+                    self._send(401, {"code": "UNAUTHORIZED", "details": "Not authorized to access this advertiser"})
+                    return None
+                scope = self.headers.get("Amazon-Advertising-API-Scope") or ""
+                mkt = next((m for m, p in ADS_PROFILES.items() if p == scope), None)
+                if mkt is None:
+                    self._send(403, {"code": "403", "details": f"Profile {scope} not found for this advertiser"})
+                    return None
+                return mkt
+
+            def _ads_create(self, body: bytes) -> None:
+                mkt = self._ads_auth()
+                if mkt is None or self._throttled("ads_create"):
+                    return
+                req = json.loads(body or b"{}")
+                key = f"{mkt}:{json.dumps(req, sort_keys=True)}"
+                with server.lock:
+                    server.created[("spAdvertisedProduct", mkt)] += 1
+                    if key in server.ads_by_body:
+                        return self._send(425, {"code": "425", "detail": "The Request is a duplicate of : "
+                                                                          f"{server.ads_by_body[key]}"})
+                    rid = f"ads-{next(server.ids):04d}-0000-4000-8000-000000000000"
+                    server.ads_by_body[key] = rid
+                    server.ads_reports[rid] = {"reportId": rid, "marketplace": mkt, "request": req, "polls": 0,
+                                               "status": "PENDING", "start": _date(req.get("startDate"), server.today),
+                                               "end": _date(req.get("endDate"), server.today)}
+                self._send(200, {"reportId": rid, "status": "PENDING", "name": req.get("name")})
+
+            def _ads_get(self, rid: str) -> None:
+                mkt = self._ads_auth()
+                if mkt is None or self._throttled("ads_get"):
+                    return
+                report = server.ads_reports.get(rid)
+                if report is None or report["marketplace"] != mkt:
+                    return self._send(404, {"code": "404", "details": f"report {rid} not found"})
+                with server.lock:
+                    report["polls"] += 1
+                    if report["status"] in ("PENDING", "PROCESSING"):
+                        if report["polls"] > server.ads_polls_to_done:
+                            if server.ads_failed(report):
+                                report["status"] = "FAILED"
+                                report["failureReason"] = "Report generation failed: internal error (TEST)"
+                            else:
+                                report["status"] = "COMPLETED"
+                                report["url"] = f"{server.url}/ads-s3/{rid}.json.gz"
+                        elif report["polls"] > 1:
+                            report["status"] = "PROCESSING"
+                out = {k: report.get(k) for k in ("reportId", "status", "url", "failureReason")}
+                out["fileSize"] = 1000
+                self._send(200, out)
+
+            def _ads_s3(self, name: str) -> None:
+                server.calls["ads_s3"] += 1
+                if self.headers.get("Authorization"):
+                    return self._send(400, b"<Error><Code>InvalidArgument</Code></Error>", ctype="application/xml")
+                rid = name.split(".", 1)[0]
+                report = server.ads_reports.get(rid)
+                if report is None or report["status"] != "COMPLETED":
+                    return self._send(404, b"<Error><Code>NoSuchKey</Code></Error>", ctype="application/xml")
+                content = server.documents("spAdvertisedProduct", report["marketplace"], report["start"], report["end"])
+                body = content.encode("utf-8") if isinstance(content, str) else content
+                self._send(200, gzip.compress(body), ctype="application/octet-stream")
+
+        return Handler
+
+
+# ------------------------------------------------------------------------------------- test helpers
+
+def make_config(srv: AmazonServer, data_dir: Any, env: dict[str, str] | None = None) -> Any:
+    """A Config pointing every Amazon endpoint at ``srv``."""
+    from sheets_sync.config import Config
+
+    return Config(data_dir=data_dir, sp_api_endpoint=srv.url, ads_api_endpoint=srv.url,
+                  lwa_token_url=f"{srv.url}/auth/o2/token", env=srv.env() if env is None else env)
+
+
+def clear_token_caches() -> None:
+    """python-amazon-sp-api and python-amazon-ad-api cache LWA tokens in module globals."""
+    import sp_api.auth.access_token_client as sp_atc
+
+    sp_atc.cache.clear()
+    sp_atc.grantless_cache.clear()
+    from sheets_sync.sources.ads import _ad_api
+
+    _ad_api()
+    import ad_api.auth.access_token_client as ad_atc
+
+    ad_atc.cache.clear()
+
+
+def utc_noon(day: dt.date) -> float:
+    return dt.datetime.combine(day, dt.time(19, 0), tzinfo=dt.UTC).timestamp()   # noon in US Pacific (PDT)

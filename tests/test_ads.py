@@ -1,0 +1,206 @@
+"""Ads API source: the real python-amazon-ad-api client over HTTP against the local Amazon (tests/amazon_server.py)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import os
+
+import pytest
+from amazon_server import (
+    ADS_CLIENT_ID,
+    ADS_CLIENT_SECRET,
+    ADS_PROFILES,
+    ADS_REFRESH_TOKEN,
+    AmazonServer,
+    clear_token_caches,
+    make_config,
+    utc_noon,
+)
+
+from sheets_sync.errors import ConfigError, FatalError, QuotaError
+from sheets_sync.sources.ads import AdsApiSource, AdsCredentials
+from sheets_sync.sources.amazon import open_amazon_source
+from sheets_sync.sources.amazon_common import MAX_RETRIES
+from sheets_sync.sources.base import FetchRequest
+from sheets_sync.sources.reports import parse_report
+
+pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
+
+TODAY = dt.date(2024, 6, 1)
+NOW = utc_noon(TODAY)
+
+
+@pytest.fixture(autouse=True)
+def _fresh_tokens():
+    clear_token_caches()
+    yield
+    clear_token_caches()
+
+
+@pytest.fixture
+def srv():
+    with AmazonServer(today=TODAY) as server:
+        yield server
+
+
+def d(day: int) -> dt.date:
+    return dt.date(2024, 5, day)
+
+
+class Recorder:
+    def __init__(self) -> None:
+        self.sleeps: list[float] = []
+        self.messages: list[str] = []
+
+
+def source(srv, tmp_path, rec=None, env=None, markets=("US", "MX"), **kw) -> AdsApiSource:
+    cfg = make_config(srv, tmp_path, env)
+    rec = rec or Recorder()
+    return AdsApiSource(AdsCredentials.from_env(cfg.env, markets), tmp_path / "reports-cache",
+                        endpoint=cfg.ads_api_endpoint, lwa_token_url=cfg.lwa_token_url, clock=lambda: NOW,
+                        sleep=rec.sleeps.append, poll_interval=5.0, **kw)
+
+
+def fetch(src, start, end, rec=None, markets=("US", "MX")):
+    progress = rec.messages.append if rec else (lambda m: None)
+    return list(src.collect(FetchRequest(start, end, markets, progress=progress)))
+
+
+def posts(srv):
+    return [e for e in srv.log if e["method"] == "POST" and e["path"] == "/reporting/reports"]
+
+
+def test_daily_sp_advertised_product_per_profile(srv, tmp_path):
+    srv.ads_polls_to_done = 3
+    rec = Recorder()
+    raws = fetch(source(srv, tmp_path, rec), d(25), d(31), rec)
+    assert [r.marketplace_hint for r in raws] == ["US", "MX"]
+    assert all(r.data[:2] == b"\x1f\x8b" for r in raws)                    # the gzip exactly as served
+    sent = posts(srv)
+    assert [e["headers"]["amazon-advertising-api-scope"] for e in sent] == [ADS_PROFILES["US"], ADS_PROFILES["MX"]]
+    assert all(e["headers"]["amazon-advertising-api-clientid"] == ADS_CLIENT_ID for e in sent)
+    body = json.loads(sent[0]["body"])
+    cfg = body["configuration"]
+    assert (body["startDate"], body["endDate"]) == ("2024-05-25", "2024-05-31")
+    assert (cfg["reportTypeId"], cfg["timeUnit"], cfg["format"], cfg["groupBy"]) == \
+        ("spAdvertisedProduct", "DAILY", "GZIP_JSON", ["advertiser"])
+    assert {"date", "sales7d", "sales14d", "purchases7d", "purchases14d", "unitsSoldClicks7d", "cost"} <= set(cfg["columns"])
+    downloads = [e for e in srv.log if e["path"].startswith("/ads-s3/")]
+    assert downloads and all("authorization" not in e["headers"] for e in downloads)
+    polls = [m for m in rec.messages if "reports ready" in m]
+    assert "PENDING" in polls[0] and any("PROCESSING" in m for m in polls)
+    batches = [b for r in raws for b in parse_report(r)]
+    assert [(b.family, b.marketplace, b.currency) for b in batches] == [("ads", "US", "USD"), ("ads", "MX", "MXN")]
+    assert all(len(b.asin_rows) == 14 and b.provisional_days == {d(29), d(30), d(31)} for b in batches)
+
+
+def test_duplicate_request_425_reuses_the_existing_report(srv, tmp_path):
+    fetch(source(srv, tmp_path / "a"), d(30), d(31), markets=("US",))
+    rec = Recorder()
+    again = fetch(source(srv, tmp_path / "b", rec), d(30), d(31), rec, markets=("US",))
+    assert len(again) == 1 and parse_report(again[0])[0].asin_rows is not None
+    assert len(srv.ads_reports) == 1                                  # no second report was generated
+    assert any("reusing it" in m for m in rec.messages)
+
+
+def test_settled_ad_days_are_cached_recent_ones_refetched(srv, tmp_path):
+    fetch(source(srv, tmp_path), d(1), d(31), markets=("US",))
+    first = [json.loads(e["body"]) for e in posts(srv)]
+    assert [(b["startDate"], b["endDate"]) for b in first] == [("2024-05-01", "2024-05-17"), ("2024-05-18", "2024-05-31")]
+    n = len(posts(srv))
+    raws = fetch(source(srv, tmp_path), d(1), d(31), markets=("US",))
+    again = [json.loads(e["body"]) for e in posts(srv)[n:]]
+    assert [(b["startDate"], b["endDate"]) for b in again] == [("2024-05-18", "2024-05-31")]   # 14-day restatement
+    assert len(raws) == 2
+
+
+def test_failed_report_is_a_problem_with_amazons_reason(srv, tmp_path):
+    srv.ads_failed = lambda report: report["marketplace"] == "MX"
+    src = source(srv, tmp_path)
+    raws = fetch(src, d(31), d(31))
+    assert [r.marketplace_hint for r in raws] == ["US"]
+    assert len(src.problems) == 1 and "FAILED" in src.problems[0] and "internal error (TEST)" in src.problems[0]
+
+
+def test_throttling_honours_retry_after_and_is_bounded(srv, tmp_path):
+    srv.throttle["ads_create"] = 2
+    srv.retry_after = "9"
+    rec = Recorder()
+    assert len(fetch(source(srv, tmp_path, rec), d(31), d(31), rec, markets=("US",))) == 1
+    assert rec.sleeps[:2] == [9.0, 9.0]
+    srv.throttle["ads_get"] = 1000
+    with pytest.raises(QuotaError):
+        fetch(source(srv, tmp_path / "x", Recorder()), d(30), d(30), markets=("US",))
+    assert srv.throttle["ads_get"] == 1000 - (MAX_RETRIES + 1)
+
+
+def test_missing_profile_names_the_variable(srv):
+    env = {k: v for k, v in srv.env().items() if k != "ADS_PROFILE_ID_MX"}
+    with pytest.raises(ConfigError, match="ADS_PROFILE_ID_MX"):
+        AdsCredentials.from_env(env)
+    assert AdsCredentials.from_env(env, ("US",)).profiles == {"US": ADS_PROFILES["US"]}
+
+
+@pytest.mark.parametrize(("bad", "variable", "code"), [
+    ({"ADS_REFRESH_TOKEN": "Atzr|expired-0000"}, "ADS_REFRESH_TOKEN", "invalid_grant"),
+    ({"ADS_CLIENT_SECRET": "nope-0000"}, "ADS_CLIENT_SECRET", "invalid_client"),
+], ids=["refresh-token", "client-secret"])
+def test_rejected_credentials(srv, tmp_path, caplog, bad, variable, code):
+    caplog.set_level(logging.INFO)
+    with pytest.raises(FatalError) as info:
+        fetch(source(srv, tmp_path, env={**srv.env(), **bad}), d(31), d(31), markets=("US",))
+    assert variable in str(info.value) and code in str(info.value)
+    for secret in (ADS_CLIENT_SECRET, ADS_REFRESH_TOKEN, *bad.values()):
+        assert secret not in str(info.value) + caplog.text
+
+
+def test_unknown_profile_is_fatal_and_names_the_profile_variable(srv, tmp_path):
+    env = {**srv.env(), "ADS_PROFILE_ID_US": "9999999999"}
+    with pytest.raises(FatalError, match="ADS_PROFILE_ID_US") as info:
+        fetch(source(srv, tmp_path, env=env), d(31), d(31), markets=("US",))
+    assert "HTTP 403" in str(info.value)
+
+
+def test_library_environment_and_logging_side_effects_are_contained(srv, tmp_path, monkeypatch):
+    monkeypatch.setenv("AD_API_CLIENT_ID", "from-env")
+    monkeypatch.setenv("AD_API_CLIENT_SECRET", "from-env")
+    monkeypatch.setenv("AD_API_REFRESH_TOKEN", "from-env")
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    assert len(fetch(source(srv, tmp_path), d(31), d(31))) == 2
+    assert list(root.handlers) == handlers and root.level == level
+    assert os.environ["AD_API_CLIENT_ID"] == "from-env"
+
+
+# ------------------------------------------------------------------------------------ combined source
+
+def test_open_amazon_source_combines_both_and_counts_calls(srv, tmp_path):
+    cfg = make_config(srv, tmp_path)
+    src = open_amazon_source(cfg, clock=lambda: NOW, sleep=lambda s: None, poll_interval=1.0)
+    raws = list(src.collect(FetchRequest(d(27), d(31), ("US",))))
+    assert {r.name.split(":")[0] for r in raws} == {"sp-api", "ads"}
+    assert src.create_report_calls == srv.create_report_calls == 5 + 2 + 2 + 1 + 1 + 1
+    assert src.api_calls >= 6 * 3 and src.problems == []
+    assert any((tmp_path / "reports-cache").rglob("*.meta.json"))
+
+
+def test_ads_optional_when_no_ads_variable_is_set(srv, tmp_path):
+    cfg = make_config(srv, tmp_path, srv.env(ads=False))
+    src = open_amazon_source(cfg, clock=lambda: NOW, sleep=lambda s: None)
+    raws = list(src.collect(FetchRequest(d(31), d(31), ("US",))))
+    assert all(r.name.startswith("sp-api:") for r in raws)
+    assert len(src.problems) == 1 and "Ads API not configured" in src.problems[0]
+
+
+def test_partial_ads_configuration_is_a_config_error(srv, tmp_path):
+    env = {**srv.env(ads=False), "ADS_CLIENT_ID": "x"}
+    with pytest.raises(ConfigError) as info:
+        open_amazon_source(make_config(srv, tmp_path, env))
+    assert "ADS_CLIENT_SECRET" in str(info.value) and "ADS_PROFILE_ID_MX" in str(info.value)
+
+
+def test_missing_sp_api_credentials_fail_at_open(srv, tmp_path):
+    with pytest.raises(ConfigError, match="SP_API_REFRESH_TOKEN"):
+        open_amazon_source(make_config(srv, tmp_path, {"LWA_APP_ID": "a", "LWA_CLIENT_SECRET": "b"}))
