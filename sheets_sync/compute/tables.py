@@ -35,7 +35,7 @@ def clean(v: Any) -> Any:
     return v
 
 
-def _round(v: Any, nd: int = 6) -> Any:
+def _round(v: Any, nd: int = 10) -> Any:
     v = clean(v)
     return round(v, nd) if isinstance(v, float) else v
 
