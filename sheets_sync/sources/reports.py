@@ -236,6 +236,25 @@ _SYMBOL_CURRENCY = {"US$": "USD", "USD": "USD", "MX$": "MXN", "MXN": "MXN", "₹
 _NOT_NUMBER = re.compile(r"[^0-9.eE+\-]")
 
 
+def _per_unique(s: pd.Series, fn: Callable[[str], Any]) -> pd.Series:
+    """Apply ``fn`` once per distinct value (ASINs, statuses, channels repeat a lot in big files)."""
+    codes, uniques = pd.factorize(s, use_na_sentinel=True)
+    mapped = np.array([fn(str(u)) for u in uniques] + [fn("")], dtype=object)
+    return pd.Series(mapped[codes], index=s.index, dtype=object)
+
+
+def _clean_text(s: pd.Series, upper: bool = False, casefold: bool = False) -> pd.Series:
+    """Strip (and upper-case / casefold) a text column, vectorised over its distinct values."""
+    def fn(v: str) -> str:
+        v = v.strip()
+        if v.startswith("="):
+            m = _EXCEL_GUARD.match(v)
+            if m:
+                v = (m.group(1) if m.group(1) is not None else m.group(2)).strip()
+        return v.upper() if upper else v.casefold() if casefold else v
+    return _per_unique(s, fn)
+
+
 def _strip_guard(s: pd.Series) -> pd.Series:
     """Remove Excel ``="…"`` guards and surrounding whitespace (vectorised)."""
     s = s.astype(str).str.strip()
@@ -256,17 +275,23 @@ def _num(s: pd.Series | None, pct: bool = False) -> pd.Series:
         if pct:
             out = out.where(~(out > 1.0), out / 100.0)
         return out
-    t = _strip_guard(s)
-    neg = t.str.startswith("(") & t.str.endswith(")")
-    has_pct = t.str.endswith("%")
-    t = t.str.replace(_NOT_NUMBER, "", regex=True)
-    out = pd.to_numeric(t, errors="coerce").astype("float64")
-    if neg.any():
-        out = out.where(~neg, -out.abs())
+    # fast path: plain numbers (flat files) parse in C; only the other cells go through the cleaning below
+    out = pd.to_numeric(s, errors="coerce").astype("float64")
+    todo = out.isna().to_numpy() & (s != "").to_numpy()
+    has_pct = np.zeros(len(s), dtype=bool)
+    if todo.any():
+        t = _strip_guard(s[todo])
+        neg = (t.str.startswith("(") & t.str.endswith(")")).to_numpy()
+        pct_cells = t.str.endswith("%").to_numpy()
+        v = pd.to_numeric(t.str.replace(_NOT_NUMBER, "", regex=True), errors="coerce").astype("float64").to_numpy()
+        v = np.where(neg, -np.abs(v), v)
+        v = np.where(pct_cells, v / 100.0, v)
+        vals = out.to_numpy(copy=True)
+        vals[todo] = v
+        has_pct[todo] = pct_cells
+        out = pd.Series(vals, index=s.index, dtype="float64")
     if pct:
-        out = out.where(~(has_pct | (out > 1.0)), out / 100.0)
-    elif has_pct.any():
-        out = out.where(~has_pct, out / 100.0)
+        out = out.where(has_pct | ~(out > 1.0), out / 100.0)
     return out
 
 
@@ -386,14 +411,23 @@ def parse_report(raw: RawReport) -> list[ReportBatch]:
     both marketplaces give one batch per marketplace). Raises ReportFormatError naming ``raw.name``."""
     name = raw.name
     data = _decompress(raw)
-    if not data.strip():
+    if not data[:65536].strip() and not data.strip():
         raise ReportFormatError(name, f"the file is empty; {EXPECTED}")
     try:
-        if data[:4] == b"PK\x03\x04":
+        peek = data[:64].lstrip(b"\xef\xbb\xbf \t\r\n")
+        doc: Any = None
+        if peek[:1] in (b"{", b"["):
+            try:            # JSON straight from the bytes (no decode + copy of a big document)
+                doc = json.loads(data[3:] if data[:3] == b"\xef\xbb\xbf" else data)
+            except ValueError:      # incl. UnicodeDecodeError: the text path reports it
+                doc = None
+        if doc is not None:
+            batches = _parse_json(raw, doc)
+        elif data[:4] == b"PK\x03\x04":
             batches = _parse_zip(raw, data)
         else:
             text, encoding = _decode(raw, data)
-            batches = _parse_text(raw, text, encoding)
+            batches = _parse_text(raw, text, encoding, data)
     except ReportFormatError:
         raise
     except Exception as exc:
@@ -405,7 +439,16 @@ def parse_report(raw: RawReport) -> list[ReportBatch]:
     return batches
 
 
-def _parse_text(raw: RawReport, text: str, encoding: str) -> list[ReportBatch]:
+def _first_line(text: str) -> str:
+    """The first non-empty line, without copying the rest of a big file."""
+    start = 0
+    while start < len(text) and text[start] in "\r\n":
+        start += 1
+    end = text.find("\n", start)
+    return text[start:] if end < 0 else text[start:end].rstrip("\r")
+
+
+def _parse_text(raw: RawReport, text: str, encoding: str, data: bytes | None = None) -> list[ReportBatch]:
     name = raw.name
     head = text.lstrip()[:2048]
     if "\x00" in head:
@@ -423,16 +466,18 @@ def _parse_text(raw: RawReport, text: str, encoding: str) -> list[ReportBatch]:
                                     "GET_SALES_AND_TRAFFIC_REPORT, GET_V2_SELLER_PERFORMANCE_REPORT or Ads API "
                                     "spAdvertisedProduct document") from None
         return _parse_json(raw, doc)
-    first_line = text.lstrip("\r\n").split("\n", 1)[0]
+    first_line = _first_line(text)
     if "\t" in first_line:
-        return _parse_tsv(raw, text, encoding)
+        return _parse_tsv(raw, text, encoding, data)
     if "," in first_line or ";" in first_line:
         return _parse_csv(raw, text, encoding)
     raise ReportFormatError(name, f"no CSV/TSV header and not JSON (first line: {first_line[:80]!r}); {EXPECTED}")
 
 
 def _read_table(name: str, text: str, sep: str, quote_none: bool,
-                usecols: Callable[[str], bool] | None = None) -> pd.DataFrame:
+                usecols: Callable[[str], bool] | None = None, data: bytes | None = None,
+                encoding: str | None = None) -> pd.DataFrame:
+    """Read a CSV/TSV with every cell as a string. Big flat files are read from their bytes (faster than text)."""
     kwargs: dict[str, Any] = dict(sep=sep, dtype=str, keep_default_na=False, na_filter=False,
                                   skip_blank_lines=True, engine="c", index_col=False)
     if quote_none:
@@ -443,13 +488,18 @@ def _read_table(name: str, text: str, sep: str, quote_none: bool,
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             warnings.simplefilter("error", pd.errors.ParserWarning)   # rows longer than the header
-            df = pd.read_csv(io.StringIO(text), **kwargs)
+            if data is not None and encoding and not encoding.lower().startswith("utf-16"):
+                df = pd.read_csv(io.BytesIO(data), encoding=encoding, **kwargs)
+            else:
+                df = pd.read_csv(io.StringIO(text), **kwargs)
     except (pd.errors.ParserError, pd.errors.ParserWarning, pd.errors.EmptyDataError, ValueError,
-            csv.Error) as exc:
+            csv.Error, UnicodeError) as exc:
         msg = str(exc).strip().split(". This leads")[0][:160]
         raise ReportFormatError(name, f"the table is malformed ({msg}); expected every row to have the header's "
                                 "columns (a complete, unedited download)") from None
-    return df.fillna("")
+    if any(df[c].hasnans for c in df.columns):
+        df = df.fillna("")
+    return df
 
 
 # --------------------------------------------------------------------------------------------- CSV / XLSX
@@ -515,7 +565,7 @@ def _dedupe(cols: list[str]) -> list[str]:
 
 
 def _parse_csv(raw: RawReport, text: str, encoding: str) -> list[ReportBatch]:
-    first_line = text.lstrip("\r\n").split("\n", 1)[0]
+    first_line = _first_line(text)
     sep = ";" if first_line.count(";") > first_line.count(",") else ","
     df = _read_table(raw.name, text, sep, quote_none=False)
     return _dispatch_table(raw, df, fmt="csv", encoding=encoding)
@@ -959,29 +1009,47 @@ def _sales_traffic(raw: RawReport, doc: dict) -> ReportBatch:
     daily["buy_box_views"] = daily["page_views"] * daily.pop("bb_pct") / 100.0
     daily = daily[["date", "gmv", "units", "orders", "sessions", "page_views", "buy_box_views", "units_refunded"]]
 
-    arows = [
-        ((a.get("childAsin") or a.get("parentAsin") or ""), a.get("sku") or "", a.get("parentAsin") or "",
-         (s := a.get("salesByAsin") or {}).get("orderedProductSales"), s.get("unitsOrdered"), s.get("totalOrderItems"),
-         (t := a.get("trafficByAsin") or {}).get("sessions"), pv(t), t.get("buyBoxPercentage"))
-        for a in by_asin
-    ]
-    asin_df = pd.DataFrame.from_records(arows, columns=["asin", "sku", "parent_asin", "gmv", "units", "orders",
-                                                        "sessions", "page_views", "bb_pct"])
-    if len(asin_df):
-        g = asin_df["gmv"]
-        first_amount = next((x for x in g if isinstance(x, dict)), None)
-        if currency is None and first_amount and first_amount.get("currencyCode"):
-            currency = str(first_amount["currencyCode"]).upper()
-        if g.map(lambda x: isinstance(x, dict)).any():
-            asin_df["gmv"] = [_float(x) for x in g]
-        for c in ("gmv", "units", "orders", "sessions", "page_views", "bb_pct"):
-            asin_df[c] = pd.to_numeric(asin_df[c], errors="coerce").astype("float64")
-        asin_df["asin"] = asin_df["asin"].astype(str).str.strip().str.upper()
-        asin_df["parent_asin"] = asin_df["parent_asin"].astype(str).str.strip().str.upper()
-    else:
-        for c in ("gmv", "units", "orders", "sessions", "page_views", "bb_pct"):
-            asin_df[c] = asin_df[c].astype("float64")
-    asin_df["buy_box_views"] = asin_df["page_views"] * asin_df.pop("bb_pct") / 100.0
+    def amount(x: Any) -> Any:
+        return x.get("amount") if isinstance(x, dict) else x
+
+    try:        # fast path: every key present (what Amazon sends); 5,000 ASINs a day add up
+        rows = [(a["childAsin"], a.get("sku", ""), a["parentAsin"],
+                 (s := a["salesByAsin"])["orderedProductSales"]["amount"], s["unitsOrdered"], s["totalOrderItems"],
+                 (t := a["trafficByAsin"])["sessions"], t["pageViews"], t["buyBoxPercentage"]) for a in by_asin]
+    except (KeyError, TypeError, IndexError, AttributeError):
+        rows = [(a.get("childAsin") or a.get("parentAsin") or "", a.get("sku") or "", a.get("parentAsin") or "",
+                 amount((s := a.get("salesByAsin") or {}).get("orderedProductSales")), s.get("unitsOrdered"),
+                 s.get("totalOrderItems"), (t := a.get("trafficByAsin") or {}).get("sessions"), pv(t),
+                 t.get("buyBoxPercentage")) for a in by_asin]
+    table = np.empty((len(rows), 9), dtype=object)
+    if rows:
+        table[:] = rows
+    if currency is None:
+        first = next((a["salesByAsin"]["orderedProductSales"] for a in by_asin[:5]
+                      if isinstance(a.get("salesByAsin"), dict)
+                      and isinstance(a["salesByAsin"].get("orderedProductSales"), dict)), None)
+        if first and first.get("currencyCode"):
+            currency = str(first["currencyCode"]).upper()
+    try:
+        arr = table[:, 3:].astype("float64")
+    except (TypeError, ValueError):          # None, a string or an object where a number belongs
+        arr = pd.DataFrame(table[:, 3:]).apply(pd.to_numeric, errors="coerce").to_numpy("float64")
+    key_arr = table[:, :3]
+    for c in (0, 1, 2):
+        try:
+            joined = ",".join(key_arr[:, c].tolist())
+            clean = joined == joined.upper() and len(joined.split()) <= 1
+        except TypeError:                    # None or a number where a string belongs
+            clean = False
+        if not clean:
+            col = pd.Series([("" if v is None else str(v)) for v in key_arr[:, c]], dtype=object)
+            key_arr[:, c] = _clean_text(col, upper=c != 1).to_numpy()
+    asin_df = pd.DataFrame({
+        "asin": key_arr[:, 0], "sku": key_arr[:, 1], "parent_asin": key_arr[:, 2],
+        "gmv": arr[:, 0], "units": arr[:, 1], "orders": arr[:, 2], "sessions": arr[:, 3], "page_views": arr[:, 4],
+        "buy_box_views": arr[:, 4] * arr[:, 5] / 100.0,
+    })
+
     one_day = start is not None and start == end
     asin_df.insert(0, "date", pd.Series(pd.Timestamp(start) if one_day else pd.NaT, index=asin_df.index,
                                         dtype="datetime64[ns]"))
@@ -1157,12 +1225,13 @@ def _health_of(pm: dict, notes: list[str]) -> tuple[dict, dict]:
 
 # --------------------------------------------------------------------------------------------- TSV flat files
 
-def _parse_tsv(raw: RawReport, text: str, encoding: str) -> list[ReportBatch]:
-    header = text.lstrip("\r\n").split("\n", 1)[0].rstrip("\r")
+def _parse_tsv(raw: RawReport, text: str, encoding: str, data: bytes | None = None) -> list[ReportBatch]:
+    header = _first_line(text)
     names = {h.strip().casefold() for h in header.split("\t")}
     if {"amazon-order-id", "purchase-date", "asin"} <= names:
         want = {c for c in ORDERS_COLUMNS if c in names}
-        df = _read_table(raw.name, text, "\t", True, usecols=lambda c: c.strip().casefold() in want)
+        df = _read_table(raw.name, text, "\t", True, usecols=lambda c: c.strip().casefold() in want, data=data,
+                         encoding=encoding)
         return _orders(raw, _lower_cols(df), encoding)
     if "asin" in names and "afn-fulfillable-quantity" in names:
         df = _read_table(raw.name, text, "\t", True,
@@ -1197,11 +1266,11 @@ def _local_days(ts: pd.Series, marketplace: str | None) -> pd.Series:
 def _orders(raw: RawReport, df: pd.DataFrame, encoding: str) -> list[ReportBatch]:
     n = len(df)
     get = lambda c: df[c] if c in df else pd.Series("", index=df.index, dtype=str)  # noqa: E731
-    channel = get("sales-channel").str.strip().str.casefold()
-    currency = get("currency").str.strip().str.upper()
+    channel = _clean_text(get("sales-channel"), casefold=True)
+    currency = _clean_text(get("currency"), upper=True)
     mp = channel.map(MARKETPLACE_BY_CHANNEL)
     mp = mp.fillna(currency.map(MARKETPLACE_BY_CURRENCY))
-    non_amazon = channel.str.startswith("non-amazon")
+    non_amazon = _per_unique(channel, lambda v: v.startswith("non-amazon")).astype(bool)
     notes_common: list[str] = []
     if raw.marketplace_hint:
         mp = mp.fillna(raw.marketplace_hint)
@@ -1211,22 +1280,23 @@ def _orders(raw: RawReport, df: pd.DataFrame, encoding: str) -> list[ReportBatch
             raise ReportFormatError(raw.name, "orders file whose sales-channel/currency say neither Amazon.com "
                                     "nor Amazon.com.mx and no US/ or MX/ folder; expected a US or MX orders report")
         notes_common.append(f"{int(unknown.sum())} line(s) from other marketplaces/channels left out")
-    asin = get("asin").str.strip().str.upper()
-    status = get("order-status").str.strip().str.casefold()
-    item_status = get("item-status").str.strip().str.casefold()
+    asin = _clean_text(get("asin"), upper=True)
+    status = _clean_text(get("order-status"), casefold=True)
+    item_status = _clean_text(get("item-status"), casefold=True)
     cancelled = (status == "cancelled") | (item_status == "cancelled")
     qty = _num(get("quantity")).fillna(0.0)
-    price_raw = get("item-price").str.strip()
+    price_raw = get("item-price")
     price = _num(price_raw)
     tax = _num(get("item-tax"))
-    pending_empty = ~cancelled & (price_raw == "")
+    pending_empty = ~cancelled & (price_raw.str.strip() == "") if price.isna().any() else \
+        pd.Series(False, index=df.index)
     live = ~cancelled
     frame = pd.DataFrame({
-        "mp": mp, "asin": asin, "sku": get("sku").str.strip(),
+        "mp": mp, "asin": asin, "sku": _clean_text(get("sku")),
         "order_units": qty.where(live, 0.0),
         "order_sales": price.fillna(0.0).where(live, 0.0),
         "order_tax": tax.fillna(0.0).where(live, 0.0),
-        "fba_units": qty.where(live & (get("fulfillment-channel").str.strip().str.casefold() == "amazon"), 0.0),
+        "fba_units": qty.where(live & (_clean_text(get("fulfillment-channel"), casefold=True) == "amazon"), 0.0),
         "units_cancelled": qty.where(qty > 0, 1.0).where(cancelled, 0.0),
     })
     ok = frame["mp"].notna() & ~non_amazon & (asin != "")
@@ -1285,9 +1355,9 @@ def _orders(raw: RawReport, df: pd.DataFrame, encoding: str) -> list[ReportBatch
 
 def _inventory(raw: RawReport, df: pd.DataFrame) -> ReportBatch:
     get = lambda c: df[c] if c in df else pd.Series("", index=df.index, dtype=str)  # noqa: E731
-    asin = get("asin").str.strip().str.upper()
+    asin = _clean_text(get("asin"), upper=True)
     frame = pd.DataFrame({
-        "asin": asin, "sku": get("sku").str.strip(),
+        "asin": asin, "sku": _clean_text(get("sku")),
         "fulfillable_units": _num(get("afn-fulfillable-quantity")).fillna(0.0),
         "inbound_units": (_num(get("afn-inbound-working-quantity")).fillna(0.0)
                           + _num(get("afn-inbound-shipped-quantity")).fillna(0.0)
@@ -1316,14 +1386,14 @@ def _returns(raw: RawReport, df: pd.DataFrame) -> ReportBatch:
     notes: list[str] = []
     tz_mp = raw.marketplace_hint
     if tz_mp is None:
-        prefix = get("order-id").str.strip().str.slice(0, 1)
+        prefix = _clean_text(get("order-id")).str.slice(0, 1)
         guess = set(prefix[prefix != ""].map({"1": "US", "7": "MX"}).dropna())
         if len(guess) == 1:
             tz_mp = guess.pop()
             notes.append(f"no folder: return dates read in {tz_mp} local time (from the order-id prefixes)")
         else:
             notes.append("no folder and no marketplace in the content: return dates are UTC days")
-    asin = get("asin").str.strip().str.upper()
+    asin = _clean_text(get("asin"), upper=True)
     days = _local_days(get("return-date"), tz_mp)
     units = _num(get("quantity")).fillna(0.0)
     ok = (asin != "") & days.notna()
@@ -1332,8 +1402,8 @@ def _returns(raw: RawReport, df: pd.DataFrame) -> ReportBatch:
                                 "ISO-8601 dates like 2025-06-05T15:31:40+00:00")
     if (~ok).any():
         notes.append(f"{int((~ok).sum())} return line(s) without an ASIN or a valid return-date left out")
-    frame = pd.DataFrame({"date": days, "asin": asin, "sku": get("sku").str.strip(), "units_returned": units,
-                          "reason": get("reason").str.strip().replace("", "UNKNOWN")}).loc[ok]
+    frame = pd.DataFrame({"date": days, "asin": asin, "sku": _clean_text(get("sku")), "units_returned": units,
+                          "reason": _clean_text(get("reason")).replace("", "UNKNOWN")}).loc[ok]
     g = frame.groupby(["date", "asin"], sort=True)
     rows = g[["units_returned"]].sum().reset_index()
     rows["sku"] = g["sku"].first().values
