@@ -1,0 +1,102 @@
+"""Contract: the API sources return exactly what the report-file source returns for the same data.
+
+The same documents are written as downloaded report files (``US/``, ``MX/``) and served by the local Amazon;
+``parse_report`` over both paths must give the same batches (layout, family, marketplace, currency, rows,
+health KPIs). Only the bookkeeping differs (document name, fetch time, which decoder read the bytes).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import gzip
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from amazon_server import AmazonServer, clear_token_caches, make_config, synthetic_document, utc_noon
+
+from sheets_sync.frames import ReportBatch
+from sheets_sync.sources.amazon import open_amazon_source
+from sheets_sync.sources.base import FetchRequest
+from sheets_sync.sources.files import ReportFilesSource
+from sheets_sync.sources.reports import parse_report
+from sheets_sync.sources.spapi import SP_REPORTS
+
+pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
+
+TODAY = dt.date(2024, 6, 1)
+START, END = dt.date(2024, 5, 20), dt.date(2024, 5, 24)       # settled: one document per report
+ENCODING = {("GET_FLAT_FILE_ALL_ORDERS_DATA_BY_ORDER_DATE_GENERAL", "MX"): "cp1252",
+            ("GET_FBA_MYI_UNSUPPRESSED_INVENTORY_DATA", "US"): "cp1252",
+            ("GET_FBA_MYI_UNSUPPRESSED_INVENTORY_DATA", "MX"): "cp1252"}
+
+
+def _write_downloads(root: Path) -> dict[tuple[str, str, dt.date, dt.date], bytes]:
+    """The documents as a seller would save them, keyed by what the API would be asked for."""
+    docs: dict[tuple[str, str, dt.date, dt.date], bytes] = {}
+    for mkt in ("US", "MX"):
+        folder = root / mkt
+        folder.mkdir(parents=True)
+        for spec in SP_REPORTS:
+            ranges = ([(day, day) for day in pd.date_range(START, END).date] if spec.kind == "daily"
+                      else [(START, END)] if spec.kind == "range" else [(TODAY, TODAY)])
+            for a, b in ranges:
+                content = synthetic_document(spec.report_type, mkt, a, b)
+                data = content.encode(ENCODING.get((spec.report_type, mkt), "utf-8")) if isinstance(content, str) \
+                    else content
+                ext = "json" if spec.fmt == "json" else "tsv"
+                (folder / f"{spec.report_type}_{a:%Y%m%d}-{b:%Y%m%d}.{ext}").write_bytes(data)
+                docs[(spec.report_type, mkt, a, b)] = data
+        data = synthetic_document("spAdvertisedProduct", mkt, START, END)
+        (folder / f"spAdvertisedProduct_{START:%Y%m%d}-{END:%Y%m%d}.json.gz").write_bytes(gzip.compress(data))
+        docs[("spAdvertisedProduct", mkt, START, END)] = data
+    return docs
+
+
+def _signature(batch: ReportBatch) -> tuple:
+    def frame(df: pd.DataFrame | None) -> str:
+        if df is None:
+            return "None"
+        df = df.reindex(sorted(df.columns), axis=1)
+        return df.sort_values(list(df.columns)).reset_index(drop=True).to_csv(index=False)
+
+    return (batch.kind, batch.family, batch.marketplace, batch.currency, frame(batch.asin_rows),
+            frame(batch.daily_rows), repr(sorted(batch.health.items())), repr(sorted((k, v) for k, v in batch.extras.items() if k != "encoding")))   # how it was decoded
+
+
+@pytest.fixture(autouse=True)
+def _fresh_tokens():
+    clear_token_caches()
+    yield
+    clear_token_caches()
+
+
+def test_api_and_file_sources_give_the_same_batches(tmp_path):
+    docs = _write_downloads(tmp_path / "reports")
+    request = FetchRequest(START, END, ("US", "MX"))
+    from_files = [b for raw in ReportFilesSource(tmp_path / "reports").collect(request) for b in parse_report(raw)]
+
+    with AmazonServer(documents=lambda t, m, a, b: docs[(t, m, a, b)], today=TODAY) as srv:
+        src = open_amazon_source(make_config(srv, tmp_path / "data"), clock=lambda: utc_noon(TODAY),
+                                 sleep=lambda s: None)
+        raws = list(src.collect(request))
+        assert src.problems == []
+    from_api = [b for raw in raws for b in parse_report(raw)]
+
+    assert len(from_api) == len(from_files) == 2 * (5 + 1 + 1 + 1 + 1 + 1)
+    assert sorted(map(_signature, from_api)) == sorted(map(_signature, from_files))
+    # the API path also knows the range it asked for
+    assert all(b.start is not None for b in from_api if b.family in ("traffic", "orders", "returns", "ads"))
+
+
+def test_cached_documents_parse_the_same_as_fresh_ones(tmp_path):
+    docs = _write_downloads(tmp_path / "reports")
+    request = FetchRequest(START, END, ("US", "MX"))
+    with AmazonServer(documents=lambda t, m, a, b: docs[(t, m, a, b)], today=TODAY) as srv:
+        cfg = make_config(srv, tmp_path / "data")
+        fresh = list(open_amazon_source(cfg, clock=lambda: utc_noon(TODAY), sleep=lambda s: None).collect(request))
+        n = srv.create_report_calls
+        cached = list(open_amazon_source(cfg, clock=lambda: utc_noon(TODAY), sleep=lambda s: None).collect(request))
+        assert srv.create_report_calls - n == 2 * (2 + 1)      # snapshots (inventory, health) and Ads (restating)
+    sig = sorted(_signature(b) for raw in fresh for b in parse_report(raw))
+    assert sorted(_signature(b) for raw in cached for b in parse_report(raw)) == sig
