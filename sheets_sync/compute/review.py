@@ -67,6 +67,7 @@ class Finding:
     scope: str
     finding: str
     evidence: str
+    key: str = ""          # the catalog key of the finding sentence (for tests and tooling; not shown)
 
     def row(self) -> list[Any]:
         return [self.severity, self.marketplace, self.owner, self.kpi, self.scope, self.finding, self.evidence]
@@ -318,7 +319,7 @@ class Review:
                   self.no_cx, self.attribution, self.data_lag, self.calendar):
             out.extend(f())
         if not out:
-            out.append(Finding("info", "", "", "", "", self.t("no_findings"), ""))
+            out.append(Finding("info", "", "", "", "", self.t("no_findings"), "", key="no_findings"))
         order = {s: i for i, s in enumerate(SEVERITIES)}
         return sorted(out, key=lambda f: order[f.severity])   # stable: the finding order within a severity
 
@@ -347,7 +348,7 @@ class Review:
             if weighted and all(CATALOG[r.target.kpi].kind == "outcome" for r in weighted):
                 out.append(Finding("medium", self._mk_join(weighted), owner, "", "",
                                    self.t("outcome_only", owner=owner, n=len(weighted)),
-                                   self.t("ev_weights", weights=self._weights(weighted))))
+                                   self.t("ev_weights", weights=self._weights(weighted)), key="outcome_only"))
         return out
 
     # 2. conflicting KPIs
@@ -370,7 +371,7 @@ class Review:
                                    self.t("conflict_reach_cost", owner=owner,
                                           reach=", ".join(self.kpi(r.target.kpi) for r in reach),
                                           cost=", ".join(self.kpi(r.target.kpi) for r in cost),
-                                          share=f"{CONFLICT_WEIGHT:.0%}"), ev))
+                                          share=f"{CONFLICT_WEIGHT:.0%}"), ev, key="conflict_reach_cost"))
         # gmv growth and net margin on a clearance scope
         growth = [r for r in self.rows if self.is_clearance_scope(r.target) and r.target.kpi in GROWTH
                   and r.target.direction == "higher"]
@@ -387,7 +388,7 @@ class Review:
             out.append(Finding("high", self._mk_join(both), owners, f"{self.kpi(g.target.kpi)}, {self.kpi('net_margin')}",
                                self.scope_text(g.target),
                                self.t("conflict_clearance", owners=owners, kpi=self.kpi(g.target.kpi),
-                                      margin=self.kpi("net_margin"), asins=_list(asins)), ev))
+                                      margin=self.kpi("net_margin"), asins=_list(asins)), ev, key="conflict_clearance"))
         # low days of cover together with zero stockouts
         covers = [r for r in self.rows if r.target.kpi == "days_of_cover" and r.target.direction == "lower"]
         zeros = [r for r in self.rows if r.target.kpi == "stockout_asins" and r.target.target == 0]
@@ -407,7 +408,7 @@ class Review:
                                self.scope_text(c.target),
                                self.t("conflict_cover_stockout", owners=owners, cover=self.kpi("days_of_cover"),
                                       stockouts=self.kpi("stockout_asins"), days=self.value("days_of_cover", c.target.target)),
-                               ev))
+                               ev, key="conflict_cover_stockout"))
         return out
 
     # 3. not controllable
@@ -424,13 +425,13 @@ class Review:
                             units=f"{fba[2]:,.0f}", role=t.role or "—", controls=controls)
                 out.append(Finding("high", t.marketplace, t.owner, self.kpi(t.kpi), self.scope_text(t),
                                    self.t("not_controllable_fba", owner=t.owner, role=t.role or "—",
-                                          kpi=self.kpi(t.kpi), mk=t.marketplace, share=_fmt_pct(fba[0])), ev))
+                                          kpi=self.kpi(t.kpi), mk=t.marketplace, share=_fmt_pct(fba[0])), ev, key="not_controllable_fba"))
             elif t.role and t.role not in meta.controls:
                 out.append(Finding("high", t.marketplace, t.owner, self.kpi(t.kpi), self.scope_text(t),
                                    self.t("not_controllable", owner=t.owner, role=t.role, kpi=self.kpi(t.kpi),
                                           controls=controls),
                                    self.t("ev_role", row=t.row, role=t.role, controls=controls,
-                                          weight=f"{t.weight:g}")))
+                                          weight=f"{t.weight:g}"), key="not_controllable"))
         return out
 
     # 4. unrealistic vs benchmark or the last 3 periods' best
@@ -514,7 +515,7 @@ class Review:
                                               pct=f"{s:.0%}", limit=f"{STRICTER:.0%}"),
                                        self.t("ev_benchmark", target=self.value(t.kpi, t.target),
                                               bench=self.value(t.kpi, bm[0]), source=bm[1],
-                                              actual=self.value(t.kpi, r.actual), pct=f"{s:.0%}")))
+                                              actual=self.value(t.kpi, r.actual), pct=f"{s:.0%}"), key="unrealistic_benchmark"))
             hb = self.history_best(t)
             if hb is not None:
                 s = self.stricter(t.target, hb[0], t.direction)
@@ -524,7 +525,7 @@ class Review:
                                               target=self.value(t.kpi, t.target), best=self.value(t.kpi, hb[0]),
                                               n=hb[2], pct=f"{s:.0%}", limit=f"{STRICTER:.0%}"),
                                        self.t("ev_history", best=self.value(t.kpi, hb[0]), period=hb[1],
-                                              n=hb[2], target=self.value(t.kpi, t.target), pct=f"{s:.0%}")))
+                                              n=hb[2], target=self.value(t.kpi, t.target), pct=f"{s:.0%}"), key="unrealistic_history"))
         return out
 
     # 5. no tiering
@@ -546,14 +547,16 @@ class Review:
             t = r.target
             if t.kpi in GROWTH and t.direction == "higher" and self.is_clearance_scope(t):
                 asins = self.clearance_asins(self.markets(t.marketplace), t)
-                stock = sum(float(self.ev.asin_rows(mk, t.scope, t.scope_value)["fulfillable_units"].sum())
-                            for mk in self.markets(t.marketplace))
+                inv = [self.ev.asin_rows(mk, t.scope, t.scope_value)["fulfillable_units"]
+                       for mk in self.markets(t.marketplace)]
+                known = [float(x.sum()) for x in inv if x.notna().any()]
+                stock = f"{sum(known):,.0f}" if known else "—"
                 out.append(Finding("medium", t.marketplace, t.owner, self.kpi(t.kpi), self.scope_text(t),
                                    self.t("clearance_growth", owner=t.owner, kpi=self.kpi(t.kpi),
                                           margin=self.kpi("net_margin")),
                                    self.t("ev_clearance", target=self.value(t.kpi, t.target),
                                           actual=self.value(t.kpi, r.actual), asins=_list(asins),
-                                          stock=f"{stock:,.0f}")))
+                                          stock=stock), key="clearance_growth"))
         # the same target value on new and mature scopes
         groups: dict[tuple[str, str, float], dict[str, list[Row]]] = defaultdict(lambda: defaultdict(list))
         for r in self.rows:
@@ -567,7 +570,7 @@ class Review:
                 out.append(Finding("medium", mk, owners, self.kpi(kpi), ", ".join(self.scope_text(r.target) for r in rs),
                                    self.t("one_target_same", owners=owners, kpi=self.kpi(kpi),
                                           target=self.value(kpi, value)),
-                                   self.t("ev_rows", rows=", ".join(str(r.target.row) for r in rs))))
+                                   self.t("ev_rows", rows=", ".join(str(r.target.row) for r in rs)), key="one_target_same"))
         # one ratio target over new and mature ASINs whose actuals differ widely
         tiered = {(r.target.kpi, r.target.marketplace) for r in self.rows
                   if self.tier_of_target(r.target) in ("new", "mature")}
@@ -586,7 +589,7 @@ class Review:
                                    self.t("one_target_gap", owner=t.owner, kpi=self.kpi(t.kpi),
                                           target=self.value(t.kpi, t.target)),
                                    self.t("ev_tier_gap", new=self.value(t.kpi, a), mature=self.value(t.kpi, b),
-                                          pct=f"{gap:.0%}", target=self.value(t.kpi, t.target))))
+                                          pct=f"{gap:.0%}", target=self.value(t.kpi, t.target)), key="one_target_gap"))
         return out
 
     def _tier_actual(self, t: Target, tier: str) -> float | None:
@@ -617,7 +620,7 @@ class Review:
                 kinds[CATALOG[r.target.kpi].kind] += 1
         cx = [k for k, m in CATALOG.items() if m.kind == "cx"][:5]
         return [Finding("medium", "", "", "", "", self.t("no_cx", examples=", ".join(self.kpi(k) for k in cx)),
-                        self.t("ev_kinds", kinds=", ".join(f"{k} {n}" for k, n in sorted(kinds.items()))))]
+                        self.t("ev_kinds", kinds=", ".join(f"{k} {n}" for k, n in sorted(kinds.items()))), key="no_cx")]
 
     # 7. attribution of a GMV miss
     def attribution(self) -> list[Finding]:
@@ -672,7 +675,7 @@ class Review:
                            self.t("miss_no_split", owner=t.owner, kpi=self.kpi("gmv"),
                                   gap=_fmt_signed_money(r.actual - paced, self.cur)),
                            self.t("ev_miss_no_split", actual=_fmt_money(r.actual, self.cur),
-                                  paced=_fmt_money(paced, self.cur), sessions=f"{S:,.0f}", units=f"{U:,.0f}"))
+                                  paced=_fmt_money(paced, self.cur), sessions=f"{S:,.0f}", units=f"{U:,.0f}"), key="miss_no_split")
         s0 = paced / (c0 * p0)
         d = decompose(S, U, G, s0, s0 * c0, paced)
         gap, es, ec, ep = rounded_effects(d)
@@ -682,6 +685,9 @@ class Review:
             est = self.lost_sales(mk, asin)
             if est is None:
                 named.append(self.t("asin_out_unknown", asin=asin))
+                continue
+            if est[1] == 0:
+                named.append(self.t("asin_out_now", asin=asin))
                 continue
             lost_total += est[0]
             named.append(self.t("asin_out", asin=asin, days=est[1], lost=_fmt_money(est[0], self.cur)))
@@ -700,7 +706,7 @@ class Review:
         evidence = self.t("ev_miss", sessions=f"{S:,.0f}", sessions0=f"{s0:,.0f}", cvr=_fmt_pct(U / S),
                           cvr0=_fmt_pct(c0), price=f"{G / U:,.2f}", price0=f"{p0:,.2f}", cur=self.cur,
                           basis=basis, es=f"{es:,.2f}", ec=f"{ec:,.2f}", ep=f"{ep:,.2f}", gap=f"{gap:,.2f}")
-        return Finding(sev, t.marketplace, t.owner, self.kpi("gmv"), self.scope_text(t), finding, evidence)
+        return Finding(sev, t.marketplace, t.owner, self.kpi("gmv"), self.scope_text(t), finding, evidence, key="miss")
 
     # 8. data lag
     def data_lag(self) -> list[Finding]:
@@ -712,13 +718,13 @@ class Review:
             if d is None:
                 if period.start < self.today:
                     out.append(Finding("high", mk, owners, "", "", self.t("no_data", mk=mk, period=period.label),
-                                       self.t("ev_no_data", today=_iso(self.today))))
+                                       self.t("ev_no_data", today=_iso(self.today)), key="no_data"))
                 continue
             behind = (self.today - d).days
             if d < period.end and behind > LAG_DAYS:
                 out.append(Finding("high", mk, owners, "", "",
                                    self.t("data_lag", mk=mk, through=_iso(d), days=behind, limit=LAG_DAYS),
-                                   self.t("ev_lag", through=_iso(d), today=_iso(self.today), days=behind)))
+                                   self.t("ev_lag", through=_iso(d), today=_iso(self.today), days=behind), key="data_lag"))
             have = self.facts.families.get(mk, set())
             need: dict[str, list[str]] = defaultdict(list)
             for r in self.rows:
@@ -732,7 +738,7 @@ class Review:
                     out.append(Finding("medium", mk, owners, ", ".join(self.kpi(k) for k in kpis), "",
                                        self.t("source_missing", mk=mk, report=self.t(f"family_{fam}"),
                                               period=period.label, kpis=", ".join(self.kpi(k) for k in kpis)),
-                                       self.t("ev_families", have=", ".join(sorted(have)) or "—")))
+                                       self.t("ev_families", have=", ".join(sorted(have)) or "—"), key="source_missing"))
         return out
 
     # 9. calendar
@@ -756,7 +762,7 @@ class Review:
                                    self.t(key, event=e.event, start=_iso(max(e.start, period.start)),
                                           end=_iso(min(e.end, period.end)), mult=f"{e.multiplier:g}", mk=mk),
                                    self.t("ev_calendar", share=_fmt_pct(share), plain=_fmt_pct(plain),
-                                          through=_iso(d))))
+                                          through=_iso(d)), key=key))
         return out
 
     # ------------------------------------------------------------------------------------------------------
@@ -780,11 +786,7 @@ class Review:
             if total <= 0:
                 continue
             note = self.t("basis_growth", basis=basis, growth=_fmt_pct(growth))
-            a = self.facts.asin
-
-            def attr(key: tuple[str, str], col: str) -> str:
-                return str(a.at[key, col]) if key in a.index else ""
-
+            attr = self._asin_attr
             tiers: dict[str, float] = defaultdict(float)
             owners: dict[str, float] = defaultdict(float)
             for k, v in w.items():
@@ -806,6 +808,10 @@ class Review:
                 out.append([t.row, k[0], self.kpi(t.kpi), _round(t.target), "asin", k[1], attr(k, "owner"),
                             _round(v / total, 4), _round(t.target * v / total, 2), note + extra])
         return out
+
+    def _asin_attr(self, key: tuple[str, str], col: str) -> str:
+        a = self.facts.asin
+        return str(a.at[key, col]) if key in a.index else ""
 
     def _history_weights(self, metric: str, mks: list[str]) -> tuple[dict[tuple[str, str], float], str]:
         """Per (marketplace, ASIN): the metric over the last 3 periods, each scaled by this period's calendar
