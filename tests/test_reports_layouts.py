@@ -427,3 +427,31 @@ def test_returns_and_reasons():
         "2024-05-03T14:22:10+00:00", "2024-05-03T02:00:00+00:00")
     b2 = parse_report(RawReport("r.tsv", text.encode(), marketplace_hint="US"))[0]
     assert row(b2.asin_rows, "B0CHILD001", "2024-05-02")["units_returned"] == 1
+
+
+def test_business_unknown_wording_positional_and_device_split():
+    g3 = (SAMPLES / "ui/en_us_business_child_item_current.csv").read_text("utf-8").splitlines()
+    header = ",".join(f"Columna {i}" for i in range(22))
+    b = parse_report(RawReport("MX/nuevo.csv", ("\n".join([header, *g3[1:]]) + "\n").encode()))[0]
+    r = row(b.asin_rows, "B096MCMDPL")
+    assert (r["sessions"], r["page_views"], r["orders"]) == (12131, 17004, 668)
+    assert r["gmv"] == pytest.approx(12905.25)
+    assert any("position" in w for w in b.warnings)
+    split = ("(Parent) ASIN,(Child) ASIN,Title,Sessions - Mobile App,Sessions - Mobile APP - B2B,Sessions - Browser,"
+             "Sessions - Total,Sessions - Total - B2B,Page Views - Mobile App,Page Views - Total,"
+             "Featured Offer (Buy Box) Percentage,Units Ordered,Ordered Product Sales,Total Order Items\n"
+             'B0P,B0CHILD001,T,10,1,20,30,2,15,45,100.00%,3,$30.00,3\n')
+    b2 = parse_report(RawReport("US/split.csv", split.encode()))[0]
+    r2 = b2.asin_rows.iloc[0]
+    assert (r2["sessions"], r2["page_views"], r2["buy_box_views"]) == (30, 45, 45)
+
+
+def test_orders_file_with_both_marketplaces_gives_two_batches():
+    us = (SAMPLES / "GET_FLAT_FILE_ALL_ORDERS_DATA_BY_ORDER_DATE_GENERAL.tsv").read_text("utf-8").splitlines()
+    mx = (SAMPLES / "GET_FLAT_FILE_ALL_ORDERS_DATA_BY_ORDER_DATE_GENERAL.MX.cp1252.tsv").read_bytes().decode(
+        "cp1252").splitlines()
+    data = ("\n".join(us + mx[1:]) + "\n").encode("utf-8")
+    batches = parse_report(RawReport("both.tsv", data))
+    assert [(b.marketplace, b.currency) for b in batches] == [("MX", "MXN"), ("US", "USD")]
+    assert batches[0].asin_rows["order_units"].sum() == 4 and batches[1].asin_rows["order_units"].sum() == 4
+    assert batches[0].extras["pending_lines"] == 1 and batches[1].extras["cancelled_lines"] == 1

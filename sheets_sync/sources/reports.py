@@ -602,6 +602,14 @@ def _dispatch_table(raw: RawReport, df: pd.DataFrame, fmt: str, encoding: str | 
         fallback = _spanish_fallback(cols, biz, df)
         if fallback:
             biz, fields = fallback, set(fallback.values())
+            by_position = set(fallback) == {cols[i] for i in _G3_POSITIONS} and len(cols) == 22
+            if fields & {"asin", "parent_asin"}:
+                batch = _business_item(raw, df, biz, fmt)
+                batch.warnings.append(
+                    "header wording not recognised: columns read by their position in the 22-column Business "
+                    "Report layout" if by_position else
+                    "header wording not recognised exactly: columns matched by keywords (sesiones, ventas, …)")
+                return [batch]
     if fields & {"asin", "parent_asin"} and fields & {"sessions", "units", "gmv", "page_views"}:
         return [_business_item(raw, df, biz, fmt)]
     if "date" in fields and fields & {"gmv", "units", "sessions"}:
