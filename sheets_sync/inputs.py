@@ -19,22 +19,13 @@ from .errors import Problem
 from .frames import MARKETPLACES
 from .kpis import CATALOG, SCOPES, TIERS
 from .periods import PERIOD_HELP, Period, month_of, parse_period
+from .sheets.base import col_letter
 from .template import TabSpec, Template, load_template
 
 Table = list[list[Any]]
 _NUM = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")
 _ASIN = re.compile(r"^[A-Z0-9]{10}$")
 _CURRENCY_PREFIX = re.compile(r"^(US\$|MX\$|MXN|USD|\$|€|£|¥|￥)\s*")
-
-
-def col_letter(index: int) -> str:
-    """0 → A, 25 → Z, 26 → AA."""
-    s = ""
-    index += 1
-    while index:
-        index, rem = divmod(index - 1, 26)
-        s = chr(65 + rem) + s
-    return s
 
 
 def _norm_header(h: Any) -> str:

@@ -29,6 +29,16 @@ FORMATS = ("text", "int", "number", "money", "percent", "date", "datetime")
 STATUS_COLOURS = {"on track": "C6EFCE", "at risk": "FFEB9C", "off track": "FFC7CE"}
 
 
+def col_letter(index: int) -> str:
+    """A1 column letters of a 0-based column index: 0 → A, 25 → Z, 26 → AA."""
+    s = ""
+    index += 1
+    while index:
+        index, rem = divmod(index - 1, 26)
+        s = chr(65 + rem) + s
+    return s
+
+
 @dataclass(frozen=True)
 class ChartIntent:
     """A chart over columns of the same tab: ``kind`` is ``bar`` or ``line``."""

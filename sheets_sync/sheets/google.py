@@ -64,6 +64,7 @@ from .base import (
     TeamTabSeed,
     Workbook,
     WriteStats,
+    col_letter,
 )
 
 log = logging.getLogger(__name__)
@@ -542,7 +543,7 @@ class GoogleWorkbook(Workbook):
             return tab
         rows = list(tab.rows)
         for i in long_rows:
-            rows[i] = [cut(v, f"{tab.name}!{_col(j)}{i + GENERATED_HEADER_ROW + 1}") for j, v in enumerate(rows[i])]
+            rows[i] = [cut(v, f"{tab.name}!{col_letter(j)}{i + GENERATED_HEADER_ROW + 1}") for j, v in enumerate(rows[i])]
         return GeneratedTab(name=tab.name, columns=tab.columns, rows=rows, title=title, formats=tab.formats,
                             widths=tab.widths, status_column=tab.status_column, charts=tab.charts,
                             protected=tab.protected, currency=tab.currency)
@@ -731,15 +732,6 @@ def _grid(sid: int, r0: int, r1: int, c0: int, c1: int) -> dict[str, int]:
 
 def _rgb(hex_colour: str) -> dict[str, float]:
     return {k: round(int(hex_colour[i:i + 2], 16) / 255, 4) for k, i in (("red", 0), ("green", 2), ("blue", 4))}
-
-
-def _col(index: int) -> str:
-    s = ""
-    index += 1
-    while index:
-        index, rem = divmod(index - 1, 26)
-        s = chr(65 + rem) + s
-    return s
 
 
 def _quote(title: str) -> str:
