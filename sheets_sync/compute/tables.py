@@ -78,11 +78,12 @@ def daily_tab(template: Template, facts: Facts, settings: Settings, calendar, ro
     days = settings.period.days
     for mk in settings.marketplaces:
         sub = d[d["marketplace"] == mk].set_index("date") if not d.empty else pd.DataFrame()
-        # Paced GMV target: the marketplace's account gmv target spread over the period by day weight.
+        # Paced GMV target: the marketplace's account gmv target spread over the period by day weight — the
+        # day's own share (target × weight / Σ weights), so it sits on the same scale as the day's gmv.
         tgt = next((r.target.target for r in rows_attn if r.target.kpi == "gmv" and r.target.scope == "account"
                     and r.target.marketplace == mk), None)
         w = day_weights(days, calendar, mk)
-        cum = np.cumsum(w) / w.sum()
+        share = w / w.sum()
         prov = facts.provisional.get(mk, set())
         through = facts.data_through.get(mk)
         for i, day in enumerate(days):
@@ -90,9 +91,9 @@ def daily_tab(template: Template, facts: Facts, settings: Settings, calendar, ro
                 break
             vals = [(_round(sub.at[day, m]) if (not sub.empty and day in sub.index and m in sub) else None)
                     for m in metrics]
-            rows.append([mk, day, *vals, _round(tgt * cum[i]) if tgt else None,
+            rows.append([mk, day, *vals, _round(tgt * share[i]) if tgt else None,
                          "provisional" if day in prov else ""])
-    charts = [ChartIntent("line", "Daily GMV (base currency)", "date", ("gmv",))]
+    charts = [ChartIntent("line", "Daily GMV vs paced target", "date", ("gmv", "paced_target_gmv"))]
     return _tab(template, "Daily", rows, title, settings, charts=charts)
 
 
@@ -111,7 +112,7 @@ def attainment_tab(template: Template, rows: list[Row], title: str, settings: Se
 def scorecard_tab(template: Template, scores: list[OwnerScore], title: str, settings: Settings) -> GeneratedTab:
     rows = [[s.owner, s.role, s.kpis, _round(s.score, 4), _round(s.projected_score, 4), s.tier,
              _round(s.payout, 4), s.outcome_kpis, s.process_kpis, "; ".join(s.flags)] for s in scores]
-    charts = [ChartIntent("bar", "Score by owner", "owner", ("score", "projected_score"))]
+    charts = [ChartIntent("bar", "Attainment score by owner", "owner", ("score", "projected_score"))]
     return _tab(template, "Scorecard", rows, title, settings, charts=charts)
 
 

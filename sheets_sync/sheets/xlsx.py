@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import math
 import os
 import posixpath
 import tempfile
@@ -21,6 +22,8 @@ from xml.etree import ElementTree as ET
 
 import openpyxl
 from openpyxl.chart import BarChart, LineChart, Reference
+from openpyxl.chart.axis import ChartLines
+from openpyxl.chart.series import SeriesLabel
 from openpyxl.comments import Comment
 from openpyxl.formatting.rule import CellIsRule
 from openpyxl.packaging.custom import StringProperty
@@ -47,6 +50,11 @@ CURRENCY_FORMATS = {"USD": '"$"#,##0.00', "MXN": '"MX$"#,##0.00', "EUR": '#,##0.
 NUMBER_FORMATS = {"int": "#,##0", "number": "#,##0.00##", "percent": "0.0%", "date": "yyyy-mm-dd",
                   "datetime": "yyyy-mm-dd hh:mm"}
 META_SHEET = "_sheets_sync"
+HEADER_MAX_WIDTH = 16     # a header longer than this wraps onto two lines
+WRAP_WIDTH = 40           # text columns at least this wide wrap their cells
+WIDE_CHAR = 1.15         # average width of a character of wrapped text, in column-width units (CJK is wider)
+WRAP = Alignment(wrap_text=True, vertical="top")
+LANDING_TAB = "Scorecard"  # the tab a manager lands on when the workbook opens
 _NS = {"m": "http://schemas.openxmlformats.org/spreadsheetml/2006/main",
        "r": "http://schemas.openxmlformats.org/officeDocument/2006/relationships",
        "rel": "http://schemas.openxmlformats.org/package/2006/relationships"}
@@ -187,6 +195,7 @@ class XlsxWorkbook(Workbook):
             ws = wb.create_sheet(tab.name, index)
             _render_generated(ws, tab)
             stats.cells += tab.cell_count()
+        _land_on(wb, LANDING_TAB)
         self._save_atomically(wb)
         return stats
 
@@ -208,6 +217,8 @@ class XlsxWorkbook(Workbook):
             if tab.name not in wb.sheetnames:
                 _render_generated(wb.create_sheet(tab.name), tab)
                 created.append(tab.name)
+        if created:
+            _land_on(wb, LANDING_TAB)
         if created or metadata:
             props = wb.custom_doc_props
             for key, value in metadata.items():
@@ -217,6 +228,15 @@ class XlsxWorkbook(Workbook):
                     props.append(StringProperty(name=key, value=value))
             self._save_atomically(wb)
         return created
+
+
+def _land_on(wb: openpyxl.Workbook, name: str) -> None:
+    """Open the workbook on ``name`` (tab order is left alone: team tabs are never moved)."""
+    if name not in wb.sheetnames:
+        return
+    for ws in wb.worksheets:
+        ws.sheet_view.tabSelected = ws.title == name
+    wb.active = wb.sheetnames.index(name)
 
 
 def _widths(ws, columns: Sequence[str], widths: dict[str, int]) -> None:
@@ -262,7 +282,26 @@ def _render_generated(ws, tab: GeneratedTab) -> None:
             for (cell,) in ws.iter_rows(min_row=first, max_row=last, min_col=i, max_col=i):
                 cell.number_format = fmt
     ws.freeze_panes = ws.cell(row=GENERATED_HEADER_ROW + 1, column=1)
-    _widths(ws, tab.columns, tab.widths)
+    # Headers are contract names (snake_case): give each column room for its name, wrap long ones over two
+    # lines, and wrap long text columns (findings, notes, bases) instead of letting them run off the page.
+    widths = {name: max(tab.widths.get(name, 10), min(len(name) + 2, HEADER_MAX_WIDTH)) for name in tab.columns}
+    _widths(ws, tab.columns, widths)
+    ws.row_dimensions[GENERATED_HEADER_ROW].height = 30
+    lines = [1] * len(tab.rows)
+    for i, name in enumerate(tab.columns, start=1):
+        if tab.formats.get(name, "text") == "text" and widths[name] >= WRAP_WIDTH and tab.rows:
+            for n, (cell,) in enumerate(ws.iter_rows(min_row=first, max_row=last, min_col=i, max_col=i)):
+                cell.alignment = WRAP
+                text = str(cell.value or "")
+                lines[n] = max(lines[n], math.ceil(len(text) * WIDE_CHAR / widths[name]) if text else 1)
+    for n, k in enumerate(lines):
+        if k > 1:   # viewers do not grow rows for wrapped text written by a program: size them here
+            ws.row_dimensions[first + n].height = 15 * min(k, 12)
+    ws.sheet_properties.pageSetUpPr.fitToPage = True
+    ws.page_setup.orientation = "landscape"
+    ws.page_setup.fitToWidth = 1
+    ws.page_setup.fitToHeight = 0
+    ws.print_title_rows = f"{GENERATED_HEADER_ROW}:{GENERATED_HEADER_ROW}"
     if tab.status_column and tab.status_column in tab.columns and tab.rows:
         col = get_column_letter(tab.columns.index(tab.status_column) + 1)
         rng = f"{col}{first}:{col}{last}"
@@ -270,9 +309,9 @@ def _render_generated(ws, tab: GeneratedTab) -> None:
             ws.conditional_formatting.add(rng, CellIsRule(operator="equal", formula=[f'"{status}"'],
                                                           fill=PatternFill("solid", bgColor=colour)))
     if tab.rows:
-        anchor_col = len(tab.columns) + 2
-        for n, chart in enumerate(tab.charts):
-            _add_chart(ws, tab, chart, first, last, anchor_col, n)
+        slot = 0
+        for chart in tab.charts:
+            slot = _add_chart(ws, tab, chart, first, last, slot)
     if tab.protected:
         ws.protection.sheet = True
         ws.protection.autoFilter = False
@@ -280,13 +319,48 @@ def _render_generated(ws, tab: GeneratedTab) -> None:
         ws.protection.formatColumns = False
 
 
-def _add_chart(ws, tab: GeneratedTab, chart, first: int, last: int, anchor_col: int, n: int) -> None:
-    c = BarChart() if chart.kind == "bar" else LineChart()
-    c.title = chart.title
-    c.height, c.width = 8, 16
+def _chart_blocks(tab: GeneratedTab, chart, first: int, last: int) -> list[tuple[str, int, int]]:
+    """Rows a chart plots: one block per marketplace when a time series (``date`` categories) is stacked by
+    marketplace (Daily), so US and MX each get their own chart; otherwise the whole table."""
+    if chart.category != "date" or "marketplace" not in tab.columns:
+        return [("", first, last)]
+    mi = tab.columns.index("marketplace")
+    blocks: list[tuple[str, int, int]] = []
+    for n, row in enumerate(tab.rows):
+        mk = str(row[mi] or "")
+        if blocks and blocks[-1][0] == mk:
+            blocks[-1] = (mk, blocks[-1][1], first + n)
+        else:
+            blocks.append((mk, first + n, first + n))
+    return blocks
+
+
+def _add_chart(ws, tab: GeneratedTab, chart, first: int, last: int, slot: int) -> int:
+    """Add the chart(s) of one intent; returns the next free slot. Small tables (≤ 25 rows, e.g. Scorecard)
+    get their charts under the table, where a manager sees them without scrolling; long ones to the right."""
+    below = len(tab.rows) <= 25
     cat_idx = tab.columns.index(chart.category) + 1
-    for s in chart.series:
-        idx = tab.columns.index(s) + 1
-        c.add_data(Reference(ws, min_col=idx, min_row=GENERATED_HEADER_ROW, max_row=last), titles_from_data=True)
-    c.set_categories(Reference(ws, min_col=cat_idx, min_row=first, max_row=last))
-    ws.add_chart(c, f"{get_column_letter(anchor_col + chart.anchor_column)}{3 + n * 18}")
+    for mk, r0, r1 in _chart_blocks(tab, chart, first, last):
+        c = BarChart() if chart.kind == "bar" else LineChart()
+        c.title = f"{chart.title} — {mk}" if mk else chart.title
+        c.height, c.width = 7.5, 16 if below else 18
+        for s in chart.series:
+            idx = tab.columns.index(s) + 1
+            c.add_data(Reference(ws, min_col=idx, min_row=r0, max_row=r1), titles_from_data=False)
+            c.series[-1].tx = SeriesLabel(v=s)
+        c.set_categories(Reference(ws, min_col=cat_idx, min_row=r0, max_row=r1))
+        fmt = _format_for(tab.formats.get(chart.series[0], "number"), tab.currency) if chart.series else None
+        c.y_axis.number_format = {"percent": "0%"}.get(tab.formats.get(chart.series[0], ""), fmt or "General")
+        c.y_axis.majorGridlines = ChartLines()
+        c.x_axis.delete = False
+        c.y_axis.delete = False
+        c.legend.position = "b"
+        if chart.category == "date":
+            c.x_axis.number_format = "mm-dd"
+        if below:
+            anchor = f"{get_column_letter(1 + (slot % 2) * 9)}{last + 3 + (slot // 2) * 16}"
+        else:
+            anchor = f"{get_column_letter(len(tab.columns) + 2 + chart.anchor_column)}{3 + slot * 16}"
+        ws.add_chart(c, anchor)
+        slot += 1
+    return slot
