@@ -455,3 +455,14 @@ def test_orders_file_with_both_marketplaces_gives_two_batches():
     assert [(b.marketplace, b.currency) for b in batches] == [("MX", "MXN"), ("US", "USD")]
     assert batches[0].asin_rows["order_units"].sum() == 4 and batches[1].asin_rows["order_units"].sum() == 4
     assert batches[0].extras["pending_lines"] == 1 and batches[1].extras["cancelled_lines"] == 1
+
+
+def test_utf16_tab_separated_excel_export_and_crlf():
+    text = (SAMPLES / "ui/en_us_business_child_item_current.csv").read_text("utf-8")
+    import csv as _csv
+
+    rows = list(_csv.reader(io.StringIO(text)))
+    tsv = "\r\n".join("\t".join(r) for r in rows) + "\r\n"
+    b = parse_report(RawReport("US/unicode.txt", tsv.encode("utf-16")))[0]
+    assert b.kind == "business_child_item" and b.extras["format"] == "tsv"
+    assert row(b.asin_rows, "B096MCMDPL")["gmv"] == pytest.approx(12905.25)
