@@ -6,7 +6,6 @@ from __future__ import annotations
 import datetime as dt
 import gzip
 import json
-import time
 from pathlib import Path
 
 import pandas as pd
@@ -24,12 +23,10 @@ THROUGH = {"US": dt.date(2026, 11, 30), "MX": dt.date(2026, 11, 28)}
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory):
     root = tmp_path_factory.mktemp("demo")
-    t0 = time.perf_counter()
     summary = write_demo_reports(root, PERIOD, THROUGH, seed=7)
-    elapsed = time.perf_counter() - t0
     batches = {mp: [b for f in files for b in parse_report(RawReport(f, (root / f).read_bytes(), marketplace_hint=mp))]
                for mp, files in summary["files"].items()}
-    return root, summary, batches, elapsed
+    return root, summary, batches
 
 
 def totals(batches) -> dict[str, float]:
@@ -44,9 +41,8 @@ def totals(batches) -> dict[str, float]:
     return out
 
 
-def test_generator_is_fast_and_writes_both_folders(demo):
-    root, summary, _, elapsed = demo
-    assert elapsed < 2.0
+def test_generator_writes_both_folders(demo):
+    root, summary, _ = demo
     for mp in ("US", "MX"):
         assert summary["files"][mp]
         assert all((root / f).is_file() and f.startswith(f"{mp}/") for f in summary["files"][mp])
@@ -54,7 +50,7 @@ def test_generator_is_fast_and_writes_both_folders(demo):
 
 @pytest.mark.parametrize("mp", ["US", "MX"])
 def test_every_file_parses_back_to_the_ground_truth(demo, mp):
-    _, summary, batches, _ = demo
+    _, summary, batches = demo
     got = totals(batches[mp])
     truth = summary["truth"][mp]
     for metric, value in truth.items():
@@ -64,7 +60,7 @@ def test_every_file_parses_back_to_the_ground_truth(demo, mp):
 
 @pytest.mark.parametrize("mp", ["US", "MX"])
 def test_batches_agree_with_the_folder_and_cover_every_family(demo, mp):
-    _, summary, batches, _ = demo
+    _, summary, batches = demo
     assert {b.marketplace for b in batches[mp]} <= {mp, None}
     assert {b.family for b in batches[mp]} == set(FAMILIES)
     for b in batches[mp]:
@@ -77,7 +73,7 @@ def test_batches_agree_with_the_folder_and_cover_every_family(demo, mp):
 
 
 def test_kinds_exercised(demo):
-    _, _, batches, _ = demo
+    _, _, batches = demo
     kinds = {mp: {b.kind for b in bs} for mp, bs in batches.items()}
     common = {"sp_api_sales_traffic", "orders_flat_file", "fba_inventory", "fba_returns", "seller_performance"}
     assert kinds["US"] == common | {"ads_sp_classic"}
@@ -85,7 +81,7 @@ def test_kinds_exercised(demo):
 
 
 def test_formats_gzip_and_cp1252(demo):
-    root, summary, batches, _ = demo
+    root, summary, batches = demo
     assert any(f.endswith(".gz") for f in summary["files"]["MX"])
     assert any(f.endswith(".json.gz") and "SALES_AND_TRAFFIC" in f for f in summary["files"]["US"])
     orders_mx = next(f for f in summary["files"]["MX"] if "ORDERS" in f)
@@ -102,7 +98,7 @@ def test_formats_gzip_and_cp1252(demo):
 
 
 def test_health_matches(demo):
-    _, summary, batches, _ = demo
+    _, summary, batches = demo
     for mp in ("US", "MX"):
         h = next(b for b in batches[mp] if b.family == "health").health
         for kpi, want in summary["health"][mp].items():
@@ -111,7 +107,7 @@ def test_health_matches(demo):
 
 
 def test_scenario(demo):
-    _, summary, batches, _ = demo
+    _, summary, batches = demo
     assert 140_000 <= summary["truth"]["US"]["gmv"] <= 170_000
     mx_days = (THROUGH["MX"] - PERIOD.start).days + 1
     assert 1_100_000 <= summary["truth"]["MX"]["gmv"] * 30 / mx_days <= 1_300_000
@@ -155,33 +151,3 @@ def test_large_workload_small_scale_round_trip(tmp_path):
                                                                         marketplace_hint=mp))])
         for metric, value in out["truth"][mp].items():
             assert got[metric] == pytest.approx(value), (mp, metric)
-
-
-@pytest.mark.slow
-def test_benchmark_parse_within_twice_plain_reading(tmp_path):
-    out = write_large_workload(tmp_path)
-    files = [(mp, Path(f)) for mp, fs in out["files"].items() for f in fs]
-    blobs = [(mp, f, f.read_bytes()) for mp, f in files]
-
-    def plain():
-        import io
-
-        for _, f, data in blobs:
-            if f.suffix == ".json":
-                json.loads(data)
-            else:
-                pd.read_csv(io.BytesIO(data), sep="\t", dtype=str)
-
-    def parsed():
-        for mp, f, data in blobs:
-            parse_report(RawReport(str(f), data, marketplace_hint=mp))
-
-    base = min(_timed(plain) for _ in range(2))
-    ours = min(_timed(parsed) for _ in range(2))
-    assert ours <= 2.0 * base, f"parse {ours:.2f}s vs plain read {base:.2f}s"
-
-
-def _timed(fn) -> float:
-    t0 = time.perf_counter()
-    fn()
-    return time.perf_counter() - t0
