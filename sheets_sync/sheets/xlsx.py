@@ -54,6 +54,7 @@ HEADER_MAX_WIDTH = 16     # a header longer than this wraps onto two lines
 WRAP_WIDTH = 40           # text columns at least this wide wrap their cells
 WIDE_CHAR = 1.15         # average width of a character of wrapped text, in column-width units (CJK is wider)
 WRAP = Alignment(wrap_text=True, vertical="top")
+TOP = Alignment(vertical="top")
 LANDING_TAB = "Scorecard"  # the tab a manager lands on when the workbook opens
 _NS = {"m": "http://schemas.openxmlformats.org/spreadsheetml/2006/main",
        "r": "http://schemas.openxmlformats.org/officeDocument/2006/relationships",
@@ -297,6 +298,9 @@ def _render_generated(ws, tab: GeneratedTab) -> None:
     for n, k in enumerate(lines):
         if k > 1:   # viewers do not grow rows for wrapped text written by a program: size them here
             ws.row_dimensions[first + n].height = 15 * min(k, 12)
+            for cell in ws[first + n]:
+                if not cell.alignment.wrap_text:
+                    cell.alignment = TOP
     ws.sheet_properties.pageSetUpPr.fitToPage = True
     ws.page_setup.orientation = "landscape"
     ws.page_setup.fitToWidth = 1
