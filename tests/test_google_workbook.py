@@ -383,3 +383,15 @@ def test_fake_server_speaks_gspread(server, sa, shared_book):
     with pytest.raises(gspread.exceptions.APIError, match="maximum of 50000 characters"):
         ws.update([["y" * 50_001]], "A1")
     assert [w.title for w in sh.worksheets()] == ["Settings", "Targets", "Calendar", "New tab"]
+
+
+def test_per_row_number_formats(server, shared_book, make_workbook):
+    shared_book(team_tabs())
+    wb = make_workbook()
+    tab = attainment(3)
+    tab.row_formats = {"gmv": ["money", "percent", None]}
+    wb.write_tabs([tab])
+    snap = server.snapshot(SID, "Attainment")
+    assert snap["cells"][(2, 6)]["userEnteredFormat"]["numberFormat"]["type"] == "CURRENCY"
+    assert snap["cells"][(3, 6)]["userEnteredFormat"]["numberFormat"]["type"] == "PERCENT"
+    assert snap["cells"][(4, 6)]["userEnteredFormat"]["numberFormat"]["type"] == "CURRENCY"   # the column's

@@ -200,3 +200,15 @@ def test_replace_refused_by_the_os(team, monkeypatch):
     with pytest.raises(WorkbookLockedError, match="could not be replaced"):
         run(path, reports)
     assert path.read_bytes() == original
+
+
+def test_attainment_numbers_are_formatted_by_the_kpi_unit(team):
+    path, reports = team
+    run(path, reports)
+    ws = openpyxl.load_workbook(path)["Attainment"]
+    by_kpi = {}
+    for row in ws.iter_rows(min_row=3):
+        by_kpi.setdefault(row[7].value, row)
+    assert by_kpi["gmv"][9].number_format.startswith('"$"')          # target in base-currency money
+    assert by_kpi["cvr"][9].number_format == "0.0%"
+    assert by_kpi["sessions"][9].number_format == "#,##0"

@@ -943,7 +943,7 @@ def definitions(settings: Settings, data_through: dict[str, dt.date | None]) -> 
 
 def commentary_tab(template: Template, review: Review, title: str) -> GeneratedTab:
     rows = [f.row() for f in review.findings()]
-    return _tab(template, "Commentary", rows, title, review.settings, status_column=None)
+    return _tab(template, "Commentary", rows, title, review.settings, status_column="severity")
 
 
 def review_tabs(template: Template, inputs: TeamInputs, facts: Facts, rows: list[Row], scores: list[OwnerScore],

@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 
 from ..inputs import Settings
+from ..kpis import CATALOG
 from ..sheets.base import ChartIntent, GeneratedTab
 from ..template import Template
 from .actuals import Facts
@@ -20,6 +21,8 @@ ACTUALS_METRICS = ("gmv", "units", "orders", "sessions", "page_views", "buy_box_
                    "fba_units", "order_units", "units_returned", "fulfillable_units", "inbound_units",
                    "reserved_units")
 SYNC_LOG_KEEP = 200
+# How a KPI's unit (kpis.Kpi.unit) is shown in the target / actual columns.
+UNIT_FORMATS = {"money": "money", "percent": "percent", "count": "int", "rank": "int", "flag": "int"}
 
 
 def clean(v: Any) -> Any:
@@ -105,8 +108,9 @@ def attainment_tab(template: Template, rows: list[Row], title: str, settings: Se
                     _round(t.target), _round(r.actual), _round(r.attainment, 4), _round(r.projected_actual),
                     _round(r.projected_attainment, 4), r.status, _round(t.weight), r.data_through,
                     r.note])
-    charts = [ChartIntent("bar", "Projected attainment by target", "kpi", ("projected_attainment",))]
-    return _tab(template, "Attainment", out, title, settings, status_column="status", charts=charts)
+    kinds = [UNIT_FORMATS.get(CATALOG[r.target.kpi].unit, "number") for r in rows]
+    row_formats = {"target": kinds, "actual": kinds, "projected_actual": kinds}
+    return _tab(template, "Attainment", out, title, settings, status_column="status", row_formats=row_formats)
 
 
 def scorecard_tab(template: Template, scores: list[OwnerScore], title: str, settings: Settings) -> GeneratedTab:

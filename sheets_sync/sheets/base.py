@@ -27,6 +27,14 @@ TEAM_HEADER_ROW = 1
 # Number-format intents a column may carry.
 FORMATS = ("text", "int", "number", "money", "percent", "date", "datetime")
 STATUS_COLOURS = {"on track": "C6EFCE", "at risk": "FFEB9C", "off track": "FFC7CE"}
+SEVERITY_COLOURS = {"high": "FFC7CE", "medium": "FFEB9C"}
+
+
+def colour_rules(status_column: str | None) -> dict[str, str]:
+    """Cell text → background colour for a tab's status column (Commentary colours its severities)."""
+    if not status_column:
+        return {}
+    return SEVERITY_COLOURS if status_column == "severity" else STATUS_COLOURS
 
 
 def col_letter(index: int) -> str:
@@ -59,6 +67,8 @@ class GeneratedTab:
     rows: list[list[Any]]
     title: str = ""                                         # definitions line, row 1
     formats: dict[str, str] = field(default_factory=dict)   # column → one of FORMATS; default "text"/auto
+    row_formats: dict[str, list[str | None]] = field(default_factory=dict)   # column → a format per row
+    #   (overrides ``formats`` where not None: e.g. Attainment's target is money on one row, percent on the next)
     widths: dict[str, int] = field(default_factory=dict)    # column → width in characters
     status_column: str | None = None                        # values coloured by STATUS_COLOURS
     charts: list[ChartIntent] = field(default_factory=list)

@@ -57,7 +57,6 @@ from ..errors import (
 )
 from .base import (
     GENERATED_HEADER_ROW,
-    STATUS_COLOURS,
     TEAM_HEADER_ROW,
     GeneratedTab,
     Table,
@@ -65,6 +64,7 @@ from .base import (
     Workbook,
     WriteStats,
     col_letter,
+    colour_rules,
 )
 
 log = logging.getLogger(__name__)
@@ -545,6 +545,7 @@ class GoogleWorkbook(Workbook):
         for i in long_rows:
             rows[i] = [cut(v, f"{tab.name}!{col_letter(j)}{i + GENERATED_HEADER_ROW + 1}") for j, v in enumerate(rows[i])]
         return GeneratedTab(name=tab.name, columns=tab.columns, rows=rows, title=title, formats=tab.formats,
+                            row_formats=tab.row_formats,
                             widths=tab.widths, status_column=tab.status_column, charts=tab.charts,
                             protected=tab.protected, currency=tab.currency)
 
@@ -613,19 +614,28 @@ def _content_requests(tab: GeneratedTab, sid: int, n_rows: int) -> list[dict[str
     bold = {"textFormat": {"bold": True}, "backgroundColor": _rgb("EFEFEF")}
     rows = [{"values": [_cell(tab.title, {"textFormat": {"italic": True}})]},
             {"values": [_cell(c, bold) for c in tab.columns]}]
-    rows.extend({"values": [_cell(v) for v in r]} for r in tab.rows)
+    per_row = [(j, tab.row_formats[c], tab.formats.get(c, "text")) for j, c in enumerate(tab.columns)
+               if tab.row_formats.get(c)]
+    for n, r in enumerate(tab.rows):
+        cells = [_cell(v) for v in r]
+        for j, kinds, column_kind in per_row:      # a row without its own format takes the column's
+            kind = (kinds[n] if n < len(kinds) else None) or column_kind
+            fmt = _number_format(kind, tab.currency)
+            if fmt is not None and j < len(cells) and "userEnteredValue" in cells[j]:
+                cells[j]["userEnteredFormat"] = {**cells[j].get("userEnteredFormat", {}), "numberFormat": fmt}
+        rows.append({"values": cells})
     reqs.append({"updateCells": {"start": {"sheetId": sid, "rowIndex": 0, "columnIndex": 0}, "rows": rows,
                                  "fields": "userEnteredValue,userEnteredFormat"}})
     for j, col in enumerate(tab.columns):
         fmt = _number_format(tab.formats.get(col, "text"), tab.currency)
-        if fmt is not None:
+        if fmt is not None and not tab.row_formats.get(col):   # per-row formats are on the cells already
             reqs.append({"repeatCell": {"range": _grid(sid, GENERATED_HEADER_ROW, n_rows, j, j + 1),
                                         "cell": {"userEnteredFormat": {"numberFormat": fmt}},
                                         "fields": "userEnteredFormat.numberFormat"}})
     reqs.extend(_width_requests(sid, tab.columns, tab.widths))
     if tab.status_column:
         j = tab.columns.index(tab.status_column)
-        for i, (text, colour) in enumerate(STATUS_COLOURS.items()):
+        for i, (text, colour) in enumerate(colour_rules(tab.status_column).items()):
             reqs.append({"addConditionalFormatRule": {"index": i, "rule": {
                 "ranges": [_grid(sid, GENERATED_HEADER_ROW, n_rows, j, j + 1)],
                 "booleanRule": {"condition": {"type": "TEXT_EQ", "values": [{"userEnteredValue": text}]},

@@ -34,12 +34,12 @@ from openpyxl.utils.exceptions import InvalidFileException
 from ..errors import FatalError, WorkbookLockedError
 from .base import (
     GENERATED_HEADER_ROW,
-    STATUS_COLOURS,
     GeneratedTab,
     Table,
     TeamTabSeed,
     Workbook,
     WriteStats,
+    colour_rules,
 )
 
 HEADER_FILL = PatternFill("solid", fgColor="DDE7F3")
@@ -279,9 +279,13 @@ def _render_generated(ws, tab: GeneratedTab) -> None:
     first, last = GENERATED_HEADER_ROW + 1, GENERATED_HEADER_ROW + len(tab.rows)
     for i, name in enumerate(tab.columns, start=1):
         fmt = _format_for(tab.formats.get(name, "text"), tab.currency)
-        if fmt and tab.rows:
-            for (cell,) in ws.iter_rows(min_row=first, max_row=last, min_col=i, max_col=i):
-                cell.number_format = fmt
+        per_row = tab.row_formats.get(name)
+        if (fmt or per_row) and tab.rows:
+            for n, (cell,) in enumerate(ws.iter_rows(min_row=first, max_row=last, min_col=i, max_col=i)):
+                kind = per_row[n] if per_row and n < len(per_row) else None
+                f = _format_for(kind, tab.currency) if kind else fmt
+                if f:
+                    cell.number_format = f
     ws.freeze_panes = ws.cell(row=GENERATED_HEADER_ROW + 1, column=1)
     # Headers are contract names (snake_case): give each column room for its name, wrap long ones over two
     # lines, and wrap long text columns (findings, notes, bases) instead of letting them run off the page.
@@ -309,7 +313,7 @@ def _render_generated(ws, tab: GeneratedTab) -> None:
     if tab.status_column and tab.status_column in tab.columns and tab.rows:
         col = get_column_letter(tab.columns.index(tab.status_column) + 1)
         rng = f"{col}{first}:{col}{last}"
-        for status, colour in STATUS_COLOURS.items():
+        for status, colour in colour_rules(tab.status_column).items():
             ws.conditional_formatting.add(rng, CellIsRule(operator="equal", formula=[f'"{status}"'],
                                                           fill=PatternFill("solid", bgColor=colour)))
     if tab.rows:
