@@ -15,7 +15,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from .compute import tables as T
-from .compute.actuals import build_facts
+from .compute.actuals import build_facts, ranges
 from .compute.attainment import evaluate_all, score_owners
 from .config import Config, WorkbookConfig
 from .errors import (
@@ -180,7 +180,10 @@ def sync_workbook(wb: Workbook, source: Source | None, *, period: str | None = N
     entry = [started.isoformat().replace("+00:00", "Z"), trigger, requested_by or "", status, duration, api_calls,
              inputs.rows_read, message]
     detail = [["", "", "", p.severity, None, None, None, str(p)] for p in problems]
-    detail += [["", "", "", "info", None, None, None, line] for line in ev.manual_overrides + facts.coverage]
+    provisional = [f"{mk}: {ranges(sorted(days))} provisional — Amazon may still revise these days; they are "
+                   "marked in the Daily tab and are not final figures" for mk, days in facts.provisional.items() if days]
+    detail += [["", "", "", "info", None, None, None, line]
+               for line in provisional + ev.manual_overrides + facts.coverage]
     previous = _generated_rows(tables.get("Sync Log"))
     tabs.append(T.sync_log_tab(template, settings, entry, detail, previous, title))
     wb.write_tabs(tabs)   # RetriableError propagates: nothing was written, the caller may retry

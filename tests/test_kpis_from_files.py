@@ -139,3 +139,23 @@ def test_sync_log_says_which_file_supplied_which_days(reports):
     messages = [r["message"] for r in wb.generated_rows("Sync Log")]
     assert any("US/st-2.json.gz" in m and "2026-11-02" in m for m in messages)
     assert any("MX/inventory.tsv" in m for m in messages)
+
+
+def test_provisional_days_are_marked_in_daily_and_the_sync_log(reports):
+    from sheets_sync.frames import RawReport
+    from sheets_sync.sources.base import Source
+
+    class LatestDayNotFinal(Source):
+        """The file source, but the API says the last day is not final yet."""
+
+        def collect(self, request):
+            for raw in ReportFilesSource(reports).collect(request):
+                yield RawReport(raw.name, raw.data, raw.marketplace_hint, raw.fetched_at,
+                                provisional_days=frozenset({dt.date(2026, 11, 2)}))
+
+    wb = MemoryWorkbook(tables([[None, "US", "account", None, "Li", "ops", "gmv", 1, 1, None, None]]))
+    sync_workbook(wb, LatestDayNotFinal(), now=NOW)
+    daily = {(r["marketplace"], r["date"]): r["provisional"] for r in wb.generated_rows("Daily")}
+    assert daily[("US", dt.date(2026, 11, 2))] == "provisional"
+    assert daily[("US", dt.date(2026, 11, 1))] == ""
+    assert any("2026-11-02 provisional" in r["message"] for r in wb.generated_rows("Sync Log"))

@@ -47,7 +47,7 @@ class Facts:
     families: dict[str, set[str]] = field(default_factory=dict)   # marketplace → families with data
 
 
-def _ranges(days: list[dt.date]) -> str:
+def ranges(days: list[dt.date]) -> str:
     """[1,2,3,5] → '2026-11-01..03, 05' style, compact."""
     if not days:
         return "no days"
@@ -124,7 +124,7 @@ def select(batches: list[ReportBatch], period: Period, data_end: dt.date, proble
             dropped = sorted(d for d in set(days) if d in period_days and d not in mine)
             if dropped:
                 winner = items[owner[dropped[0]][1]][0].source
-                coverage.append(f"{b.source}: {_ranges(dropped)} already supplied by {winner}; not counted twice")
+                coverage.append(f"{b.source}: {ranges(dropped)} already supplied by {winner}; not counted twice")
             if mine:
                 pieces.append(_Piece(b, df[days.isin(mine).to_numpy()], frozenset(mine)))
         dated_days = set(owner)
@@ -140,7 +140,7 @@ def select(batches: list[ReportBatch], period: Period, data_end: dt.date, proble
                                 f"{end.isoformat()}")
             days = {start + DAY * k for k in range((end - start).days + 1)}
             if not days & period_days:
-                coverage.append(f"{b.source}: covers {_ranges(sorted(days))}, outside the period; not used")
+                coverage.append(f"{b.source}: covers {ranges(sorted(days))}, outside the period; not used")
                 continue
             if not days <= period_days:
                 problems.append(Problem(b.source, f"{start.isoformat()}..{end.isoformat()}",
@@ -152,10 +152,10 @@ def select(batches: list[ReportBatch], period: Period, data_end: dt.date, proble
         taken: set[dt.date] = set()
         for _, _, b, df, days in sorted(spans, key=lambda s: (-s[0], -s[1])):
             if days <= dated_days:
-                coverage.append(f"{b.source}: {_ranges(sorted(days))} already supplied day by day; not used")
+                coverage.append(f"{b.source}: {ranges(sorted(days))} already supplied day by day; not used")
                 continue
             if days & (taken | dated_days):
-                coverage.append(f"{b.source}: overlaps days already supplied ({_ranges(sorted(days & (taken | dated_days)))}); "
+                coverage.append(f"{b.source}: overlaps days already supplied ({ranges(sorted(days & (taken | dated_days)))}); "
                                 "not used")
                 continue
             taken |= days
@@ -163,7 +163,7 @@ def select(batches: list[ReportBatch], period: Period, data_end: dt.date, proble
         chosen[key] = pieces
         for p in pieces:
             coverage.append(f"{p.batch.source}: {key[0]} {key[1]} ({'per ASIN' if key[2] == 'asin' else 'account'}) "
-                            f"{_ranges(sorted(p.days))}")
+                            f"{ranges(sorted(p.days))}")
     return chosen
 
 
