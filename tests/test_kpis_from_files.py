@@ -159,3 +159,12 @@ def test_provisional_days_are_marked_in_daily_and_the_sync_log(reports):
     assert daily[("US", dt.date(2026, 11, 2))] == "provisional"
     assert daily[("US", dt.date(2026, 11, 1))] == ""
     assert any("2026-11-02 provisional" in r["message"] for r in wb.generated_rows("Sync Log"))
+
+
+def test_actuals_show_the_top_return_reason(reports):
+    wb = MemoryWorkbook(tables([[None, "MX", "account", None, "Li", "ops", "gmv", 1, 1, None, None]]))
+    sync_workbook(wb, ReportFilesSource(reports), now=NOW)
+    rows = {(r["marketplace"], r["asin"]): r for r in wb.generated_rows("Actuals")}
+    assert rows[("MX", A1)]["top_return_reason"] == "NOT_COMPATIBLE (1 of 1)"
+    assert rows[("MX", A1)]["units_returned"] == 1
+    assert rows[("MX", "ALL")]["gmv"] == pytest.approx(150.0)

@@ -16,10 +16,6 @@ from ..template import Template
 from .actuals import Facts
 from .attainment import OwnerScore, Row, day_weights
 
-ACTUALS_METRICS = ("gmv", "units", "orders", "sessions", "page_views", "buy_box_views", "units_refunded",
-                   "refunded_sales", "ad_spend", "ad_sales", "ad_orders", "ad_units", "ad_clicks", "ad_impressions",
-                   "fba_units", "order_units", "units_returned", "fulfillable_units", "inbound_units",
-                   "reserved_units")
 SYNC_LOG_KEEP = 200
 # How a KPI's unit (kpis.Kpi.unit) is shown in the target / actual columns.
 UNIT_FORMATS = {"money": "money", "percent": "percent", "count": "int", "rank": "int", "flag": "int"}
@@ -53,23 +49,43 @@ def _tab(template: Template, name: str, rows: list[list[Any]], title: str, setti
                         widths={c.name: c.width for c in spec.columns}, currency=settings.base_currency, **kw)
 
 
+def top_return_reasons(facts: Facts) -> dict[tuple[str, str], str]:
+    """(marketplace, asin) → its most frequent return reason with units, e.g. ``DEFECTIVE (4 of 9)``."""
+    rr = facts.return_reasons
+    if rr is None or rr.empty:
+        return {}
+    g = rr.groupby(["marketplace", "asin", "reason"], as_index=False)["units"].sum()
+    total = g.groupby(["marketplace", "asin"])["units"].sum()
+    top = g.sort_values("units", ascending=False).drop_duplicates(["marketplace", "asin"])
+    return {(m, a): f"{r} ({u:g} of {total[(m, a)]:g})" for m, a, r, u in top.itertuples(index=False)}
+
+
 def actuals_tab(template: Template, facts: Facts, settings: Settings, title: str) -> GeneratedTab:
     a = facts.asin
+    reasons = top_return_reasons(facts)
+    metrics = [c for c in template.tab("Actuals").column_names[6:] if c != "top_return_reason"]
     rows: list[list[Any]] = []
     for mk in settings.marketplaces:
         acct = facts.account.get(mk, {})
-        rows.append([mk, "ALL", "", f"{mk} account total", "", "",
-                     *[_round(acct.get(m)) if m not in ("fulfillable_units", "inbound_units", "reserved_units")
-                       else _round(a.loc[[mk], m].sum(min_count=1)) if mk in a.index.get_level_values(0) else None
-                       for m in ACTUALS_METRICS]])
+        total = [_round(acct.get(m)) if m not in ("fulfillable_units", "inbound_units", "reserved_units")
+                 else _round(a.loc[[mk], m].sum(min_count=1)) if mk in a.index.get_level_values(0) else None
+                 for m in metrics]
+        rows.append(_with_reason([mk, "ALL", "", f"{mk} account total", "", "", *total], metrics, ""))
         if mk not in a.index.get_level_values(0):
             continue
         sub = a.loc[mk].sort_values("gmv", ascending=False, na_position="last")
-        cols = [sub[m].to_numpy() if m in sub else np.full(len(sub), np.nan) for m in ACTUALS_METRICS]
+        cols = [sub[m].to_numpy() if m in sub else np.full(len(sub), np.nan) for m in metrics]
         for i, asin in enumerate(sub.index):
             r = sub.iloc[i]
-            rows.append([mk, asin, r["sku"], r["title"], r["tier"], r["owner"], *[_round(c[i]) for c in cols]])
+            row = [mk, asin, r["sku"], r["title"], r["tier"], r["owner"], *[_round(c[i]) for c in cols]]
+            rows.append(_with_reason(row, metrics, reasons.get((mk, asin), "")))
     return _tab(template, "Actuals", rows, title, settings)
+
+
+def _with_reason(row: list[Any], metrics: list[str], reason: str) -> list[Any]:
+    """Insert the top return reason where the template puts it (after units_returned)."""
+    at = 6 + metrics.index("units_returned") + 1
+    return [*row[:at], reason, *row[at:]]
 
 
 def daily_tab(template: Template, facts: Facts, settings: Settings, calendar, rows_attn: list[Row],

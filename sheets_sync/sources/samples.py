@@ -592,7 +592,7 @@ def write_large_workload(root: Path, asins: int = 5000, days: int = 31, order_li
                          seed: int = 11) -> dict[str, Any]:
     """The benchmark workload: per marketplace ``days`` daily GET_SALES_AND_TRAFFIC_REPORT JSON files with
     ``asins`` ASINs each, plus ``order_lines`` order lines in total (split evenly over the marketplaces) in one
-    orders TSV per marketplace. Returns {"files": {mp: [paths]}, "truth": {mp: {"gmv", "units", "order_units"}}}."""
+    orders TSV per marketplace, and a full FBA inventory and customer returns file per marketplace. Returns {"files": {mp: [paths]}, "truth": {mp: {"gmv", "units", "order_units"}}}."""
     root = Path(root)
     rng = np.random.default_rng(seed)
     out: dict[str, Any] = {"files": {}, "truth": {}}
@@ -629,7 +629,12 @@ def write_large_workload(root: Path, asins: int = 5000, days: int = 31, order_li
         lines["item_tax"] = np.char.mod("%.2f", np.round(price.to_numpy() * 0.08, 2))
         path = folder / "GET_FLAT_FILE_ALL_ORDERS_DATA_BY_ORDER_DATE_GENERAL.tsv"
         _write_orders(path, mp, cat, lines, rng, "utf-8")
-        out["files"][mp] = [*files, path]
+        cat["stockout"] = np.arange(asins) % 97 == 0
+        inventory = folder / "GET_FBA_MYI_UNSUPPRESSED_INVENTORY_DATA.tsv"
+        _write_inventory(inventory, cat, rng)
+        returns = folder / "GET_FBA_FULFILLMENT_CUSTOMER_RETURNS_DATA.tsv"
+        _write_returns(returns, mp, cat, g, rng, "utf-8")
+        out["files"][mp] = [*files, path, inventory, returns]
         out["truth"][mp] = {"gmv": float(g["gmv"].sum()), "units": float(g["units"].sum()),
                             "order_units": float(lines["quantity"].sum())}
     return out
