@@ -395,3 +395,15 @@ def test_per_row_number_formats(server, shared_book, make_workbook):
     assert snap["cells"][(2, 6)]["userEnteredFormat"]["numberFormat"]["type"] == "CURRENCY"
     assert snap["cells"][(3, 6)]["userEnteredFormat"]["numberFormat"]["type"] == "PERCENT"
     assert snap["cells"][(4, 6)]["userEnteredFormat"]["numberFormat"]["type"] == "CURRENCY"   # the column's
+
+
+def test_a_chart_split_by_marketplace_is_one_chart_per_marketplace(server, shared_book, make_workbook):
+    shared_book(team_tabs())
+    wb = make_workbook()
+    rows = [[mk, dt.date(2026, 11, d), 100.0 * d] for mk in ("US", "MX") for d in (1, 2, 3)]
+    wb.write_tabs([GeneratedTab(name="Daily", columns=["marketplace", "date", "gmv"], rows=rows, title="t",
+                                charts=[ChartIntent("line", "Daily GMV", "date", ("gmv",), split_by="marketplace")])])
+    charts = server.snapshot(SID, "Daily")["charts"]
+    assert [c["spec"]["title"] for c in charts] == ["Daily GMV — US", "Daily GMV — MX"]
+    spans = [c["spec"]["basicChart"]["domains"][0]["domain"]["sourceRange"]["sources"][0] for c in charts]
+    assert [(s["startRowIndex"], s["endRowIndex"]) for s in spans] == [(2, 5), (5, 8)]

@@ -112,7 +112,8 @@ def daily_tab(template: Template, facts: Facts, settings: Settings, calendar, ro
                     for m in metrics]
             rows.append([mk, day, *vals, _round(tgt * share[i]) if tgt else None,
                          "provisional" if day in prov else ""])
-    charts = [ChartIntent("line", "Daily GMV vs paced target", "date", ("gmv", "paced_target_gmv"))]
+    charts = [ChartIntent("line", "Daily GMV vs paced target", "date", ("gmv", "paced_target_gmv"),
+                          split_by="marketplace")]
     return _tab(template, "Daily", rows, title, settings, charts=charts)
 
 

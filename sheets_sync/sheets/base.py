@@ -56,6 +56,25 @@ class ChartIntent:
     category: str                 # column for the x axis / categories
     series: tuple[str, ...]       # columns plotted
     anchor_column: int = 0        # 0 = right of the table
+    split_by: str | None = None   # one chart per run of equal values in this column (Daily: per marketplace)
+
+
+def chart_blocks(tab: GeneratedTab, chart: ChartIntent) -> list[tuple[str, int, int]]:
+    """The data rows each chart of an intent plots: ``(label, first, last)``, 0-based data-row indices,
+    inclusive. One block for the whole table unless the intent splits by a column."""
+    if not tab.rows:
+        return []
+    if not chart.split_by or chart.split_by not in tab.columns:
+        return [("", 0, len(tab.rows) - 1)]
+    j = tab.columns.index(chart.split_by)
+    blocks: list[tuple[str, int, int]] = []
+    for n, row in enumerate(tab.rows):
+        label = str(row[j] if j < len(row) and row[j] is not None else "")
+        if blocks and blocks[-1][0] == label:
+            blocks[-1] = (label, blocks[-1][1], n)
+        else:
+            blocks.append((label, n, n))
+    return blocks
 
 
 @dataclass

@@ -63,6 +63,7 @@ from .base import (
     TeamTabSeed,
     Workbook,
     WriteStats,
+    chart_blocks,
     col_letter,
     colour_rules,
 )
@@ -601,11 +602,18 @@ class GoogleWorkbook(Workbook):
 
 # ------------------------------------------------------------------------------------------ request builders
 
+CHART_ROW_STEP = 17   # rows between stacked charts
+
+
 def _grid_size(tab: GeneratedTab) -> tuple[int, int]:
     rows = max(len(tab.rows) + GENERATED_HEADER_ROW, GENERATED_HEADER_ROW + 1)   # never freeze every row
     cols = max(len(tab.columns), max((len(r) for r in tab.rows), default=0), 1)
+    slots = 0
     for ch in tab.charts:
         cols = max(cols, (ch.anchor_column or len(tab.columns) + 1) + 1)
+        slots += len(chart_blocks(tab, ch))
+    if slots:   # every chart's anchor cell must lie inside the grid
+        rows = max(rows, GENERATED_HEADER_ROW + (slots - 1) * CHART_ROW_STEP + 1)
     return rows, cols
 
 
@@ -640,21 +648,30 @@ def _content_requests(tab: GeneratedTab, sid: int, n_rows: int) -> list[dict[str
                 "ranges": [_grid(sid, GENERATED_HEADER_ROW, n_rows, j, j + 1)],
                 "booleanRule": {"condition": {"type": "TEXT_EQ", "values": [{"userEnteredValue": text}]},
                                 "format": {"backgroundColor": _rgb(colour)}}}}})
-    for k, ch in enumerate(tab.charts):
+    slot = 0
+    for ch in tab.charts:
         cat = tab.columns.index(ch.category)
         anchor = ch.anchor_column or len(tab.columns) + 1
-        reqs.append({"addChart": {"chart": {
-            "spec": {"title": ch.title, "basicChart": {
-                "chartType": CHART_TYPES[ch.kind], "legendPosition": "BOTTOM_LEGEND", "headerCount": 1,
-                "axis": [{"position": "BOTTOM_AXIS", "title": ch.category}, {"position": "LEFT_AXIS"}],
-                "domains": [{"domain": {"sourceRange": {"sources": [
-                    _grid(sid, GENERATED_HEADER_ROW - 1, n_rows, cat, cat + 1)]}}}],
-                "series": [{"series": {"sourceRange": {"sources": [
-                    _grid(sid, GENERATED_HEADER_ROW - 1, n_rows, tab.columns.index(s), tab.columns.index(s) + 1)]}},
-                    "targetAxis": "LEFT_AXIS"} for s in ch.series]}},
-            "position": {"overlayPosition": {
-                "anchorCell": {"sheetId": sid, "rowIndex": GENERATED_HEADER_ROW - 1 + k * 17, "columnIndex": anchor},
-                "widthPixels": CHART_WIDTH_PX, "heightPixels": CHART_HEIGHT_PX}}}}})
+        for label, b0, b1 in chart_blocks(tab, ch):
+            # A whole-table chart includes the header row (series names); a per-block chart covers its rows only.
+            r0 = GENERATED_HEADER_ROW - 1 if not label else GENERATED_HEADER_ROW + b0
+            r1 = GENERATED_HEADER_ROW + b1 + 1
+
+            def rng(col: int, r0: int = r0, r1: int = r1) -> dict[str, Any]:
+                return {"sourceRange": {"sources": [_grid(sid, r0, r1, col, col + 1)]}}
+
+            reqs.append({"addChart": {"chart": {
+                "spec": {"title": f"{ch.title} — {label}" if label else ch.title, "basicChart": {
+                    "chartType": CHART_TYPES[ch.kind], "legendPosition": "BOTTOM_LEGEND",
+                    "headerCount": 0 if label else 1,
+                    "axis": [{"position": "BOTTOM_AXIS", "title": ch.category}, {"position": "LEFT_AXIS"}],
+                    "domains": [{"domain": rng(cat)}],
+                    "series": [{"series": rng(tab.columns.index(s)), "targetAxis": "LEFT_AXIS"} for s in ch.series]}},
+                "position": {"overlayPosition": {
+                    "anchorCell": {"sheetId": sid, "rowIndex": GENERATED_HEADER_ROW - 1 + slot * CHART_ROW_STEP,
+                                   "columnIndex": anchor},
+                    "widthPixels": CHART_WIDTH_PX, "heightPixels": CHART_HEIGHT_PX}}}}})
+            slot += 1
     return reqs
 
 

@@ -39,6 +39,7 @@ from .base import (
     TeamTabSeed,
     Workbook,
     WriteStats,
+    chart_blocks,
     colour_rules,
 )
 
@@ -327,28 +328,13 @@ def _render_generated(ws, tab: GeneratedTab) -> None:
         ws.protection.formatColumns = False
 
 
-def _chart_blocks(tab: GeneratedTab, chart, first: int, last: int) -> list[tuple[str, int, int]]:
-    """Rows a chart plots: one block per marketplace when a time series (``date`` categories) is stacked by
-    marketplace (Daily), so US and MX each get their own chart; otherwise the whole table."""
-    if chart.category != "date" or "marketplace" not in tab.columns:
-        return [("", first, last)]
-    mi = tab.columns.index("marketplace")
-    blocks: list[tuple[str, int, int]] = []
-    for n, row in enumerate(tab.rows):
-        mk = str(row[mi] or "")
-        if blocks and blocks[-1][0] == mk:
-            blocks[-1] = (mk, blocks[-1][1], first + n)
-        else:
-            blocks.append((mk, first + n, first + n))
-    return blocks
-
-
 def _add_chart(ws, tab: GeneratedTab, chart, first: int, last: int, slot: int) -> int:
     """Add the chart(s) of one intent; returns the next free slot. Small tables (≤ 25 rows, e.g. Scorecard)
     get their charts under the table, where a manager sees them without scrolling; long ones to the right."""
     below = len(tab.rows) <= 25
     cat_idx = tab.columns.index(chart.category) + 1
-    for mk, r0, r1 in _chart_blocks(tab, chart, first, last):
+    for mk, b0, b1 in chart_blocks(tab, chart):
+        r0, r1 = first + b0, first + b1
         c = BarChart() if chart.kind == "bar" else LineChart()
         c.title = f"{chart.title} — {mk}" if mk else chart.title
         c.height, c.width = 7.5, 16 if below else 18
