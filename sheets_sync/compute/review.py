@@ -164,6 +164,17 @@ class Review:
         self._range: dict[tuple[dt.date, dt.date], Facts | None] = {}
         self._daily_units: dict[str, pd.Series] | None = None
         self.tier_of = {(p.marketplace, p.asin): p.tier for p in inputs.products}
+        # look-up tables, so that 20,000 targets cost dictionary look-ups rather than scans
+        self.categories_of_asin: dict[str, set[str]] = defaultdict(set)
+        self.products_of_sku: dict[str, list[Any]] = defaultdict(list)
+        for p in inputs.products:
+            if p.category:
+                self.categories_of_asin[p.asin].add(p.category.lower())
+            self.products_of_sku[p.sku].append(p)
+        self.benchmark_index: dict[tuple[str, str, str], Any] = {}
+        for b in inputs.benchmarks:
+            self.benchmark_index.setdefault((b.kpi, b.marketplace, b.category.lower()), b)
+        self._attrs: dict[tuple[str, str], dict[str, Any]] | None = None
 
     # -- helpers -----------------------------------------------------------------------------------------
     def t(self, key: str, **fmt: Any) -> str:
@@ -227,6 +238,9 @@ class Review:
         for mk in mks:
             if t is None:
                 out += [a for (m, a), tier in self.tier_of.items() if m == mk and tier == "clearance"]
+            elif t.scope == "asin":
+                a = t.scope_value.upper()
+                out += [a] if self.tier_of.get((mk, a)) == "clearance" and self.ev.in_scope(mk, "asin", a) else []
             else:
                 sub = self.ev.asin_rows(mk, t.scope, t.scope_value)
                 out += [a for a in sub.index.get_level_values(1) if self.tier_of.get((mk, a)) == "clearance"]
@@ -240,7 +254,7 @@ class Review:
             if t.scope == "asin":
                 tiers = {self.tier_of.get((mk, t.scope_value.upper())) for mk in mks} - {None}
             else:
-                tiers = {p.tier for p in self.inputs.products if p.sku == t.scope_value and p.marketplace in mks}
+                tiers = {p.tier for p in self.products_of_sku.get(t.scope_value, ()) if p.marketplace in mks}
             return bool(tiers) and tiers <= {"clearance"}
         return False
 
@@ -439,16 +453,17 @@ class Review:
         cats: list[str] = []
         if t.scope == "category":
             cats.append(t.scope_value.lower())
-        elif t.scope in ("asin", "sku"):
-            cats += sorted({p.category.lower() for p in self.inputs.products if p.category and
-                            (p.asin == t.scope_value.upper() if t.scope == "asin" else p.sku == t.scope_value)})
+        elif t.scope == "asin":
+            cats += sorted(self.categories_of_asin.get(t.scope_value.upper(), ()))
+        elif t.scope == "sku":
+            cats += sorted({p.category.lower() for p in self.products_of_sku.get(t.scope_value, ()) if p.category})
         cats.append("")
 
         def pick(mk: str) -> Any:
             for cat in cats:
-                for b in self.inputs.benchmarks:
-                    if b.kpi == t.kpi and b.marketplace == mk and b.category.lower() == cat:
-                        return b
+                b = self.benchmark_index.get((t.kpi, mk, cat))
+                if b is not None:
+                    return b
             return None
 
         b = pick(t.marketplace) if t.marketplace != "ALL" else None
@@ -536,7 +551,7 @@ class Review:
             tiers = {self.tier_of.get((mk, t.scope_value.upper())) if t.scope == "asin" else None
                      for mk in self.markets(t.marketplace)}
             if t.scope == "sku":
-                tiers = {p.tier for p in self.inputs.products if p.sku == t.scope_value}
+                tiers = {p.tier for p in self.products_of_sku.get(t.scope_value, ())}
             tiers -= {None}
             return tiers.pop() if len(tiers) == 1 else None
         return None
@@ -547,9 +562,8 @@ class Review:
             t = r.target
             if t.kpi in GROWTH and t.direction == "higher" and self.is_clearance_scope(t):
                 asins = self.clearance_asins(self.markets(t.marketplace), t)
-                inv = [self.ev.asin_rows(mk, t.scope, t.scope_value)["fulfillable_units"]
-                       for mk in self.markets(t.marketplace)]
-                known = [float(x.sum()) for x in inv if x.notna().any()]
+                sums = [self.ev.asin_sums(mk, t.scope, t.scope_value) for mk in self.markets(t.marketplace)]
+                known = [x["fulfillable_units"] for x in sums if x.get("fulfillable_units") is not None]
                 stock = f"{sum(known):,.0f}" if known else "—"
                 out.append(Finding("medium", t.marketplace, t.owner, self.kpi(t.kpi), self.scope_text(t),
                                    self.t("clearance_growth", owner=t.owner, kpi=self.kpi(t.kpi),
@@ -810,8 +824,10 @@ class Review:
         return out
 
     def _asin_attr(self, key: tuple[str, str], col: str) -> str:
-        a = self.facts.asin
-        return str(a.at[key, col]) if key in a.index else ""
+        if self._attrs is None:
+            self._attrs = self.facts.asin[["tier", "owner"]].to_dict("index") if len(self.facts.asin) else {}
+        row = self._attrs.get(key)
+        return str(row[col]) if row is not None else ""
 
     def _history_weights(self, metric: str, mks: list[str]) -> tuple[dict[tuple[str, str], float], str]:
         """Per (marketplace, ASIN): the metric over the last 3 periods, each scaled by this period's calendar

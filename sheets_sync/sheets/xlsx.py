@@ -303,7 +303,8 @@ def _render_generated(ws, tab: GeneratedTab) -> None:
     for n, k in enumerate(lines):
         if k > 1:   # viewers do not grow rows for wrapped text written by a program: size them here
             ws.row_dimensions[first + n].height = 15 * min(k, 12)
-            for cell in ws[first + n]:
+            for j in range(1, len(tab.columns) + 1):   # ws[row] would rescan the whole sheet per row
+                cell = ws.cell(row=first + n, column=j)
                 if not cell.alignment.wrap_text:
                     cell.alignment = TOP
     ws.sheet_properties.pageSetUpPr.fitToPage = True
