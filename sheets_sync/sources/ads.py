@@ -30,12 +30,13 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from ..errors import ConfigError, FatalError, QuotaError, RetriableError
-from ..frames import MARKETPLACES, RawReport
+from ..frames import RawReport
 from .amazon_common import (
     MAX_RETRIES,
     PROVISIONAL_DAYS,
     CachedDocument,
     Clock,
+    ReportApiSource,
     ReportCache,
     Sleep,
     account_key,
@@ -47,7 +48,7 @@ from .amazon_common import (
     runs,
     settled_before,
 )
-from .base import FetchRequest, Source
+from .base import FetchRequest
 from .spapi import library_env_hidden
 
 ADS_API_ENDPOINT = "https://advertising-api.amazon.com"
@@ -146,10 +147,11 @@ def _ad_api() -> SimpleNamespace:
                            AuthorizationError=AuthorizationError, AdvertisingApiException=AdvertisingApiException)
 
 
-class AdsApiSource(Source):
+class AdsApiSource(ReportApiSource):
     """Sponsored Products advertised-product report per marketplace profile."""
 
     name = "ads-api"
+    label = "Ads API"
 
     def __init__(self, credentials: AdsCredentials, cache_dir: Path | None, *,
                  endpoint: str | None = None, lwa_token_url: str | None = None,
@@ -285,32 +287,10 @@ class AdsApiSource(Source):
 
     # ------------------------------------------------------------------------------------ collect
 
-    def collect(self, request: FetchRequest) -> Iterator[RawReport]:
-        progress = request.progress
-        jobs: list[_Job] = []
-        for marketplace in request.marketplaces:
-            if marketplace not in MARKETPLACES:
-                raise ConfigError(f"marketplace {marketplace!r} is not one of {', '.join(MARKETPLACES)}")
-            if marketplace not in self.credentials.profiles:
-                raise ConfigError(f"Amazon Ads: no advertising profile for {marketplace}: set {ENV_PROFILE[marketplace]}")
-            cached, planned = self._plan(request, marketplace)
-            if cached:
-                progress(f"Ads API {marketplace}: {len(cached)} settled report(s) from the cache")
-            yield from cached
-            jobs.extend(planned)
-        if not jobs:
-            return
-        progress(f"Ads API: requesting {len(jobs)} Sponsored Products report(s)")
-        deferred: RetriableError | None = None
-        for job in jobs:
-            try:
-                self._create(job, progress)
-            except RetriableError as exc:
-                deferred = exc
-                break
-        yield from self._poll([j for j in jobs if j.report_id], progress)
-        if deferred is not None:
-            raise deferred
+    def _check_marketplace(self, marketplace: str) -> None:
+        super()._check_marketplace(marketplace)
+        if marketplace not in self.credentials.profiles:
+            raise ConfigError(f"Amazon Ads: no advertising profile for {marketplace}: set {ENV_PROFILE[marketplace]}")
 
     def _create(self, job: _Job, progress: Callable[[str], None]) -> None:
         client = self._client(job.marketplace)

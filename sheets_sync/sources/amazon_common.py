@@ -23,12 +23,14 @@ import os
 import re
 import tempfile
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from ..frames import MARKETPLACES
+from ..errors import ConfigError, RetriableError
+from ..frames import MARKETPLACES, RawReport
+from .base import FetchRequest, Source
 
 PROVISIONAL_DAYS = 3          # the last 3 days are always re-fetched and marked provisional
 EMPTY_RECHECK_DAYS = 14       # an empty document for a settled day is re-requested while it is this recent
@@ -235,3 +237,56 @@ def decode_detect(data: bytes) -> str:
     except UnicodeDecodeError:
         return "cp1252"
 
+
+
+class ReportApiSource(Source):
+    """What the SP-API and Ads sources share: per marketplace, settled reports come from the cache and the
+    rest are planned as jobs; every job is created (a retriable failure stops creating but still collects
+    the reports already requested, then is raised), then polled and downloaded. Subclasses implement
+    ``_plan``, ``_create`` and ``_poll``; ``label`` names the API in progress lines."""
+
+    label = "API"
+
+    def _check_marketplace(self, marketplace: str) -> None:
+        if marketplace not in MARKETPLACES:
+            raise ConfigError(f"marketplace {marketplace!r} is not one of {', '.join(MARKETPLACES)}")
+
+    def _plan(self, request: FetchRequest, marketplace: str) -> tuple[list[RawReport], list]:
+        raise NotImplementedError
+
+    def _create(self, job, progress: Callable[[str], None]) -> None:
+        raise NotImplementedError
+
+    def _poll(self, jobs: list, progress: Callable[[str], None]) -> Iterator[RawReport]:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        """Release clients (default: nothing to release)."""
+
+    def collect(self, request: FetchRequest) -> Iterator[RawReport]:
+        try:
+            progress = request.progress
+            jobs: list = []
+            for marketplace in request.marketplaces:
+                self._check_marketplace(marketplace)
+                cached, planned = self._plan(request, marketplace)
+                if cached:
+                    progress(f"{self.label} {marketplace}: {len(cached)} settled report(s) from the cache")
+                yield from cached
+                jobs.extend(planned)
+            if not jobs:
+                return
+            progress(f"{self.label}: requesting {len(jobs)} report(s) from Amazon")
+            deferred: RetriableError | None = None
+            for job in jobs:
+                try:
+                    self._create(job, progress)
+                except RetriableError as exc:
+                    # collect the reports already requested (they get cached), then say why we stopped
+                    deferred = exc
+                    break
+            yield from self._poll([j for j in jobs if j.report_id], progress)
+            if deferred is not None:
+                raise deferred
+        finally:
+            self.close()

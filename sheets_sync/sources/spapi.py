@@ -45,6 +45,7 @@ from .amazon_common import (
     PROVISIONAL_DAYS,
     CachedDocument,
     Clock,
+    ReportApiSource,
     ReportCache,
     Sleep,
     account_key,
@@ -57,7 +58,7 @@ from .amazon_common import (
     runs,
     settled_before,
 )
-from .base import FetchRequest, Source
+from .base import FetchRequest
 
 SP_API_ENDPOINT = "https://sellingpartnerapi-na.amazon.com"
 LWA_TOKEN_URL = "https://api.amazon.com/auth/o2/token"
@@ -184,10 +185,11 @@ def _lwa_client_class(token_url: str) -> type:
                 {"scheme": f"{parts.scheme}://", "host": parts.netloc, "path": parts.path or "/auth/o2/token"})
 
 
-class SpApiSource(Source):
+class SpApiSource(ReportApiSource):
     """Reports API source for the US and MX marketplaces (NA endpoint)."""
 
     name = "sp-api"
+    label = "SP-API"
 
     def __init__(self, credentials: SpApiCredentials, cache_dir: Path | None, *,
                  endpoint: str | None = None, lwa_token_url: str | None = None,
@@ -337,38 +339,6 @@ class SpApiSource(Source):
         return cached, jobs
 
     # ------------------------------------------------------------------------------------ collect
-
-    def collect(self, request: FetchRequest) -> Iterator[RawReport]:
-        try:
-            yield from self._collect(request)
-        finally:
-            self.close()
-
-    def _collect(self, request: FetchRequest) -> Iterator[RawReport]:
-        progress = request.progress
-        jobs: list[_Job] = []
-        for marketplace in request.marketplaces:
-            if marketplace not in MARKETPLACES:
-                raise ConfigError(f"marketplace {marketplace!r} is not one of {', '.join(MARKETPLACES)}")
-            cached, planned = self._plan(request, marketplace)
-            if cached:
-                progress(f"SP-API {marketplace}: {len(cached)} settled report(s) from the cache")
-            yield from cached
-            jobs.extend(planned)
-        if not jobs:
-            return
-        progress(f"SP-API: requesting {len(jobs)} report(s) from Amazon")
-        deferred: RetriableError | None = None
-        for job in jobs:
-            try:
-                self._create(job, progress)
-            except RetriableError as exc:
-                # still collect the reports already requested (they get cached), then say why we stopped
-                deferred = exc
-                break
-        yield from self._poll([j for j in jobs if j.report_id], progress)
-        if deferred is not None:
-            raise deferred
 
     def _create(self, job: _Job, progress: Callable[[str], None]) -> None:
         client = self._client(job.marketplace)
