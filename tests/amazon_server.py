@@ -27,6 +27,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from sheets_sync.sources import samples
+
 MARKETPLACE_IDS = {"ATVPDKIKX0DER": "US", "A1AM78C64UM0Y8": "MX"}
 CURRENCY = {"US": "USD", "MX": "MXN"}
 
@@ -48,18 +50,9 @@ DEFAULT_ENCODINGS: dict[tuple[str, str], tuple[str, str | None]] = {
     ("GET_FBA_MYI_UNSUPPRESSED_INVENTORY_DATA", "MX"): ("cp1252", None),      # cp1252 and no charset said
 }
 
-ORDERS_HEADER = ("amazon-order-id\tmerchant-order-id\tpurchase-date\tlast-updated-date\torder-status\t"
-                 "fulfillment-channel\tsales-channel\torder-channel\turl\tship-service-level\tproduct-name\tsku\tasin\t"
-                 "item-status\tquantity\tcurrency\titem-price\titem-tax\tshipping-price\tshipping-tax\tgift-wrap-price\t"
-                 "gift-wrap-tax\titem-promotion-discount\tship-promotion-discount\tship-city\tship-state\t"
-                 "ship-postal-code\tship-country\tpromotion-ids\tis-business-order\tpurchase-order-number\t"
-                 "price-designation")
-RETURNS_HEADER = ("return-date\torder-id\tsku\tasin\tfnsku\tproduct-name\tquantity\tfulfillment-center-id\t"
-                  "detailed-disposition\treason\tstatus\tlicense-plate-number\tcustomer-comments")
-INVENTORY_HEADER = ("sku\tfnsku\tasin\tproduct-name\tcondition\tyour-price\tmfn-listing-exists\t"
-                    "mfn-fulfillable-quantity\tafn-listing-exists\tafn-warehouse-quantity\tafn-fulfillable-quantity\t"
-                    "afn-unsellable-quantity\tafn-reserved-quantity\tafn-total-quantity\tper-unit-volume\t"
-                    "afn-inbound-working-quantity\tafn-inbound-shipped-quantity\tafn-inbound-receiving-quantity")
+ORDERS_HEADER = "\t".join(samples.ORDERS_HEADER)
+RETURNS_HEADER = "\t".join(samples.RETURNS_HEADER)
+INVENTORY_HEADER = "\t".join(samples.INVENTORY_HEADER[:18])     # the classic 18-column layout
 ASINS = (("B0PARENT01", "B0CHILD001", "KPI-TEE-BLK-M", "Camiseta Niño Negra M"),
          ("B0PARENT01", "B0CHILD002", "KPI-TEE-BLK-L", "Camiseta Niño Negra L"))
 

@@ -19,22 +19,14 @@ import pytest
 from builders import A1, settings, tables
 
 from sheets_sync.sheets.memory import MemoryWorkbook
+from sheets_sync.sources import samples
 from sheets_sync.sources.files import ReportFilesSource
 from sheets_sync.sync import sync_workbook
 
 NOW = dt.datetime(2026, 11, 3, 18, 0, tzinfo=dt.UTC)   # data through 2026-11-02
-ORDERS_HEADER = ("amazon-order-id\tmerchant-order-id\tpurchase-date\tlast-updated-date\torder-status\t"
-                 "fulfillment-channel\tsales-channel\torder-channel\turl\tship-service-level\tproduct-name\tsku\tasin\t"
-                 "item-status\tquantity\tcurrency\titem-price\titem-tax\tshipping-price\tshipping-tax\tgift-wrap-price\t"
-                 "gift-wrap-tax\titem-promotion-discount\tship-promotion-discount\tship-city\tship-state\t"
-                 "ship-postal-code\tship-country\tpromotion-ids\tis-business-order\tpurchase-order-number\t"
-                 "price-designation")
-INVENTORY_HEADER = ("sku\tfnsku\tasin\tproduct-name\tcondition\tyour-price\tmfn-listing-exists\tmfn-fulfillable-quantity\t"
-                    "afn-listing-exists\tafn-warehouse-quantity\tafn-fulfillable-quantity\tafn-unsellable-quantity\t"
-                    "afn-reserved-quantity\tafn-total-quantity\tper-unit-volume\tafn-inbound-working-quantity\t"
-                    "afn-inbound-shipped-quantity\tafn-inbound-receiving-quantity")
-RETURNS_HEADER = ("return-date\torder-id\tsku\tasin\tfnsku\tproduct-name\tquantity\tfulfillment-center-id\t"
-                  "detailed-disposition\treason\tstatus\tlicense-plate-number\tcustomer-comments")
+ORDERS_HEADER = "\t".join(samples.ORDERS_HEADER)
+INVENTORY_HEADER = "\t".join(samples.INVENTORY_HEADER[:18])     # the classic 18-column layout
+RETURNS_HEADER = "\t".join(samples.RETURNS_HEADER)
 
 
 def st(mid, cur, day, gmv, units, sessions, pv, bb, refunded):
