@@ -209,7 +209,7 @@ def drain(tmp: Path, seconds: float, jobs: int, stand_in: bool) -> tuple[float, 
             break
         time.sleep(0.2)
     elapsed = time.perf_counter() - t0
-    handle.stop(graceful=False)
+    handle.stop(graceful=True)          # let a running sync finish before its directory goes away
     states = [q.get(i) for i in ids]
     failed = [j for j in states if j.state == "failed"]
     if failed:

@@ -2,14 +2,18 @@
 
 The queue is `huey <https://huey.readthedocs.io>`_:
 
-* **embedded default** — ``SqliteHuey`` in ``config.data_dir/queue.db``; job state in ``config.data_dir/jobs.db``.
-  One machine, no other service.
+* **embedded default** — job state and ``SqliteHuey``'s tables in one file, ``config.data_dir/jobs.db``
+  (WAL, ``synchronous=NORMAL``). One machine, no other service.
 * ``queue.url: redis://host:port/db`` — ``RedisHuey`` and the job state in the same Redis, for several
   workers on several machines.
 
 Huey only carries *which job to run* (a job id). What the webhook shows — state, timings, summary,
 errors, who asked — lives in the :class:`JobStore`, whose transitions are atomic (SQLite ``BEGIN
-IMMEDIATE`` / Redis ``WATCH``/``MULTI``), so they hold across threads, processes and machines:
+IMMEDIATE`` / Redis ``WATCH``/``MULTI``), so they hold across threads, processes and machines. The huey
+message of a new or re-queued job is written **in the same transaction** as the job (a row of huey's
+``task`` table / an ``LPUSH`` inside the ``MULTI``), and so is the webhook's HMAC replay record: one
+commit per acknowledgement, and no job without its message or message without its job. Status reads
+(``JobStore.get``) are plain reads, without the write lock.
 
 ``submit``
     creates a ``queued`` job, or **joins** the queued/running job of the same workbook and period
@@ -45,6 +49,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import functools
 import json
 import logging
 import os
@@ -132,66 +137,144 @@ class Tx(Protocol):
     def set(self, key: str, value: str) -> None: ...
     def delete(self, key: str) -> None: ...
     def lease(self, job_id: str, until: float | None) -> None: ...   # None removes it from the lease index
+    def once(self, key: str, ttl_s: float) -> bool: ...              # True the first time within ttl_s
+    def enqueue(self, message: bytes) -> None: ...                   # a huey message, committed with the rest
 
 
 class Backend(Protocol):
     kind: str
+    #: huey's queue (SQLite ``task.queue`` value / Redis list key) that ``Tx.enqueue`` writes to; set by
+    #: :func:`make_queue`. ``None``: this backend cannot enqueue inside a transaction.
+    message_queue: str | None
     def transact(self, fn: Callable[[Tx], Any]) -> Any: ...
+    def read(self, key: str) -> str | None: ...
     def once(self, key: str, ttl_s: float) -> bool: ...
     def expired(self, now: float, limit: int = 500) -> list[str]: ...
     def ping(self) -> None: ...
 
 
+class Replayed(Exception):
+    """Raised inside a transaction when its ``once`` key was already recorded; nothing was written."""
+
+
 class _SqliteTx:
-    def __init__(self, cur: sqlite3.Cursor):
-        self.cur = cur
+    def __init__(self, backend: SqliteBackend, cur: sqlite3.Cursor):
+        self.backend, self.cur = backend, cur
 
     def get(self, key: str) -> str | None:
-        row = self.cur.execute("select value from kv where key = ?", (key,)).fetchone()
+        row = self.cur.execute("select value from job_kv where key = ?", (key,)).fetchone()
         return row[0] if row else None
 
     def set(self, key: str, value: str) -> None:
-        self.cur.execute("insert or replace into kv (key, value, expires) values (?, ?, null)", (key, value))
+        self.cur.execute("insert or replace into job_kv (key, value, expires) values (?, ?, null)", (key, value))
 
     def delete(self, key: str) -> None:
-        self.cur.execute("delete from kv where key = ?", (key,))
+        self.cur.execute("delete from job_kv where key = ?", (key,))
 
     def lease(self, job_id: str, until: float | None) -> None:
         if until is None:
-            self.cur.execute("delete from leases where id = ?", (job_id,))
+            self.cur.execute("delete from job_leases where id = ?", (job_id,))
         else:
-            self.cur.execute("insert or replace into leases (id, until) values (?, ?)", (job_id, until))
+            self.cur.execute("insert or replace into job_leases (id, until) values (?, ?)", (job_id, until))
+
+    def once(self, key: str, ttl_s: float) -> bool:
+        now = time.time()
+        self.backend._calls += 1
+        if self.backend._calls % self.backend._purge_every == 0:
+            self.cur.execute("delete from job_kv where expires is not null and expires < ?", (now,))
+        self.cur.execute("delete from job_kv where key = ? and expires is not null and expires < ?", (key, now))
+        self.cur.execute("insert or ignore into job_kv (key, value, expires) values (?, '1', ?)", (key, now + ttl_s))
+        return self.cur.rowcount == 1
+
+    def enqueue(self, message: bytes) -> None:
+        if self.backend.message_queue is None:
+            raise RuntimeError("this job store has no huey queue to enqueue into")
+        self.cur.execute("insert into task (queue, data, priority) values (?, ?, 0)",
+                         (self.backend.message_queue, message))
 
 
 class SqliteBackend:
-    """Job state in one SQLite file (WAL). Safe across threads and processes on one machine."""
+    """Job state in one SQLite file (WAL). Safe across threads and processes on one machine.
+
+    The file also holds huey's tables (``task``, ``schedule``, ``kv``, ``counter``; :func:`make_queue`
+    points SqliteHuey at it), so a job record, its replay record and its queue message commit in **one**
+    transaction. ``synchronous=NORMAL``: a commit is durable once it is in the WAL file, which survives a
+    crash of any process; the WAL is fsynced at checkpoints, so a power loss or kernel crash can lose the
+    last commits (never corrupt the file). Checkpoints run in a background thread of each process
+    (``checkpoint_interval_s``), not on the commit path of a request.
+    """
 
     kind = "sqlite"
 
-    def __init__(self, path: str | os.PathLike[str], timeout_s: float = 10.0):
+    def __init__(self, path: str | os.PathLike[str], timeout_s: float = 10.0, *,
+                 checkpoint_interval_s: float = 1.0, message_queue: str | None = None):
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.timeout_s = timeout_s
+        self.message_queue = message_queue
+        self.checkpoint_interval_s = checkpoint_interval_s
         self._local = threading.local()
         # Threads of one process take turns here instead of in SQLite's busy handler, whose back-off sleeps
         # (up to 100 ms) make the latency tail; processes still arbitrate through SQLite's file lock.
         self.write_lock = threading.Lock()
         self._purge_every = 500
         self._calls = 0
+        self._checkpointer_pid: int | None = None
+        self._checkpointer_lock = threading.Lock()
         with self._cursor() as cur:
-            cur.execute("create table if not exists kv (key text primary key, value text not null, expires real)")
-            cur.execute("create table if not exists leases (id text primary key, until real not null)")
-            cur.execute("create index if not exists leases_until on leases (until)")
+            tables = {r[0] for r in cur.execute("select name from sqlite_master where type = 'table'")}
+            if "job_kv" not in tables and "kv" in tables and "expires" in {
+                    r[1] for r in cur.execute("pragma table_info(kv)")}:
+                # a jobs.db from before huey shared the file: our kv/leases become job_kv/job_leases
+                cur.execute("alter table kv rename to job_kv")
+                if "leases" in tables:
+                    cur.execute("alter table leases rename to job_leases")
+            cur.execute("create table if not exists job_kv (key text primary key, value text not null, expires real)")
+            cur.execute("create table if not exists job_leases (id text primary key, until real not null)")
+            cur.execute("create index if not exists job_leases_until on job_leases (until)")
+
+    def _connect(self) -> sqlite3.Connection:
+        conn = sqlite3.connect(self.path, timeout=self.timeout_s, isolation_level=None, check_same_thread=False)
+        conn.execute("pragma journal_mode=wal")
+        conn.execute("pragma synchronous=normal")
+        if self.checkpoint_interval_s > 0:
+            conn.execute("pragma wal_autocheckpoint=0")      # the checkpointer thread does it, off the request path
+        return conn
 
     def _conn(self) -> sqlite3.Connection:
+        """This thread's connection (one per thread and process, kept open)."""
         conn = getattr(self._local, "conn", None)
         if conn is None or self._local.pid != os.getpid():     # never share a connection across fork
-            conn = sqlite3.connect(self.path, timeout=self.timeout_s, isolation_level=None,
-                                   check_same_thread=False)
-            conn.execute("pragma journal_mode=wal")
-            conn.execute("pragma synchronous=normal")
-            self._local.conn, self._local.pid = conn, os.getpid()
+            conn = self._connect()
+            self._local.conn, self._local.pid, self._local.cur = conn, os.getpid(), None
+            self._start_checkpointer()
         return conn
+
+    def _start_checkpointer(self) -> None:
+        if self.checkpoint_interval_s <= 0:
+            return
+        with self._checkpointer_lock:
+            if self._checkpointer_pid == os.getpid():
+                return
+            self._checkpointer_pid = os.getpid()
+        threading.Thread(target=self._checkpoint_loop, daemon=True, name=f"wal-checkpoint-{self.path.name}").start()
+
+    def _checkpoint_loop(self) -> None:
+        import weakref
+
+        ref, uri, interval, timeout = weakref.ref(self), self.path.resolve().as_uri() + "?mode=rw", \
+            self.checkpoint_interval_s, self.timeout_s
+        del self                                  # ends with the backend: hold it only weakly
+        conn = None
+        while ref() is not None:
+            time.sleep(interval)
+            try:
+                conn = conn or sqlite3.connect(uri, uri=True, timeout=timeout, isolation_level=None)
+                conn.execute("pragma wal_checkpoint(passive)")
+            except sqlite3.Error as exc:            # busy, file gone: try again next time
+                log.debug("checkpoint of %s: %s", uri, exc)
+        if conn is not None:
+            conn.close()
 
     @contextlib.contextmanager
     def _cursor(self) -> Iterator[sqlite3.Cursor]:
@@ -205,10 +288,12 @@ class SqliteBackend:
             cur.execute("begin immediate")
         except sqlite3.Error as exc:
             raise QueueUnavailable(f"job store {self.path} is not available ({exc})") from exc
+        self._local.cur = cur
         try:
             yield cur
         except BaseException:
-            cur.execute("rollback")
+            with contextlib.suppress(sqlite3.Error):
+                cur.execute("rollback")
             raise
         else:
             try:
@@ -217,35 +302,46 @@ class SqliteBackend:
                 with contextlib.suppress(sqlite3.Error):
                     cur.execute("rollback")
                 raise QueueUnavailable(f"job store {self.path}: commit failed ({exc})") from exc
+        finally:
+            self._local.cur = None
 
     def transact(self, fn: Callable[[Tx], Any]) -> Any:
+        """Run ``fn`` in one write transaction (``BEGIN IMMEDIATE``); joins this thread's open one."""
+        cur = getattr(self._local, "cur", None)
+        if cur is not None and self._local.pid == os.getpid():
+            return fn(_SqliteTx(self, cur))
         with self._cursor() as cur:
-            return fn(_SqliteTx(cur))
+            return fn(_SqliteTx(self, cur))
+
+    def read(self, key: str) -> str | None:
+        """One committed value, without the write lock (a WAL reader never waits for writers)."""
+        try:
+            row = self._conn().execute("select value from job_kv where key = ?", (key,)).fetchone()
+        except sqlite3.Error as exc:
+            raise QueueUnavailable(f"job store {self.path} is not available ({exc})") from exc
+        return row[0] if row else None
 
     def once(self, key: str, ttl_s: float) -> bool:
-        now = time.time()
-        with self._cursor() as cur:
-            self._calls += 1
-            if self._calls % self._purge_every == 0:
-                cur.execute("delete from kv where expires is not null and expires < ?", (now,))
-            cur.execute("delete from kv where key = ? and expires is not null and expires < ?", (key, now))
-            cur.execute("insert or ignore into kv (key, value, expires) values (?, '1', ?)", (key, now + ttl_s))
-            return cur.rowcount == 1
+        return self.transact(lambda tx: tx.once(key, ttl_s))
 
     def expired(self, now: float, limit: int = 500) -> list[str]:
-        with self._cursor() as cur:
-            return [r[0] for r in cur.execute(
-                "select id from leases where until < ? order by until limit ?", (now, limit))]
+        try:
+            return [r[0] for r in self._conn().execute(
+                "select id from job_leases where until < ? order by until limit ?", (now, limit))]
+        except sqlite3.Error as exc:
+            raise QueueUnavailable(f"job store {self.path} is not available ({exc})") from exc
 
     def ping(self) -> None:
-        with self._cursor() as cur:
-            cur.execute("select 1")
+        try:
+            self._conn().execute("select 1 from job_leases limit 1").fetchall()
+        except sqlite3.Error as exc:
+            raise QueueUnavailable(f"job store {self.path} is not available ({exc})") from exc
 
 
 class _RedisTx:
-    def __init__(self, pipe: Any, prefix: str):
-        self.pipe, self.prefix = pipe, prefix
-        self.ops: list[tuple[str, str, Any]] = []
+    def __init__(self, pipe: Any, prefix: str, message_queue: str | None):
+        self.pipe, self.prefix, self.message_queue = pipe, prefix, message_queue
+        self.ops: list[tuple[str, Any, Any]] = []
 
     def get(self, key: str) -> str | None:
         k = self.prefix + key
@@ -262,18 +358,35 @@ class _RedisTx:
     def lease(self, job_id: str, until: float | None) -> None:
         self.ops.append(("lease", job_id, until))
 
+    def once(self, key: str, ttl_s: float) -> bool:
+        k = self.prefix + "once:" + key
+        self.pipe.watch(k)                       # a concurrent first use aborts this transaction (retried)
+        if self.pipe.exists(k):
+            return False
+        self.ops.append(("once", k, max(1, int(ttl_s * 1000))))
+        return True
+
+    def enqueue(self, message: bytes) -> None:
+        if self.message_queue is None:
+            raise RuntimeError("this job store has no huey queue to enqueue into")
+        self.ops.append(("lpush", self.message_queue, message))   # what RedisStorage.enqueue does
+
 
 class RedisBackend:
-    """Job state in Redis (``<prefix>kv…`` strings, ``<prefix>leases`` sorted set), for several machines."""
+    """Job state in Redis (``<prefix>kv…`` strings, ``<prefix>leases`` sorted set), for several machines.
+
+    ``Tx.enqueue`` pushes the huey message in the same ``MULTI``/``EXEC`` as the job record.
+    """
 
     kind = "redis"
 
-    def __init__(self, url: str, prefix: str = "sheets-sync:"):
+    def __init__(self, url: str, prefix: str = "sheets-sync:", *, message_queue: str | None = None):
         import redis  # optional dependency: pip install sheets-sync[redis]
 
         self._redis = redis
         self.client = redis.Redis.from_url(url, socket_timeout=5, socket_connect_timeout=5)
         self.prefix = prefix
+        self.message_queue = message_queue
 
     def _unavailable(self, exc: Exception) -> QueueUnavailable:
         return QueueUnavailable(f"Redis job store is not available ({type(exc).__name__})")
@@ -283,14 +396,20 @@ class RedisBackend:
         for _ in range(100):
             try:
                 with self.client.pipeline() as pipe:
-                    tx = _RedisTx(pipe, self.prefix)
+                    tx = _RedisTx(pipe, self.prefix, self.message_queue)
                     result = fn(tx)
+                    if not tx.ops:
+                        return result            # read-only: nothing to commit
                     pipe.multi()
                     for op, key, value in tx.ops:
                         if op == "set":
                             pipe.set(self.prefix + key, value)
                         elif op == "del":
                             pipe.delete(self.prefix + key)
+                        elif op == "once":
+                            pipe.set(key, "1", px=value)
+                        elif op == "lpush":
+                            pipe.lpush(key, value)
                         elif value is None:
                             pipe.zrem(self.prefix + "leases", key)
                         else:
@@ -302,6 +421,13 @@ class RedisBackend:
             except (r.ConnectionError, r.TimeoutError) as exc:
                 raise self._unavailable(exc) from exc
         raise QueueUnavailable("Redis job store: too much contention, try again")
+
+    def read(self, key: str) -> str | None:
+        try:
+            v = self.client.get(self.prefix + key)
+        except (self._redis.ConnectionError, self._redis.TimeoutError) as exc:
+            raise self._unavailable(exc) from exc
+        return v.decode() if isinstance(v, bytes) else v
 
     def once(self, key: str, ttl_s: float) -> bool:
         try:
@@ -338,28 +464,39 @@ class JobStore:
     """Job records and their atomic transitions, over a :class:`Backend`."""
 
     def __init__(self, backend: Backend, *, queued_lease_s: float = 600.0, max_attempts: int = 5,
-                 lock_poll_s: float = 2.0):
+                 lock_poll_s: float = 2.0, message: Callable[[str], bytes] | None = None):
         self.backend = backend
         self.lock_poll_s = lock_poll_s
         self.queued_lease_s = queued_lease_s
         self.max_attempts = max_attempts
+        #: ``message(job_id)`` → the huey message that runs the job. When set (by :class:`JobQueue`, if the
+        #: backend can), :meth:`submit` and :meth:`reap` enqueue it in their own transaction.
+        self.message = message
 
     # -- reads
     def get(self, job_id: str) -> Job | None:
         if not re.fullmatch(r"[0-9a-f]{32}", job_id or ""):
             return None
-        raw = self.backend.transact(lambda tx: tx.get(f"job:{job_id}"))
+        raw = self.backend.read(f"job:{job_id}")
         return Job.from_json(raw) if raw else None
 
     # -- transitions
     def submit(self, workbook: str, period: str | None, trigger: str,
-               requested_by: str | None) -> tuple[Job, bool]:
-        """Create a queued job, or join the queued/running one of the same workbook and period."""
+               requested_by: str | None, *, once: tuple[str, float] | None = None) -> tuple[Job, bool]:
+        """Create a queued job, or join the queued/running one of the same workbook and period.
+
+        ``once=(key, ttl_s)`` records a replay key in the same transaction and raises :class:`Replayed`
+        (writing nothing) when it was already recorded. With :attr:`message` set, a created job's queue
+        message is written in that transaction too: one commit per acknowledgement.
+        """
         now = time.time()
         new = Job(id=uuid.uuid4().hex, workbook=workbook, period=period, trigger=trigger,
                   requested_by=requested_by, created_at=now, lease_until=now + self.queued_lease_s)
+        message = self.message(new.id) if self.message else None
 
         def fn(tx: Tx) -> tuple[Job, bool]:
+            if once is not None and not tx.once(*once):
+                raise Replayed(once[0])
             current = tx.get(_active_key(workbook, period))
             if current:
                 raw = tx.get(f"job:{current}")
@@ -370,6 +507,8 @@ class JobStore:
             tx.set(f"job:{new.id}", new.to_json())
             tx.set(_active_key(workbook, period), new.id)
             tx.lease(new.id, new.lease_until)
+            if message is not None:
+                tx.enqueue(message)
             return new, True
 
         return self.backend.transact(fn)
@@ -471,7 +610,8 @@ class JobStore:
         return self.backend.transact(fn)
 
     def reap(self, now: float | None = None) -> list[str]:
-        """Jobs whose lease expired: back to ``queued`` (ids returned, to enqueue again) or ``failed``."""
+        """Jobs whose lease expired: back to ``queued`` (ids returned; enqueued again here when
+        :attr:`message` is set, else by the caller) or ``failed``."""
         now = time.time() if now is None else now
         out: list[str] = []
         for job_id in self.backend.expired(now):
@@ -498,6 +638,8 @@ class JobStore:
                 job.lease_until = now + self.queued_lease_s
                 tx.set(f"job:{job_id}", job.to_json())
                 tx.lease(job_id, job.lease_until)
+                if self.message is not None:
+                    tx.enqueue(self.message(job_id))
                 return True
 
             if self.backend.transact(fn):
@@ -634,6 +776,9 @@ class JobQueue:
 
         self.task = run_job
         self.schedule_task = check_schedules
+        if getattr(store.backend, "message_queue", None) and not getattr(huey, "immediate", False):
+            # the job store writes the message in the transaction that creates (or re-queues) the job
+            store.message = self._message
 
     @property
     def backend_kind(self) -> str:
@@ -641,18 +786,24 @@ class JobQueue:
 
     # -- producer side (webhook, CLI, scheduler)
     def submit(self, workbook: str, period: str | None = None, *, trigger: str = "cli",
-               requested_by: str | None = None) -> tuple[Job, bool]:
-        """Queue a sync of ``workbook`` (a name from service.yaml); joins an active job. Returns ``(job, created)``."""
-        job, created = self.store.submit(workbook, period, trigger, requested_by)
-        if created:
+               requested_by: str | None = None, once: tuple[str, float] | None = None) -> tuple[Job, bool]:
+        """Queue a sync of ``workbook`` (a name from service.yaml); joins an active job. Returns ``(job, created)``.
+
+        ``once=(key, ttl_s)``: also record a replay key in the same transaction (:class:`Replayed` if it
+        was recorded before; then nothing is queued).
+        """
+        job, created = self.store.submit(workbook, period, trigger, requested_by, once=once)
+        if created and self.store.message is None:
             self._enqueue(job.id)
         return job, created
 
+    def _message(self, job_id: str) -> bytes:
+        """The huey message that runs ``job_id`` (what ``self.task(job_id)`` would enqueue)."""
+        return self.huey.serialize_task(self.task.s(job_id))
+
     def _enqueue(self, job_id: str) -> None:
-        lock = getattr(self.store.backend, "write_lock", None) or contextlib.nullcontext()
         try:
-            with lock:
-                self.task(job_id)
+            self.task(job_id)
         except Exception as exc:     # huey storage down: the queued lease re-sends it later
             raise QueueUnavailable(f"could not enqueue job {job_id} ({type(exc).__name__})") from exc
 
@@ -666,7 +817,8 @@ class JobQueue:
         ids = self.store.reap()
         for job_id in ids:
             log.warning("job %s: lease expired, enqueued again", job_id)
-            self._enqueue(job_id)
+            if self.store.message is None:
+                self._enqueue(job_id)
         return len(ids)
 
     def fire_schedules(self, now: dt.datetime | None = None) -> list[Job]:
@@ -738,6 +890,21 @@ class JobQueue:
                 log.warning("job %s: could not renew lease (%s)", job_id, exc)
 
 
+@functools.cache
+def _shared_sqlite_storage() -> type:
+    from huey.storage import SqliteStorage
+
+    class SharedSqliteStorage(SqliteStorage):
+        """huey's SQLite storage in the job store's file, with the job store's durability (WAL, NORMAL)."""
+
+        def _create_connection(self) -> sqlite3.Connection:
+            conn = super()._create_connection()
+            conn.execute("pragma synchronous=normal")
+            return conn
+
+    return SharedSqliteStorage
+
+
 def make_queue(config: Config, *, sync_fn: SyncFn | None = None, name: str = "sheets-sync",
                **options: Any) -> JobQueue:
     """The queue for ``config``: SqliteHuey in ``data_dir`` or, for ``redis://…``, RedisHuey.
@@ -757,12 +924,14 @@ def make_queue(config: Config, *, sync_fn: SyncFn | None = None, name: str = "sh
     url = config.queue_url or "sqlite"
     if url.startswith(("redis://", "rediss://", "unix://")):
         huey = RedisHuey(name, url=url, results=False, utc=True)
-        backend: Backend = RedisBackend(url, prefix=f"{name}:")
+        backend: Backend = RedisBackend(url, prefix=f"{name}:", message_queue=huey.storage.queue_key)
     elif url in ("sqlite", "") or url.startswith("sqlite"):
         data = Path(config.data_dir).expanduser()
         data.mkdir(parents=True, exist_ok=True)
-        huey = SqliteHuey(name, filename=str(data / "queue.db"), results=False, utc=True)
-        backend = SqliteBackend(data / "jobs.db")
+        # one file for the job store and huey's tables: a job and its message commit together
+        backend = SqliteBackend(data / "jobs.db", message_queue=name)
+        huey = SqliteHuey(name, filename=str(backend.path), results=False, utc=True,
+                          storage_class=_shared_sqlite_storage(), timeout=backend.timeout_s)
     else:
         raise ConfigError(f"queue.url {url!r}: expected 'sqlite' or 'redis://host:port/db'")
     return JobQueue(config, huey, JobStore(backend, **store_opts), sync_fn=sync_fn, **options)

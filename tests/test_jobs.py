@@ -110,6 +110,119 @@ def test_claim_respects_the_workbook_lock_and_leases(tmp_path, queue_url):
     assert q.store.claim(j1.id, "w3", 30)[0] == "busy"            # …and waits for j2's lock
 
 
+def test_replay_record_job_and_message_commit_together(tmp_path, queue_url):
+    from sheets_sync.jobs import Replayed
+
+    q = make_queue(make_config(tmp_path, queue_url))
+    assert q.store.message is not None                        # the store writes the huey message itself
+    job, created = q.submit("a", None, once=("sig:1", 60))
+    assert created and q.huey.pending_count() == 1
+    with pytest.raises(Replayed):                             # same key again: nothing written at all
+        q.submit("b", None, once=("sig:1", 60))
+    assert q.huey.pending_count() == 1 and q.submit("b", None)[1] is True      # no job of b was left behind
+    joined, created = q.submit("a", None, once=("sig:2", 60))
+    assert not created and joined.id == job.id and q.huey.pending_count() == 2
+    assert not q.store.backend.once("sig:2", 60)              # a join records the replay key too
+    message = q.huey.deserialize_task(q.huey.storage.enqueued_items()[0])    # the next to run: the first queued
+    assert message.name == "sheets_sync.run_job" and message.args == (job.id,)
+
+
+def test_a_failed_transaction_leaves_no_trace(tmp_path, queue_url):
+    q = make_queue(make_config(tmp_path, queue_url))
+
+    def broken(job_id: str) -> bytes:
+        raise RuntimeError("serializer down")
+
+    good = q.store.message
+    q.store.message = broken
+    with pytest.raises(RuntimeError):
+        q.submit("a", None, once=("sig:x", 60))
+    q.store.message = good
+    assert q.huey.pending_count() == 0
+    job, created = q.submit("a", None, once=("sig:x", 60))    # key not recorded, workbook not joined
+    assert created and q.huey.pending_count() == 1 and q.get(job.id).state == "queued"
+
+
+def test_reap_requeues_in_the_same_transaction(tmp_path, queue_url):
+    q = make_queue(make_config(tmp_path, queue_url), queued_lease_s=0.01)
+    job = q.submit("a", None)[0]
+    assert q.huey.storage.dequeue() is not None               # a consumer took the message, then died
+    assert q.huey.pending_count() == 0
+    wait_for(lambda: q.reap() == 1, 5, what="the queued lease to expire")
+    assert q.huey.pending_count() == 1 and q.get(job.id).state == "queued"
+
+
+def test_status_reads_take_no_write_lock(tmp_path):
+    import sqlite3
+
+    q = make_queue(make_config(tmp_path))
+    job = q.submit("a", None)[0]
+    backend = q.store.backend
+
+    class NoLock:
+        def __enter__(self):
+            raise AssertionError("a read took the write lock")
+
+        def __exit__(self, *exc):
+            return False
+
+    lock, backend.write_lock = backend.write_lock, NoLock()
+    other = sqlite3.connect(backend.path, isolation_level=None)
+    try:
+        other.execute("begin immediate")                       # another process is mid-write…
+        other.execute("update job_kv set value = 'x' where key = ?", (f"job:{job.id}",))
+        assert q.get(job.id).state == "queued"                 # …the read sees the last commit, unblocked
+        assert q.store.backend.expired(0) == []
+        q.ping()
+        other.execute("rollback")
+    finally:
+        other.close()
+        backend.write_lock = lock
+    assert q.get(job.id).id == job.id
+
+
+def test_an_acknowledged_job_survives_a_killed_process(tmp_path):
+    """WAL with synchronous=NORMAL: once submit returned, the job and its message outlive kill -9."""
+    import subprocess
+    import sys
+
+    from webhook_fixtures import ROOT, TESTS
+
+    code = ("import os, signal, sys; from pathlib import Path; import test_jobs as t; "
+            "from sheets_sync.jobs import make_queue; "
+            "q = make_queue(t.make_config(Path(sys.argv[1]))); "
+            "print(q.submit('a', None, once=('sig:k', 60))[0].id, flush=True); "
+            "os.kill(os.getpid(), signal.SIGKILL)")
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(TESTS), str(ROOT)])}
+    proc = subprocess.run([sys.executable, "-c", code, str(tmp_path)], env=env, capture_output=True, text=True,
+                          timeout=60)
+    assert proc.returncode == -signal.SIGKILL, proc.stderr
+    job_id = proc.stdout.strip()
+    q = make_queue(make_config(tmp_path))
+    assert q.get(job_id).state == "queued" and q.huey.pending_count() == 1
+    assert not q.store.backend.once("sig:k", 60)
+
+
+def test_a_jobs_db_from_before_the_shared_file_is_adopted(tmp_path):
+    import sqlite3
+
+    from sheets_sync.jobs import Job
+
+    old = Job(id="ab" * 16, workbook="a", period=None, trigger="cli", requested_by=None, created_at=1.0,
+              lease_until=5.0)
+    con = sqlite3.connect(tmp_path / "jobs.db")
+    con.execute("create table kv (key text primary key, value text not null, expires real)")
+    con.execute("create table leases (id text primary key, until real not null)")
+    con.execute("insert into kv values (?, ?, null)", (f"job:{old.id}", old.to_json()))
+    con.execute("insert into kv values (?, ?, null)", ("active:a|", old.id))
+    con.execute("insert into leases values (?, ?)", (old.id, old.lease_until))
+    con.commit()
+    con.close()
+    q = make_queue(make_config(tmp_path))
+    assert q.get(old.id).workbook == "a" and q.submit("a", None)[0].id == old.id     # still joinable
+    assert q.reap() == 1 and q.huey.pending_count() == 1      # its lease brings its message back
+
+
 # ------------------------------------------------------------------------------------ the worker
 
 

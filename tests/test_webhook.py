@@ -192,6 +192,60 @@ def test_hmac_replay_is_refused_by_another_app_process_sharing_the_store(live_ap
     assert (status, body["error"]["code"]) == (401, "signature_replayed")
 
 
+def test_concurrent_replays_queue_one_job(live_app, tmp_path, queue_url):
+    """The replay record commits with the job and its message: of N copies of one signed request sent at
+    once, exactly one is acknowledged and exactly one message is queued."""
+    import threading
+
+    srv = live_app(make_config(tmp_path, queue_url=queue_url))
+    raw, headers = signed({"workbook": "team", "requested_by": "cron@ops"})
+    results: list[tuple[int, dict]] = []
+    barrier = threading.Barrier(6)
+
+    def go() -> None:
+        barrier.wait()
+        status, body, _ = srv.request("POST", "/v1/sync", raw, headers)
+        results.append((status, body))
+
+    threads = [threading.Thread(target=go) for _ in range(6)]
+    [t.start() for t in threads]
+    [t.join() for t in threads]
+    assert sorted(s for s, _ in results) == [202] + [401] * 5, results
+    assert {b["error"]["code"] for s, b in results if s == 401} == {"signature_replayed"}
+    assert srv.queue.huey.pending_count() == 1
+
+
+def test_replay_of_a_refused_request_is_still_a_replay(live_app):
+    srv = live_app()
+    raw, headers = signed({"workbook": "team", "period": "March"})
+    assert srv.request("POST", "/v1/sync", raw, headers)[1]["error"]["code"] == "invalid_period"
+    status, body, _ = srv.request("POST", "/v1/sync", raw, headers)
+    assert (status, body["error"]["code"]) == (401, "signature_replayed")
+    _, poll = signed(b"")
+    assert srv.request("GET", "/v1/jobs/" + "0" * 32, headers=poll)[1]["error"]["code"] == "job_not_found"
+    assert srv.request("GET", "/v1/jobs/" + "0" * 32, headers=poll)[1]["error"]["code"] == "signature_replayed"
+
+
+def test_a_request_the_queue_could_not_take_may_be_resent(live_app):
+    from sheets_sync.jobs import QueueUnavailable
+
+    srv = live_app()
+    store = srv.queue.store
+    good = store.message
+
+    def down(job_id: str) -> bytes:
+        raise QueueUnavailable("disk full")
+
+    store.message = down
+    raw, headers = signed({"workbook": "team"})
+    status, body, _ = srv.request("POST", "/v1/sync", raw, headers)
+    assert (status, body["error"]["code"]) == (503, "queue_unavailable")
+    store.message = good
+    status, body, _ = srv.request("POST", "/v1/sync", raw, headers)    # nothing was recorded: accepted now
+    assert status == 202 and srv.queue.huey.pending_count() == 1, body
+    assert srv.request("POST", "/v1/sync", raw, headers)[1]["error"]["code"] == "signature_replayed"
+
+
 HMAC_CASES = [
     ("stale", lambda raw: {"X-Sheets-Sync-Signature": sign(SECRET, raw, int(time.time()) - 301)}, "signature_expired"),
     ("future", lambda raw: {"X-Sheets-Sync-Signature": sign(SECRET, raw, int(time.time()) + 301)}, "signature_expired"),

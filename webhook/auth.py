@@ -15,7 +15,8 @@ no one).
 ``v1 = hex(HMAC_SHA256(secret, f"{t}." + raw_body))``. ``t`` must be within 5 minutes of the server clock,
 and each signature is accepted **once**: it is remembered in the job store for the window (SQLite
 ``jobs.db`` or Redis, so the memory is shared by every gunicorn worker and, with Redis, every machine —
-a replay sent to another worker is still refused). HMAC callers hold the service secret and may sync
+a replay sent to another worker is still refused). On ``POST /v1/sync`` the record is written in the
+same transaction as the job and its queue message (``require_auth(defer_replay=True)``). HMAC callers hold the service secret and may sync
 any workbook. Several ``v1=`` values are accepted (any one matching is enough).
 
 Tokens, signatures and secrets are never logged or echoed; failures log a reason code and the client
@@ -215,7 +216,35 @@ def _client() -> str:
     return request.remote_addr or "?"
 
 
-def authenticate() -> Principal:
+def _defer(key: str, ttl_s: float) -> bool:
+    """``seen`` for a deferred replay check: remember the key; the view records it with its own write."""
+    g.replay_key = (key, ttl_s)
+    return True
+
+
+def take_replay_key() -> tuple[str, float] | None:
+    """The HMAC replay key of this request, for the view to record in its own transaction
+    (``JobQueue.submit(once=…)``); ``None`` for ID-token callers. Taking it makes the view responsible."""
+    key = g.get("replay_key")
+    g.replay_key = None
+    return key
+
+
+def replayed() -> ApiError:
+    log.warning("auth failed: signature_replayed from %s %s %s", _client(), request.method, request.path)
+    return ApiError("signature_replayed")
+
+
+def _settle_replay() -> None:
+    """Record a deferred replay key the view did not take (an error before it queued anything)."""
+    key = take_replay_key()
+    if key is not None and not current_app.extensions["sheets_sync"].queue.store.backend.once(*key):
+        raise replayed()
+
+
+def authenticate(defer_replay: bool = False) -> Principal:
+    """The caller, else :class:`ApiError` 401. ``defer_replay``: an HMAC signature's first-use record is
+    left to the view (:func:`take_replay_key`), so it commits with the view's write."""
     state = current_app.extensions["sheets_sync"]
     auth = request.headers.get("Authorization", "")
     sig = request.headers.get(SIGNATURE_HEADER)
@@ -229,7 +258,7 @@ def authenticate() -> Principal:
                              claims.get("email_verified") in (True, "true"))
         if sig:
             verify_signature(state.config.hmac_secret, sig, request.get_data(cache=True),
-                             seen=state.queue.store.backend.once)
+                             seen=_defer if defer_replay else state.queue.store.backend.once)
             return Principal("hmac")
     except ApiError as exc:
         log.warning("auth failed: %s from %s %s %s", exc.code, _client(), request.method, request.path)
@@ -237,29 +266,44 @@ def authenticate() -> Principal:
     raise ApiError("auth_required")
 
 
-def require_auth(resolve: Callable[..., Any] | None = None) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+def require_auth(resolve: Callable[..., Any] | None = None, *,
+                 defer_replay: bool = False) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Authenticate the caller (401), then, if ``resolve(**view_args)`` names a workbook, authorise (403).
 
-    The view finds ``g.principal`` and ``g.workbook`` set.
+    The view finds ``g.principal`` and ``g.workbook`` set. With ``defer_replay`` the view records the HMAC
+    replay key itself (:func:`take_replay_key`, in the same transaction as its write); if it fails before
+    taking it, the key is recorded here, so a replay is refused (``signature_replayed``) either way. A
+    request that failed because the queue was unavailable is not remembered: the caller may resend it.
     """
 
     def deco(view: Callable[..., Any]) -> Callable[..., Any]:
         @wraps(view)
         def inner(*args: Any, **kwargs: Any) -> Any:
-            principal = authenticate()
+            from sheets_sync.jobs import QueueUnavailable
+
+            g.replay_key = None
+            principal = authenticate(defer_replay)
             g.principal = principal
             g.workbook = None
-            if resolve is not None:
-                wb = resolve(**kwargs)
-                g.workbook = wb
-                if principal.kind == "google" and not principal.email_verified:
-                    log.warning("auth refused: email_not_verified from %s", _client())
-                    raise ApiError("email_not_verified")
-                if not allowed(principal, wb):
-                    log.warning("auth refused: %s not allowed on workbook %s", principal.name, wb.name)
-                    raise ApiError("not_allowed", f"{principal.name} may not sync workbook {wb.name}; "
-                                   "ask an admin to add you to its allowlist in service.yaml")
-            return view(*args, **kwargs)
+            try:
+                if resolve is not None:
+                    wb = resolve(**kwargs)
+                    g.workbook = wb
+                    if principal.kind == "google" and not principal.email_verified:
+                        log.warning("auth refused: email_not_verified from %s", _client())
+                        raise ApiError("email_not_verified")
+                    if not allowed(principal, wb):
+                        log.warning("auth refused: %s not allowed on workbook %s", principal.name, wb.name)
+                        raise ApiError("not_allowed", f"{principal.name} may not sync workbook {wb.name}; "
+                                       "ask an admin to add you to its allowlist in service.yaml")
+                result = view(*args, **kwargs)
+            except QueueUnavailable:
+                raise
+            except Exception:
+                _settle_replay()
+                raise
+            _settle_replay()
+            return result
 
         return inner
 

@@ -15,9 +15,10 @@ from flask import Blueprint, current_app, g, request, url_for
 
 from sheets_sync import __version__
 from sheets_sync.errors import ConfigError
+from sheets_sync.jobs import Replayed
 from sheets_sync.periods import parse_period
 
-from .auth import require_auth
+from .auth import replayed, require_auth, take_replay_key
 from .errors import ApiError
 
 bp = Blueprint("sheets_sync", __name__)
@@ -59,7 +60,7 @@ def _workbook_of_job(job_id: str) -> Any:
 
 
 @bp.post("/v1/sync")
-@require_auth(resolve=_workbook_from_body)
+@require_auth(resolve=_workbook_from_body, defer_replay=True)
 def sync() -> Any:
     data = _body()
     period = data.get("period")
@@ -76,7 +77,11 @@ def sync() -> Any:
     else:
         who = data.get("requested_by")
         trigger, requested_by = "webhook", (who[:200] if isinstance(who, str) and who else "hmac")
-    job, created = _state().queue.submit(g.workbook.name, period, trigger=trigger, requested_by=requested_by)
+    try:                                 # replay record + job record + queue message: one transaction
+        job, created = _state().queue.submit(g.workbook.name, period, trigger=trigger,
+                                             requested_by=requested_by, once=take_replay_key())
+    except Replayed:
+        raise replayed() from None
     body = {"job_id": job.id, "state": job.state, "joined": not created, "workbook": job.workbook,
             "period": job.period, "status_url": url_for(".job", job_id=job.id)}
     return body, 202, {"Location": body["status_url"]}
