@@ -27,6 +27,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+import pytest
+
 from sheets_sync.sources import samples
 
 MARKETPLACE_IDS = {"ATVPDKIKX0DER": "US", "A1AM78C64UM0Y8": "MX"}
@@ -537,6 +539,14 @@ def make_config(srv: AmazonServer, data_dir: Any, env: dict[str, str] | None = N
 
     return Config(data_dir=data_dir, sp_api_endpoint=srv.url, ads_api_endpoint=srv.url,
                   lwa_token_url=f"{srv.url}/auth/o2/token", env=srv.env() if env is None else env)
+
+
+@pytest.fixture
+def fresh_tokens():
+    """Clear the libraries' module-global token caches around a test (modules opt in with usefixtures)."""
+    clear_token_caches()
+    yield
+    clear_token_caches()
 
 
 def clear_token_caches() -> None:

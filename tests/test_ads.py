@@ -14,7 +14,7 @@ from amazon_server import (
     ADS_PROFILES,
     ADS_REFRESH_TOKEN,
     AmazonServer,
-    clear_token_caches,
+    fresh_tokens,  # noqa: F401  (the shared fixture)
     make_config,
     utc_noon,
 )
@@ -26,17 +26,12 @@ from sheets_sync.sources.amazon_common import MAX_RETRIES
 from sheets_sync.sources.base import FetchRequest
 from sheets_sync.sources.reports import parse_report
 
-pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
+pytestmark = [pytest.mark.filterwarnings("ignore::DeprecationWarning"), pytest.mark.usefixtures("fresh_tokens")]
 
 TODAY = dt.date(2024, 6, 1)
 NOW = utc_noon(TODAY)
 
 
-@pytest.fixture(autouse=True)
-def _fresh_tokens():
-    clear_token_caches()
-    yield
-    clear_token_caches()
 
 
 @pytest.fixture

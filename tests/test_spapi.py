@@ -11,7 +11,7 @@ from amazon_server import (
     SP_CLIENT_SECRET,
     SP_REFRESH_TOKEN,
     AmazonServer,
-    clear_token_caches,
+    fresh_tokens,  # noqa: F401  (the shared fixture)
     make_config,
     utc_noon,
 )
@@ -29,18 +29,13 @@ from sheets_sync.sources.spapi import (
     SpApiSource,
 )
 
-pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
+pytestmark = [pytest.mark.filterwarnings("ignore::DeprecationWarning"), pytest.mark.usefixtures("fresh_tokens")]
 
 TODAY = dt.date(2024, 6, 1)
 NOW = utc_noon(TODAY)
 SECRETS = (SP_CLIENT_SECRET, SP_REFRESH_TOKEN)
 
 
-@pytest.fixture(autouse=True)
-def _fresh_tokens():
-    clear_token_caches()
-    yield
-    clear_token_caches()
 
 
 @pytest.fixture

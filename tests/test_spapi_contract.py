@@ -13,7 +13,13 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from amazon_server import AmazonServer, clear_token_caches, make_config, synthetic_document, utc_noon
+from amazon_server import (
+    AmazonServer,
+    fresh_tokens,  # noqa: F401  (the shared fixture)
+    make_config,
+    synthetic_document,
+    utc_noon,
+)
 
 from sheets_sync.frames import ReportBatch
 from sheets_sync.sources.amazon import open_amazon_source
@@ -22,7 +28,7 @@ from sheets_sync.sources.files import ReportFilesSource
 from sheets_sync.sources.reports import parse_report
 from sheets_sync.sources.spapi import SP_REPORTS
 
-pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
+pytestmark = [pytest.mark.filterwarnings("ignore::DeprecationWarning"), pytest.mark.usefixtures("fresh_tokens")]
 
 TODAY = dt.date(2024, 6, 1)
 START, END = dt.date(2024, 5, 20), dt.date(2024, 5, 24)       # settled: one document per report
@@ -64,11 +70,6 @@ def _signature(batch: ReportBatch) -> tuple:
             frame(batch.daily_rows), repr(sorted(batch.health.items())), repr(sorted((k, v) for k, v in batch.extras.items() if k != "encoding")))   # how it was decoded
 
 
-@pytest.fixture(autouse=True)
-def _fresh_tokens():
-    clear_token_caches()
-    yield
-    clear_token_caches()
 
 
 def test_api_and_file_sources_give_the_same_batches(tmp_path):

@@ -5,7 +5,13 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from amazon_server import AmazonServer, clear_token_caches, make_config, synthetic_document, utc_noon
+from amazon_server import (
+    AmazonServer,
+    fresh_tokens,  # noqa: F401  (the shared fixture)
+    make_config,
+    synthetic_document,
+    utc_noon,
+)
 from builders import tables
 
 from sheets_sync.cli import main
@@ -13,15 +19,10 @@ from sheets_sync.sheets.memory import MemoryWorkbook
 from sheets_sync.sources.amazon import open_amazon_source
 from sheets_sync.sync import sync_workbook
 
-pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
+pytestmark = [pytest.mark.filterwarnings("ignore::DeprecationWarning"), pytest.mark.usefixtures("fresh_tokens")]
 TODAY = dt.date(2026, 11, 6)
 
 
-@pytest.fixture(autouse=True)
-def _fresh_tokens():
-    clear_token_caches()
-    yield
-    clear_token_caches()
 
 
 def test_sync_from_the_api_fills_attainment_and_marks_recent_days(tmp_path):
