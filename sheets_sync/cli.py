@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import shutil
 import sys
 from pathlib import Path
 
@@ -116,10 +117,16 @@ def cmd_demo(args: argparse.Namespace, config: Config) -> int:
     through = min(period.end, today - dt.timedelta(days=1))
     if out.exists():
         out.unlink()
+    if reports.exists():
+        shutil.rmtree(reports)
+    # The month before too, so the review can compare with the last period (GMV-miss attribution,
+    # Target Suggestions from history). Written first: its undated snapshot files are then replaced.
+    prior = period.previous(1)
+    before = write_demo_reports(reports, prior, {"US": prior.end, "MX": prior.end}, seed=args.seed + 1)
     summary = write_demo_reports(reports, period, {"US": through, "MX": through}, seed=args.seed)
-    n = sum(len(v) for v in summary.get("files", {}).values()) if isinstance(summary.get("files"), dict) \
-        else len(summary.get("files", []))
-    _print(f"sample Amazon reports ({n} files, US + MX, {period.label} through {through.isoformat()}): {reports}")
+    n = len({f for s in (before, summary) for files in s["files"].values() for f in files})
+    _print(f"sample Amazon reports ({n} files, US + MX, {prior.label} and {period.label} through "
+           f"{through.isoformat()}): {reports}")
     wbc = WorkbookConfig(name="demo", backend="xlsx", path=out, reports=reports)
     wb = open_workbook(config, wbc)
     init_workbook(wb, today=period.start)

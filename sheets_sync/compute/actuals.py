@@ -105,6 +105,7 @@ def select(batches: list[ReportBatch], period: Period, data_end: dt.date, proble
             if s is not None and not s.empty:
                 groups[(b.marketplace, b.family, grain)].append((b, s, False))
     chosen: dict[tuple[str, str, str], list[_Piece]] = {}
+    used: dict[tuple[str, str, str, str], list[str]] = {}
     period_days = set(period.days)
     for key, items in groups.items():
         pieces: list[_Piece] = []
@@ -162,8 +163,10 @@ def select(batches: list[ReportBatch], period: Period, data_end: dt.date, proble
             pieces.append(_Piece(b, df, days))
         chosen[key] = pieces
         for p in pieces:
-            coverage.append(f"{p.batch.source}: {key[0]} {key[1]} ({'per ASIN' if key[2] == 'asin' else 'account'}) "
-                            f"{ranges(sorted(p.days))}")
+            used.setdefault((p.batch.source, key[0], key[1], ranges(sorted(p.days))), []).append(
+                "per ASIN" if key[2] == "asin" else "account")
+    # One line per file and family: "US/x.json: US traffic (per ASIN, account) 2026-11-01"
+    coverage.extend(f"{src}: {mk} {fam} ({', '.join(grains)}) {days}" for (src, mk, fam, days), grains in used.items())
     return chosen
 
 
