@@ -42,6 +42,7 @@ from .base import (
     chart_blocks,
     colour_rules,
 )
+from .xlsx_stream import KEEP, RowPlan, splice
 
 HEADER_FILL = PatternFill("solid", fgColor="DDE7F3")
 TEAM_HEADER_FILL = PatternFill("solid", fgColor="FFF2CC")
@@ -143,20 +144,28 @@ class XlsxWorkbook(Workbook):
         if not os.access(folder, os.W_OK) or (self.path.exists() and not os.access(self.path, os.W_OK)):
             raise WorkbookLockedError(f"{self.path}: not writable by this user; nothing was written")
 
-    def _save_atomically(self, wb: openpyxl.Workbook) -> None:
-        fd, tmp = tempfile.mkstemp(prefix=f".{self.path.stem}.", suffix=".xlsx.tmp", dir=self.path.parent)
-        os.close(fd)
+    def _save_atomically(self, wb: openpyxl.Workbook, plans: dict[Any, RowPlan] | None = None) -> None:
+        """Save to a temporary file next to the workbook and rename it over the original. ``plans``: sheets
+        whose data rows are streamed into the saved package (a second temporary file) before the rename."""
+        tmps = []
         try:
-            wb.save(tmp)
+            for _ in range(2 if plans else 1):
+                fd, tmp = tempfile.mkstemp(prefix=f".{self.path.stem}.", suffix=".xlsx.tmp", dir=self.path.parent)
+                os.close(fd)
+                tmps.append(tmp)
+            wb.save(tmps[0])
+            if plans:
+                splice(tmps[0], tmps[1], {ws.path.lstrip("/"): plan for ws, plan in plans.items()})
             if self.path.exists():
-                os.chmod(tmp, self.path.stat().st_mode & 0o777)
-            os.replace(tmp, self.path)
+                os.chmod(tmps[-1], self.path.stat().st_mode & 0o777)
+            os.replace(tmps[-1], self.path)
         except PermissionError as exc:
             raise WorkbookLockedError(f"{self.path}: could not be replaced ({exc.strerror}); is it open in "
                                       "another program? Nothing was written") from exc
         finally:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
+            for tmp in tmps:
+                if os.path.exists(tmp):
+                    os.unlink(tmp)
 
     def _open_without(self, names: set[str]) -> openpyxl.Workbook:
         """Load the workbook for writing with the sheets we are about to replace emptied first, so their
@@ -189,16 +198,20 @@ class XlsxWorkbook(Workbook):
             self._open(read_only=False)   # raises the "not found" error
         wb = self._open_without({t.name for t in tabs})
         stats = WriteStats()
+        plans: dict[Any, RowPlan] = {}
         for tab in tabs:
             index = None
             if tab.name in wb.sheetnames:
                 index = wb.sheetnames.index(tab.name)
+                plans.pop(wb[tab.name], None)   # the same tab twice: the last one wins
                 wb.remove(wb[tab.name])
             ws = wb.create_sheet(tab.name, index)
-            _render_generated(ws, tab)
+            plan = _render_generated(ws, tab, stream=True)
+            if plan is not None:
+                plans[ws] = plan
             stats.cells += tab.cell_count()
         _land_on(wb, LANDING_TAB)
-        self._save_atomically(wb)
+        self._save_atomically(wb, plans)
         return stats
 
     def create_tabs(self, seeds: Sequence[TeamTabSeed], generated: Sequence[GeneratedTab],
@@ -266,11 +279,16 @@ def _render_seed(ws, seed: TeamTabSeed) -> None:
     _widths(ws, seed.columns, seed.widths)
 
 
-def _render_generated(ws, tab: GeneratedTab) -> None:
+def _render_generated(ws, tab: GeneratedTab, stream: bool = False) -> RowPlan | None:
+    """Build a generated sheet. With ``stream`` (and values of types :mod:`.xlsx_stream` writes), the data rows
+    are not added as openpyxl cells: the returned plan writes them into the saved file (``xlsx_stream.splice``);
+    the sheet gets everything else (title, header, widths, frozen panes, charts, formats, protection)."""
     ws.append([tab.title])
     ws.append(list(tab.columns))
-    for row in tab.rows:
-        _append(ws, row)
+    plan_rows = stream and bool(tab.rows) and RowPlan.supported(tab.rows)
+    if not plan_rows:
+        for row in tab.rows:
+            _append(ws, row)
     ws["A1"].font = TITLE_FONT
     for i in range(1, len(tab.columns) + 1):
         c = ws.cell(row=GENERATED_HEADER_ROW, column=i)
@@ -278,35 +296,61 @@ def _render_generated(ws, tab: GeneratedTab) -> None:
         c.fill = HEADER_FILL
         c.alignment = Alignment(wrap_text=True, vertical="top")
     first, last = GENERATED_HEADER_ROW + 1, GENERATED_HEADER_ROW + len(tab.rows)
-    for i, name in enumerate(tab.columns, start=1):
-        fmt = _format_for(tab.formats.get(name, "text"), tab.currency)
-        per_row = tab.row_formats.get(name)
-        if (fmt or per_row) and tab.rows:
-            for n, (cell,) in enumerate(ws.iter_rows(min_row=first, max_row=last, min_col=i, max_col=i)):
-                kind = per_row[n] if per_row and n < len(per_row) else None
-                f = _format_for(kind, tab.currency) if kind else fmt
-                if f:
-                    cell.number_format = f
+    col_formats = [_format_for(tab.formats.get(name, "text"), tab.currency) for name in tab.columns]
+    if not plan_rows:
+        for i, name in enumerate(tab.columns, start=1):
+            fmt = col_formats[i - 1]
+            per_row = tab.row_formats.get(name)
+            if (fmt or per_row) and tab.rows:
+                for n, (cell,) in enumerate(ws.iter_rows(min_row=first, max_row=last, min_col=i, max_col=i)):
+                    kind = per_row[n] if per_row and n < len(per_row) else None
+                    f = _format_for(kind, tab.currency) if kind else fmt
+                    if f:
+                        cell.number_format = f
     ws.freeze_panes = ws.cell(row=GENERATED_HEADER_ROW + 1, column=1)
     # Headers are contract names (snake_case): give each column room for its name, wrap long ones over two
     # lines, and wrap long text columns (findings, notes, bases) instead of letting them run off the page.
     widths = {name: max(tab.widths.get(name, 10), min(len(name) + 2, HEADER_MAX_WIDTH)) for name in tab.columns}
     _widths(ws, tab.columns, widths)
     ws.row_dimensions[GENERATED_HEADER_ROW].height = 30
+    wrap = [tab.formats.get(name, "text") == "text" and widths[name] >= WRAP_WIDTH and bool(tab.rows)
+            for name in tab.columns]
     lines = [1] * len(tab.rows)
-    for i, name in enumerate(tab.columns, start=1):
-        if tab.formats.get(name, "text") == "text" and widths[name] >= WRAP_WIDTH and tab.rows:
-            for n, (cell,) in enumerate(ws.iter_rows(min_row=first, max_row=last, min_col=i, max_col=i)):
-                cell.alignment = WRAP
-                text = str(cell.value or "")
+    for i, name in enumerate(tab.columns):
+        if wrap[i]:
+            for n, row in enumerate(tab.rows):
+                if plan_rows:   # the value as openpyxl would keep it (text is cut at 32,767 characters)
+                    value = row[i] if i < len(row) else None
+                    value = value[:32767] if isinstance(value, str) else value
+                else:
+                    value = ws.cell(row=first + n, column=i + 1).value
+                text = str(value or "")
                 lines[n] = max(lines[n], math.ceil(len(text) * WIDE_CHAR / widths[name]) if text else 1)
-    for n, k in enumerate(lines):
-        if k > 1:   # viewers do not grow rows for wrapped text written by a program: size them here
-            ws.row_dimensions[first + n].height = 15 * min(k, 12)
-            for j in range(1, len(tab.columns) + 1):   # ws[row] would rescan the whole sheet per row
-                cell = ws.cell(row=first + n, column=j)
-                if not cell.alignment.wrap_text:
-                    cell.alignment = TOP
+    plan = None
+    if plan_rows:
+        row_formats: list[list[Any] | None] = []
+        for name in tab.columns:
+            per_row = tab.row_formats.get(name)
+            row_formats.append([_format_for(k, tab.currency) if k else KEEP for k in per_row[:len(tab.rows)]]
+                               if per_row else None)
+        for key in [k for k in ws._cells if k[0] >= first]:   # e.g. A3 made by freeze_panes: rows are streamed
+            cell = ws._cells[key]
+            if cell.value is not None or cell.has_style:
+                raise RuntimeError(f"{tab.name}!{cell.coordinate} set before streaming the data rows")
+            del ws._cells[key]
+        plan = RowPlan(ws, tab.rows, first, col_formats, row_formats, wrap, lines)
+    else:
+        for i in range(1, len(tab.columns) + 1):
+            if wrap[i - 1]:
+                for (cell,) in ws.iter_rows(min_row=first, max_row=last, min_col=i, max_col=i):
+                    cell.alignment = WRAP
+        for n, k in enumerate(lines):
+            if k > 1:   # viewers do not grow rows for wrapped text written by a program: size them here
+                ws.row_dimensions[first + n].height = 15 * min(k, 12)
+                for j in range(1, len(tab.columns) + 1):   # ws[row] would rescan the whole sheet per row
+                    cell = ws.cell(row=first + n, column=j)
+                    if not cell.alignment.wrap_text:
+                        cell.alignment = TOP
     ws.sheet_properties.pageSetUpPr.fitToPage = True
     ws.page_setup.orientation = "landscape"
     ws.page_setup.fitToWidth = 1
@@ -327,6 +371,7 @@ def _render_generated(ws, tab: GeneratedTab) -> None:
         ws.protection.autoFilter = False
         ws.protection.sort = False
         ws.protection.formatColumns = False
+    return plan
 
 
 def _add_chart(ws, tab: GeneratedTab, chart, first: int, last: int, slot: int) -> int:

@@ -1,0 +1,232 @@
+"""Fast writing of generated tabs: the data rows are streamed as XML into the workbook openpyxl saved.
+
+openpyxl builds each generated sheet with everything but its data rows (title, header, widths, frozen panes,
+conditional formats, charts, print setup, protection) and registers, before saving, every cell style the data
+rows need. After ``Workbook.save`` the saved package is copied part by part into a second file, and the
+``<sheetData>`` of each generated sheet gets its data rows written here as plain strings, exactly as openpyxl
+would write them (inline strings, ``t="n"`` numbers as ``%.16g``, dates as serials with their date style,
+booleans, the same ``s`` style ids); text that looks like a formula stays text. The ``<dimension>`` is updated.
+
+What a cell looks like is decided by :class:`RowPlan` from the tab's format intents; the rules mirror
+``xlsx._render_generated`` for openpyxl-built cells (tests compare both).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import zipfile
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+from openpyxl.cell.cell import ERROR_CODES, ILLEGAL_CHARACTERS_RE, Cell, get_time_format
+from openpyxl.styles import Alignment
+from openpyxl.utils import get_column_letter
+from openpyxl.utils.datetime import to_excel
+from openpyxl.utils.exceptions import IllegalCharacterError
+
+#: value types written here; a tab holding any other type is built by openpyxl cell by cell
+STREAMED_TYPES = frozenset({str, int, float, bool, type(None), dt.date, dt.datetime})
+WRAP, TOP, NONE = "wrap", "top", ""
+_ALIGNMENTS = {WRAP: Alignment(wrap_text=True, vertical="top"), TOP: Alignment(vertical="top"), NONE: None}
+_BATCH = 2000          # rows per string handed to the zip stream
+_DIMENSION = re.compile(rb'<dimension ref="[^"]*"\s*/>')
+_MAX_STRING = 32767    # openpyxl truncates longer text
+KEEP = object()        # a per-row format entry that keeps the column's format
+
+
+def _escape(s: str) -> str:
+    if "&" in s:
+        s = s.replace("&", "&amp;")
+    if "<" in s:
+        s = s.replace("<", "&lt;")
+    if ">" in s:
+        s = s.replace(">", "&gt;")
+    return s
+
+
+def _string_tail(s: str) -> str:
+    """The rest of a ``<c …`` element for a text value, as openpyxl writes it (never a formula)."""
+    s = s[:_MAX_STRING]
+    if not s:
+        return ' t="inlineStr"/>'
+    if s in ERROR_CODES:
+        return f' t="e"><v>{s}</v></c>'
+    if (s[0].isspace() or s[-1].isspace()) and s.strip():
+        return f' t="inlineStr"><is><t xml:space="preserve">{_escape(s)}</t></is></c>'
+    return f' t="inlineStr"><is><t>{_escape(s)}</t></is></c>'
+
+
+def _number(v: float | int) -> str:
+    if v != v or v in (float("inf"), float("-inf")):
+        return ""
+    return f"{v:.16g}"
+
+
+class RowPlan:
+    """The data rows of one generated sheet and how each cell is styled.
+
+    ``col_formats[j]``: the column's number format (None = General); ``row_formats[j]``: per-row formats that
+    override it where not :data:`KEEP` (an override may be None: General); ``wrap[j]``: the column wraps its text;
+    ``lines[n]``: the number of text lines of data row n (> 1: a tall row, its other cells align to the top).
+    """
+
+    def __init__(self, ws, rows: Sequence[Sequence[Any]], first_row: int, col_formats: list[str | None],
+                 row_formats: list[list[Any] | None], wrap: list[bool], lines: list[int]):
+        self.rows = rows
+        self.first_row = first_row
+        self.ncols = len(col_formats)
+        self.col_formats = col_formats
+        self.row_formats = row_formats
+        self.wrap = wrap
+        self.lines = lines
+        self.epoch = ws.parent.epoch
+        width = max([self.ncols, 1, *(len(r) for r in rows)])
+        self.letters = [get_column_letter(j + 1) for j in range(width)]
+        self.styles = self._register_styles(ws, width)
+        formatted = any(f for f in col_formats) or any(r for r in row_formats) or any(wrap)
+        last = max((n for n, r in enumerate(rows) if len(r) or formatted or lines[n] > 1), default=-1)
+        self.last_row = first_row + last if last >= 0 else first_row - 1
+        self.last_col = width
+
+    @staticmethod
+    def supported(rows: Sequence[Sequence[Any]]) -> bool:
+        """True when every value is of a type written here (otherwise openpyxl builds the tab)."""
+        types: set[type] = set()
+        for r in rows:
+            types.update(map(type, r))
+        return types <= STREAMED_TYPES
+
+    def _register_styles(self, ws, width: int) -> dict[tuple[str | None, str], str]:
+        """Every (number format, alignment) a data cell can have → its `` s="N"`` attribute ('' = no style).
+        openpyxl writes all registered cell styles into styles.xml, so the ids stay valid in the saved file."""
+        tall = any(k > 1 for k in self.lines)
+        combos: set[tuple[str | None, str]] = set()
+        for j in range(width):
+            col = [r[j] for r in self.rows if j < len(r)]
+            dated = {get_time_format(t) for t in {type(v) for v in col} if t in (dt.date, dt.datetime)}
+            if j < self.ncols:
+                fmts: set[str | None] = set()
+                per_row = self.row_formats[j]
+                if per_row:
+                    fmts.update(set(per_row[:len(self.rows)]) - {KEEP})
+                if not per_row or len(per_row) < len(self.rows) or KEEP in per_row[:len(self.rows)]:
+                    fmts.add(self.col_formats[j])
+                aligns = {WRAP} if self.wrap[j] else ({NONE, TOP} if tall else {NONE})
+            else:
+                fmts, aligns = {None}, {NONE}
+            if None in fmts:
+                fmts |= dated
+            combos.update((f, a) for f in fmts for a in aligns)
+        out: dict[tuple[str | None, str], str] = {}
+        for f, a in combos:   # a fresh cell each: openpyxl keeps the very StyleArray a cell registers
+            scratch = Cell(ws, row=self.first_row, column=1)
+            scratch.number_format = f or "General"
+            if a:
+                scratch.alignment = _ALIGNMENTS[a]
+            out[(f, a)] = f' s="{scratch.style_id}"' if scratch.has_style else ""
+        return out
+
+    def dimension(self) -> str:
+        return f"A1:{get_column_letter(self.last_col)}{max(self.last_row, 2)}"
+
+    def chunks(self) -> Iterator[str]:
+        """The ``<row>`` elements of the data rows, a batch of rows per string."""
+        rows, lines, letters, styles = self.rows, self.lines, self.letters, self.styles
+        ncols, col_formats, row_formats, wrap = self.ncols, self.col_formats, self.row_formats, self.wrap
+        strings: dict[str, str] = {}
+        serials: dict[Any, str] = {}
+        epoch = self.epoch
+        formatted = any(f for f in col_formats) or any(r for r in row_formats) or any(wrap)
+        out: list[str] = []
+        for n, row in enumerate(rows):
+            r = self.first_row + n
+            k = lines[n]
+            if k > 1:
+                out.append(f'<row r="{r}" ht="{15 * min(k, 12)}" customHeight="1">')
+                tall = TOP
+            elif len(row) or formatted:
+                out.append(f'<row r="{r}">')
+                tall = NONE
+            else:
+                continue
+            width = len(row)
+            for j in range(max(width, ncols)):
+                v = row[j] if j < width else None
+                if j < ncols:
+                    f = col_formats[j]
+                    per_row = row_formats[j]
+                    if per_row and n < len(per_row):
+                        kind = per_row[n]
+                        if kind is not KEEP:
+                            f = kind
+                    align = WRAP if wrap[j] else tall
+                else:
+                    f, align = None, NONE
+                t = type(v)
+                if t is str:
+                    tail = strings.get(v)
+                    if tail is None:
+                        tail = strings[v] = _string_tail(v)
+                elif t is float or t is int:
+                    tail = f' t="n"><v>{_number(v)}</v></c>'
+                elif v is None:
+                    tail = ' t="n"/>'   # a styled empty cell, as openpyxl writes it
+                elif t is bool:
+                    tail = ' t="b"><v>1</v></c>' if v else ' t="b"><v>0</v></c>'
+                else:   # date / datetime
+                    if f is None:
+                        f = get_time_format(t)
+                    tail = serials.get(v)
+                    if tail is None:
+                        if getattr(v, "tzinfo", None) is not None:
+                            raise TypeError("Excel does not support timezones in datetimes. "
+                                            "The tzinfo in the datetime/time object must be set to None.")
+                        tail = serials[v] = f' t="n"><v>{_number(to_excel(v, epoch))}</v></c>'
+                s = styles[(f, align)]
+                if v is None and not s:
+                    continue
+                out.append(f'<c r="{letters[j]}{r}"{s}{tail}')
+            out.append("</row>")
+            if len(out) > _BATCH * 8:
+                yield _checked(out)
+                out = []
+        if out:
+            yield _checked(out)
+
+
+def _checked(parts: list[str]) -> str:
+    text = "".join(parts)
+    bad = ILLEGAL_CHARACTERS_RE.search(text)
+    if bad:
+        raise IllegalCharacterError(f"{bad.group()!r} cannot be used in worksheets.")
+    return text
+
+
+def splice(src: str, dst: str, plans: dict[str, RowPlan], compresslevel: int = 1) -> None:
+    """Copy the package ``src`` (as openpyxl saved it) to ``dst``, writing each planned sheet part's data rows
+    at the end of its ``<sheetData>`` and its ``<dimension>``. Other parts are copied unchanged."""
+    with zipfile.ZipFile(src) as zin, \
+            zipfile.ZipFile(dst, "w", zipfile.ZIP_DEFLATED, allowZip64=True, compresslevel=compresslevel) as zout:
+        for info in zin.infolist():
+            data = zin.read(info)
+            plan = plans.get(info.filename)
+            if plan is None:
+                zout.writestr(info, data)
+                continue
+            end = data.find(b"</sheetData>")
+            if end < 0:
+                m = re.search(rb"<sheetData\s*/>", data)
+                if m is None:
+                    raise ValueError(f"{info.filename}: no <sheetData> in the sheet openpyxl wrote")
+                head, tail = data[:m.start()] + b"<sheetData>", b"</sheetData>" + data[m.end():]
+            else:
+                head, tail = data[:end], data[end:]
+            head, found = _DIMENSION.subn(f'<dimension ref="{plan.dimension()}"/>'.encode(), head, count=1)
+            if not found:
+                raise ValueError(f"{info.filename}: no <dimension> in the sheet openpyxl wrote")
+            with zout.open(info.filename, "w", force_zip64=True) as fh:   # deflated at ``compresslevel``
+                fh.write(head)
+                for chunk in plan.chunks():
+                    fh.write(chunk.encode("utf-8"))
+                fh.write(tail)
