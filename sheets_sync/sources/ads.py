@@ -38,6 +38,7 @@ from .amazon_common import (
     Clock,
     ReportApiSource,
     ReportCache,
+    ReportJob,
     Sleep,
     account_key,
     days_between,
@@ -99,19 +100,10 @@ class AdsCredentials:
         return (self.client_secret, self.refresh_token)
 
 
-@dataclass
-class _Job:
-    marketplace: str
-    start: dt.date
-    end: dt.date
-    provisional: frozenset[dt.date]
-    cacheable: bool
-    report_id: str | None = None
-    status: str = "NEW"
-
+class _Job(ReportJob):
     @property
     def name(self) -> str:
-        return f"ads:{REPORT_TYPE}:{self.marketplace}:{self.start.isoformat()}..{self.end.isoformat()}"
+        return f"ads:{REPORT_TYPE}:{self.span}"
 
     def body(self) -> dict[str, Any]:
         return {

@@ -239,6 +239,23 @@ def decode_detect(data: bytes) -> str:
 
 
 
+@dataclass
+class ReportJob:
+    """One report to request: what, for which days, whether its document may be cached as settled."""
+
+    marketplace: str
+    start: dt.date
+    end: dt.date
+    provisional: frozenset[dt.date]
+    cacheable: bool
+    report_id: str | None = None
+    status: str = "NEW"
+
+    @property
+    def span(self) -> str:
+        return f"{self.marketplace}:{self.start.isoformat()}..{self.end.isoformat()}"
+
+
 class ReportApiSource(Source):
     """What the SP-API and Ads sources share: per marketplace, settled reports come from the cache and the
     rest are planned as jobs; every job is created (a retriable failure stops creating but still collects

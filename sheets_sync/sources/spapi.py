@@ -47,6 +47,7 @@ from .amazon_common import (
     Clock,
     ReportApiSource,
     ReportCache,
+    ReportJob,
     Sleep,
     account_key,
     days_between,
@@ -149,19 +150,12 @@ class _Marketplace:
 
 
 @dataclass
-class _Job:
-    spec: SpReport
-    marketplace: str
-    start: dt.date
-    end: dt.date
-    provisional: frozenset[dt.date]
-    cacheable: bool
-    report_id: str | None = None
-    status: str = "NEW"
+class _Job(ReportJob):
+    spec: SpReport | None = None
 
     @property
     def name(self) -> str:
-        return f"sp-api:{self.spec.report_type}:{self.marketplace}:{self.start.isoformat()}..{self.end.isoformat()}"
+        return f"sp-api:{self.spec.report_type}:{self.span}"
 
 
 @contextlib.contextmanager
@@ -319,7 +313,7 @@ class SpApiSource(ReportApiSource):
         jobs: list[_Job] = []
         for spec in self.reports:
             if spec.kind == "snapshot":
-                jobs.append(_Job(spec, marketplace, today, today, frozenset(), cacheable=False))
+                jobs.append(_Job(marketplace, today, today, frozenset(), cacheable=False, spec=spec))
                 continue
             if start > end:
                 continue
@@ -333,9 +327,9 @@ class SpApiSource(ReportApiSource):
             settled = [d for d in wanted if d < first_provisional and d not in have]
             recent = [d for d in wanted if d >= first_provisional]
             for a, b in runs(settled, spec.max_days):
-                jobs.append(_Job(spec, marketplace, a, b, frozenset(), cacheable=True))
+                jobs.append(_Job(marketplace, a, b, frozenset(), cacheable=True, spec=spec))
             for a, b in runs(recent, spec.max_days):
-                jobs.append(_Job(spec, marketplace, a, b, frozenset(days_between(a, b)), cacheable=False))
+                jobs.append(_Job(marketplace, a, b, frozenset(days_between(a, b)), cacheable=False, spec=spec))
         return cached, jobs
 
     # ------------------------------------------------------------------------------------ collect
