@@ -456,6 +456,13 @@ def _active_key(workbook: str, period: str | None) -> str:
     return f"active:{workbook}|{period or ''}"
 
 
+def _running(tx: Tx, job_id: str, worker: str) -> Job | None:
+    """The job if it is running on this worker (a lease that has been reaped belongs to nobody)."""
+    raw = tx.get(f"job:{job_id}")
+    job = Job.from_json(raw) if raw else None
+    return job if job is not None and job.state == "running" and job.worker == worker else None
+
+
 def _lock_key(workbook: str) -> str:
     return f"lock:{workbook}"
 
@@ -551,9 +558,8 @@ class JobStore:
         now = time.time()
 
         def fn(tx: Tx) -> bool:
-            raw = tx.get(f"job:{job_id}")
-            job = Job.from_json(raw) if raw else None
-            if job is None or job.state != "running" or job.worker != worker:
+            job = _running(tx, job_id, worker)
+            if job is None:
                 return False
             job.lease_until = now + lease_s
             tx.set(f"job:{job_id}", job.to_json())
@@ -573,9 +579,8 @@ class JobStore:
         now = time.time()
 
         def fn(tx: Tx) -> bool:
-            raw = tx.get(f"job:{job_id}")
-            job = Job.from_json(raw) if raw else None
-            if job is None or job.state != "running" or job.worker != worker:
+            job = _running(tx, job_id, worker)
+            if job is None:
                 return False
             job.state, job.worker = "queued", None
             job.errors.append(f"attempt {job.attempts}: {error}; retrying in {delay_s:.3g} s")
@@ -594,9 +599,8 @@ class JobStore:
         now = time.time()
 
         def fn(tx: Tx) -> bool:
-            raw = tx.get(f"job:{job_id}")
-            job = Job.from_json(raw) if raw else None
-            if job is None or job.state != "running" or job.worker != worker:
+            job = _running(tx, job_id, worker)
+            if job is None:
                 return False                      # lease lost: another attempt owns the job now
             job.state, job.finished_at = state, now
             job.summary = list(summary or [])
