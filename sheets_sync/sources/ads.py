@@ -303,39 +303,20 @@ class AdsApiSource(ReportApiSource):
         if not job.report_id:
             self.problems.append(f"{job.name}: Amazon Ads accepted the report request but returned no reportId")
 
-    def _poll(self, jobs: list[_Job], progress: Callable[[str], None]) -> Iterator[RawReport]:
-        interval, waited = self.poll_interval, 0.0
-        pending = list(jobs)
-        while pending:
-            still: list[_Job] = []
-            for job in pending:
-                client = self._client(job.marketplace)
-                rid = job.report_id
-                st = self._call(f"{job.name} getReport", job.marketplace,
-                                lambda c=client, r=rid: c.get_report(reportId=r), progress).payload or {}
-                job.status = str(st.get("status") or "UNKNOWN")
-                if job.status == "COMPLETED":
-                    yield self._download(job, str(st.get("url") or ""), progress)
-                elif job.status == "FAILED":
-                    self.problems.append(self._scrub(
-                        f"{job.name}: Amazon Ads could not generate the report (FAILED): "
-                        f"{st.get('failureReason') or 'no reason given'}"))
-                else:
-                    still.append(job)
-            pending = still
-            if not pending:
-                break
-            if waited >= self.max_wait_s:
-                for job in pending:
-                    self.problems.append(f"{job.name}: still {job.status} after {waited / 60:.0f} min; run the sync "
-                                         "again later (reports already downloaded are cached)")
-                return
-            states = ", ".join(sorted({j.status for j in pending}))
-            progress(f"Ads API: {len(jobs) - len(pending)}/{len(jobs)} reports ready ({states}); "
-                     f"waited {waited:.0f} s, next check in {interval:.0f} s")
-            self.sleep(interval)
-            waited += interval
-            interval = min(interval * 1.5, self.max_poll_interval)
+    def _check(self, job: _Job, progress: Callable[[str], None]) -> list[RawReport] | None:
+        client = self._client(job.marketplace)
+        rid = job.report_id
+        st = self._call(f"{job.name} getReport", job.marketplace,
+                        lambda: client.get_report(reportId=rid), progress).payload or {}
+        job.status = str(st.get("status") or "UNKNOWN")
+        if job.status == "COMPLETED":
+            return [self._download(job, str(st.get("url") or ""), progress)]
+        if job.status == "FAILED":
+            self.problems.append(self._scrub(
+                f"{job.name}: Amazon Ads could not generate the report (FAILED): "
+                f"{st.get('failureReason') or 'no reason given'}"))
+            return []
+        return None
 
     def _download(self, job: _Job, url: str, progress: Callable[[str], None]) -> RawReport:
         client = self._client(job.marketplace)

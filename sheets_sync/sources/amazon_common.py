@@ -274,8 +274,42 @@ class ReportApiSource(Source):
     def _create(self, job, progress: Callable[[str], None]) -> None:
         raise NotImplementedError
 
-    def _poll(self, jobs: list, progress: Callable[[str], None]) -> Iterator[RawReport]:
+    def _check(self, job, progress: Callable[[str], None]) -> list[RawReport] | None:
+        """Ask Amazon about one job: None while it is still being generated, else the documents it gave
+        (none for a failed report, which the subclass records in ``problems``)."""
         raise NotImplementedError
+
+    def _poll(self, jobs: list, progress: Callable[[str], None]) -> Iterator[RawReport]:
+        """Check every pending job, then wait (1.5× longer each round, bounded) until all are finished or
+        ``max_wait_s`` has passed; reports not ready by then are named in ``problems``."""
+        interval, waited = self.poll_interval, 0.0
+        pending = list(jobs)
+        while pending:
+            still = []
+            for job in pending:
+                documents = self._check(job, progress)
+                if documents is None:
+                    still.append(job)
+                else:
+                    yield from documents
+            pending = still
+            if not pending:
+                break
+            if waited >= self.max_wait_s:
+                for job in pending:
+                    self.problems.append(
+                        f"{job.name}: still {job.status} after {waited / 60:.0f} min; Amazon is slow — run the sync "
+                        "again later (reports already downloaded are cached)")
+                return
+            counts: dict[str, int] = {}
+            for job in pending:
+                counts[job.status] = counts.get(job.status, 0) + 1
+            states = ", ".join(f"{k} {v}" for k, v in sorted(counts.items()))
+            progress(f"{self.label}: {len(jobs) - len(pending)}/{len(jobs)} reports ready ({states}); "
+                     f"waited {waited:.0f} s, next check in {interval:.0f} s")
+            self.sleep(interval)
+            waited += interval
+            interval = min(interval * 1.5, self.max_poll_interval)
 
     def close(self) -> None:
         """Release clients (default: nothing to release)."""

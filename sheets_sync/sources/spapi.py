@@ -350,42 +350,19 @@ class SpApiSource(ReportApiSource):
         if not job.report_id:
             self.problems.append(f"{job.name}: Amazon accepted createReport but returned no reportId")
 
-    def _poll(self, jobs: list[_Job], progress: Callable[[str], None]) -> Iterator[RawReport]:
-        interval, waited = self.poll_interval, 0.0
-        pending = list(jobs)
-        while pending:
-            still: list[_Job] = []
-            for job in pending:
-                client = self._client(job.marketplace)
-                rid = job.report_id
-                st = self._call(f"{job.name} getReport", lambda c=client, r=rid: c.get_report(r), progress).payload
-                job.status = str(st.get("processingStatus") or "UNKNOWN")
-                if job.status == "DONE":
-                    yield from self._done(job, str(st.get("reportDocumentId") or ""), progress)
-                elif job.status == "CANCELLED":
-                    yield from self._cancelled(job)
-                elif job.status == "FATAL":
-                    self._fatal(job, st.get("reportDocumentId"), progress)
-                else:
-                    still.append(job)
-            pending = still
-            if not pending:
-                break
-            if waited >= self.max_wait_s:
-                for job in pending:
-                    self.problems.append(
-                        f"{job.name}: still {job.status} after {waited / 60:.0f} min; Amazon is slow — run the sync "
-                        "again later (reports already downloaded are cached)")
-                return
-            counts: dict[str, int] = {}
-            for job in pending:
-                counts[job.status] = counts.get(job.status, 0) + 1
-            states = ", ".join(f"{k} {v}" for k, v in sorted(counts.items()))
-            progress(f"SP-API: {len(jobs) - len(pending)}/{len(jobs)} reports ready ({states}); "
-                     f"waited {waited:.0f} s, next check in {interval:.0f} s")
-            self.sleep(interval)
-            waited += interval
-            interval = min(interval * 1.5, self.max_poll_interval)
+    def _check(self, job: _Job, progress: Callable[[str], None]) -> list[RawReport] | None:
+        client = self._client(job.marketplace)
+        rid = job.report_id
+        st = self._call(f"{job.name} getReport", lambda: client.get_report(rid), progress).payload
+        job.status = str(st.get("processingStatus") or "UNKNOWN")
+        if job.status == "DONE":
+            return list(self._done(job, str(st.get("reportDocumentId") or ""), progress))
+        if job.status == "CANCELLED":
+            return list(self._cancelled(job))
+        if job.status == "FATAL":
+            self._fatal(job, st.get("reportDocumentId"), progress)
+            return []
+        return None
 
     def _download(self, job: _Job, document_id: str, progress: Callable[[str], None],
                   json_doc: bool) -> tuple[bytes, str | None]:
