@@ -432,3 +432,19 @@ def test_review_is_pure_and_repeatable():
     for x, y in zip(batches, snapshot, strict=True):
         assert x.asin_rows is y.asin_rows and x.asin_rows.equals(y.asin_rows)
     assert not any(isinstance(v, float) and math.isnan(v) for r in a["Commentary"].rows for v in r)
+
+
+# -- earlier periods come only from dated reports ------------------------------------------------------------
+
+def test_earlier_periods_ignore_undated_files_and_snapshots():
+    undated = asin_span("US/BusinessReport.csv", "US", "traffic", {A1: {"gmv": 5000.0, "units": 50.0}}, None, None)
+    inv = asin_span("US/inventory.tsv", "US", "inventory", {A1: {"fulfillable_units": 10.0}}, None, None)
+    rv = review([tgt("US", "account", None, "Li Na", "ops", "gmv", 3000)], batches=[*standard_batches(), undated, inv])
+    assert rv.prior(1) is None            # nothing dated in October: no made-up history
+    october = asin_daily("US/st-oct.json", "US", "traffic", {A1: {"gmv": 80.0, "units": 8.0, "sessions": 100.0}},
+                         days(1, 31, month=10))
+    rv = review([tgt("US", "account", None, "Li Na", "ops", "gmv", 3000)],
+                batches=[*standard_batches(), undated, inv, october])
+    prior = rv.prior(1)
+    assert prior is not None and prior.account["US"]["gmv"] == pytest.approx(80.0 * 31)
+    assert rv.prior_evaluator(1) is rv.prior_evaluator(1)

@@ -161,6 +161,8 @@ class Review:
         self.cur = self.settings.base_currency
         self.ev = Evaluator(inputs, facts)
         self._prior: dict[int, Facts | None] = {}
+        self._prior_ev: dict[int, Evaluator | None] = {}
+        self._range_ev: dict[tuple[dt.date, dt.date], Evaluator] = {}
         self._range: dict[tuple[dt.date, dt.date], Facts | None] = {}
         self._daily_units: dict[str, pd.Series] | None = None
         self.tier_of = {(p.marketplace, p.asin): p.tier for p in inputs.products}
@@ -193,8 +195,14 @@ class Review:
         return fmt_value(kpi, x, self.cur)
 
     def _facts_for(self, period: Period) -> Facts | None:
+        """Facts of an earlier period from the batches that say they cover some of its days. Undated files (a
+        Business Report CSV) and snapshots (inventory, account health) describe now, not the past: left out."""
+        dated = [b for b in self.batches if b.start is not None and b.end is not None
+                 and b.family not in ("inventory", "health") and b.start <= period.end and b.end >= period.start]
+        if not dated:
+            return None
         s = dataclasses.replace(self.settings, period=period)
-        f = build_facts(self.batches, s, self.inputs.products, today=self.today)
+        f = build_facts(dated, s, self.inputs.products, today=self.today)
         return f if any(d is not None for d in f.data_through.values()) else None
 
     def prior(self, n: int) -> Facts | None:
@@ -204,11 +212,12 @@ class Review:
         return self._prior[n]
 
     def prior_evaluator(self, n: int) -> Evaluator | None:
-        f = self.prior(n)
-        if f is None:
-            return None
-        s = dataclasses.replace(self.settings, period=self.settings.period.previous(n))
-        return Evaluator(dataclasses.replace(self.inputs, settings=s, manual=[]), f)
+        if n not in self._prior_ev:
+            f = self.prior(n)
+            s = dataclasses.replace(self.settings, period=self.settings.period.previous(n))
+            self._prior_ev[n] = None if f is None else Evaluator(dataclasses.replace(self.inputs, settings=s,
+                                                                                     manual=[]), f)
+        return self._prior_ev[n]
 
     def same_days_last_period(self) -> tuple[Period, Evaluator] | None:
         """The first k days of the previous period, k = the days elapsed in this one (per the longest market)."""
@@ -226,9 +235,10 @@ class Review:
         f = self._range[key]
         if f is None:
             return None
-        s = dataclasses.replace(self.settings, period=Period(prev.label, prev.start, end))
-        return Period(prev.label, prev.start, end), Evaluator(dataclasses.replace(self.inputs, settings=s,
-                                                                                  manual=[]), f)
+        if key not in self._range_ev:     # one Evaluator for every GMV miss, not one per target
+            s = dataclasses.replace(self.settings, period=Period(prev.label, prev.start, end))
+            self._range_ev[key] = Evaluator(dataclasses.replace(self.inputs, settings=s, manual=[]), f)
+        return Period(prev.label, prev.start, end), self._range_ev[key]
 
     def weight_total(self, period: Period, mk: str) -> float:
         return float(day_weights(period.days, self.inputs.calendar, mk).sum())
