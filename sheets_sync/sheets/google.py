@@ -624,8 +624,11 @@ def _content_requests(tab: GeneratedTab, sid: int, n_rows: int) -> list[dict[str
             {"values": [_cell(c, bold) for c in tab.columns]}]
     per_row = [(j, tab.row_formats[c], tab.formats.get(c, "text")) for j, c in enumerate(tab.columns)
                if tab.row_formats.get(c)]
+    # Date columns get their format from one repeatCell below: their cells need not carry it (smaller request).
+    dated = {j for j, c in enumerate(tab.columns)
+             if tab.formats.get(c) in ("date", "datetime") and not tab.row_formats.get(c)}
     for n, r in enumerate(tab.rows):
-        cells = [_cell(v) for v in r]
+        cells = [_cell(v, date_format=j not in dated) for j, v in enumerate(r)]
         for j, kinds, column_kind in per_row:      # a row without its own format takes the column's
             kind = (kinds[n] if n < len(kinds) else None) or column_kind
             fmt = _number_format(kind, tab.currency)
@@ -717,7 +720,7 @@ def _number_format(intent: str, currency: str) -> dict[str, str] | None:
     return NUMBER_FORMATS.get(intent)
 
 
-def _cell(v: Any, fmt: dict[str, Any] | None = None) -> dict[str, Any]:
+def _cell(v: Any, fmt: dict[str, Any] | None = None, date_format: bool = True) -> dict[str, Any]:
     """A CellData for a Python value. Strings are always ``stringValue``: '=1+1' stays text, never a formula."""
     cell: dict[str, Any] = {}
     if hasattr(v, "item") and not isinstance(v, str | bytes):          # numpy scalars
@@ -731,10 +734,10 @@ def _cell(v: Any, fmt: dict[str, Any] | None = None) -> dict[str, Any]:
     elif isinstance(v, dt.datetime):
         if v == v:                                                     # NaT is a datetime and is not equal to itself
             cell["userEnteredValue"] = {"numberValue": to_serial(v)}
-            number_format = NUMBER_FORMATS["datetime"]
+            number_format = NUMBER_FORMATS["datetime"] if date_format else None
     elif isinstance(v, dt.date):
         cell["userEnteredValue"] = {"numberValue": to_serial(v)}
-        number_format = NUMBER_FORMATS["date"]
+        number_format = NUMBER_FORMATS["date"] if date_format else None
     elif isinstance(v, int):
         cell["userEnteredValue"] = {"numberValue": v}
     elif isinstance(v, float | decimal.Decimal):
