@@ -448,3 +448,17 @@ def test_earlier_periods_ignore_undated_files_and_snapshots():
     prior = rv.prior(1)
     assert prior is not None and prior.account["US"]["gmv"] == pytest.approx(80.0 * 31)
     assert rv.prior_evaluator(1) is rv.prior_evaluator(1)
+
+
+def test_history_drops_the_oldest_as_of_dates_beyond_its_row_budget(monkeypatch):
+    import sheets_sync.compute.review as review_mod
+
+    monkeypatch.setattr(review_mod, "HISTORY_MAX_ROWS", 5)
+    rv = review([tgt("US", "account", None, "Li Na", "ops", "gmv", 3000),
+                 tgt("US", "account", None, "Li Na", "ops", "units", 300)])
+    previous = [["defs"], ["period", "as_of"]] + [["2026-11", dt.date(2026, 11, d), t, "Li Na"]
+                                                  for d in (1, 2, 3) for t in (2, 3)]
+    rows = history_rows(previous, rv.rows, "2026-11", TODAY, 13)
+    dates = [r[1] for r in rows]
+    # 8 rows for a budget of 5: Nov 1 (2 rows) and Nov 2 (2 rows) go, whole dates, oldest first
+    assert dates == [dt.date(2026, 11, 3), dt.date(2026, 11, 3), TODAY, TODAY]

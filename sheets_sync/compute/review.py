@@ -930,6 +930,9 @@ def _as_date(v: Any) -> Any:
     return v
 
 
+HISTORY_MAX_ROWS = 200_000   # ≈ 2.6 M cells: well inside Google's 10 M per spreadsheet with the other tabs
+
+
 def history_rows(previous: list[list[Any]] | None, rows: list[Row], period: str, today: dt.date,
                  width: int) -> list[list[Any]]:
     """Earlier History rows kept, this (period, as-of date)'s replaced by this sync's, sorted."""
@@ -951,7 +954,20 @@ def history_rows(previous: list[list[Any]] | None, rows: list[Row], period: str,
         return (str(row[0] or ""), d.isoformat() if isinstance(d, dt.date) else str(d or ""),
                 row[2] if isinstance(row[2], int | float) else math.inf)
 
-    return sorted(kept + new, key=key)
+    out = sorted(kept + new, key=key)
+    if len(out) <= HISTORY_MAX_ROWS:
+        return out
+    # Too long for a spreadsheet: drop the oldest as-of dates whole (never this sync's rows).
+    by_date: dict[Any, int] = {}
+    for row in kept:
+        by_date[row[1]] = by_date.get(row[1], 0) + 1
+    drop, excess = set(), len(out) - HISTORY_MAX_ROWS
+    for d in sorted(by_date, key=lambda d: d.isoformat() if isinstance(d, dt.date) else str(d or "")):
+        if excess <= 0:
+            break
+        drop.add(d)
+        excess -= by_date[d]
+    return [row for row in out if row[1] not in drop or (str(row[0]) == period and row[1] == today)]
 
 
 # -- the tabs ----------------------------------------------------------------------------------------------
