@@ -26,10 +26,6 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 os.environ.setdefault("HTTPS_PROXY", "http://127.0.0.1:9")      # nothing may leave 127.0.0.1
 
-import google.auth.transport.requests as gtr  # noqa: E402
-import gspread  # noqa: E402
-import requests  # noqa: E402
-from google.oauth2 import service_account  # noqa: E402
 from sheets_server import SID, FakeSheetsServer  # noqa: E402
 
 from sheets_sync.sheets.base import ChartIntent, GeneratedTab  # noqa: E402
@@ -94,12 +90,7 @@ def traffic(server: FakeSheetsServer, start: int) -> tuple[int, int, int]:
 
 
 def naive_sync(server: FakeSheetsServer, sa: dict, tabs: list[GeneratedTab]) -> None:
-    creds = service_account.Credentials.from_service_account_info(sa, scopes=list(gspread.auth.DEFAULT_SCOPES))
-    auth_s = requests.Session()
-    auth_s.mount("https://", server.adapter())
-    session = gtr.AuthorizedSession(creds, auth_request=gtr.Request(auth_s))
-    session.mount("https://", server.adapter())
-    gc = gspread.Client(auth=None, session=session)
+    gc = server.gspread_client(sa)
     sh = gc.open_by_key(SID)
     sheets = {ws.title: ws for ws in sh.worksheets()}
     for name in TEAM_TABS:

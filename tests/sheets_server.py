@@ -703,6 +703,21 @@ class FakeSheetsServer:
     def adapter(self) -> RedirectAdapter:
         return RedirectAdapter(self.base_url)
 
+    def gspread_client(self, sa: dict[str, Any]) -> Any:
+        """A plain gspread client (no sheets-sync code) whose every Google request, token refresh included,
+        goes to this server."""
+        import google.auth.transport.requests as gtr
+        import gspread
+        import requests
+        from google.oauth2 import service_account
+
+        creds = service_account.Credentials.from_service_account_info(sa, scopes=list(gspread.auth.DEFAULT_SCOPES))
+        auth_s = requests.Session()
+        auth_s.mount("https://", self.adapter())
+        session = gtr.AuthorizedSession(creds, auth_request=gtr.Request(auth_s))
+        session.mount("https://", self.adapter())
+        return gspread.Client(auth=None, session=session)
+
     # accounts and books
     def service_account(self, email: str = "sync@kpi-project.iam.gserviceaccount.com") -> dict[str, Any]:
         """A throwaway service-account key whose token_uri is this server (registered for JWT verification)."""

@@ -354,17 +354,9 @@ def test_open_google_workbook_needs_a_key(tmp_path, server, sa):
 
 def test_fake_server_speaks_gspread(server, sa, shared_book):
     """Plain gspread calls (whose payloads its recorded cassettes pin down) work against the fake."""
-    import google.auth.transport.requests as gtr
-    import requests
-    from google.oauth2 import service_account
 
     shared_book(team_tabs())
-    creds = service_account.Credentials.from_service_account_info(sa, scopes=list(gspread.auth.DEFAULT_SCOPES))
-    auth_s = requests.Session()
-    auth_s.mount("https://", server.adapter())
-    s = gtr.AuthorizedSession(creds, auth_request=gtr.Request(auth_s))
-    s.mount("https://", server.adapter())
-    gc = gspread.Client(auth=None, session=s)
+    gc = server.gspread_client(sa)
     sh = gc.open_by_key(SID)
     assert [w.title for w in sh.worksheets()] == ["Settings", "Targets", "Calendar"]
     assert sh.worksheet("Settings").get_all_values()[1] == ["period", "2026-11", ""]
