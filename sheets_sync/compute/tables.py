@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import math
 from typing import Any
 
@@ -154,7 +153,3 @@ def sync_log_tab(template: Template, settings: Settings | None, entry: list[Any]
                        widths={c.name: c.width for c in template.tab("Sync Log").columns},
                        currency=settings.base_currency if settings else "USD")
     return tab
-
-
-def now_utc() -> dt.datetime:
-    return dt.datetime.now(dt.UTC).replace(microsecond=0)

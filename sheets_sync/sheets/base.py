@@ -146,7 +146,3 @@ class Workbook(abc.ABC):
     def describe(self) -> str:
         """A human name for messages (a path or a sheet id); never a secret."""
         return type(self).__name__
-
-    def tab_names(self) -> list[str]:
-        """Names of existing tabs (default: probe via read_tabs is not allowed; adapters override)."""
-        raise NotImplementedError

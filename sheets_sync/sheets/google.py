@@ -252,10 +252,6 @@ class GoogleWorkbook(Workbook):
     def describe(self) -> str:
         return f"google:{self.spreadsheet_id}"
 
-    def tab_names(self) -> list[str]:
-        meta = self._metadata()
-        return [s.title for s in sorted(meta.sheets.values(), key=lambda s: s.index)]
-
     def developer_metadata(self) -> dict[str, str]:
         """Our developer metadata on the spreadsheet (keys without the ``sheets_sync_`` prefix)."""
         return {k[len(METADATA_PREFIX):]: v for k, (_, v) in self._metadata().metadata.items()}

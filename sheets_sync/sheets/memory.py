@@ -34,9 +34,6 @@ class MemoryWorkbook(Workbook):
     def describe(self) -> str:
         return f"memory:{self.name}"
 
-    def tab_names(self) -> list[str]:
-        return list(self.tabs)
-
     def read_tabs(self, names: Sequence[str]) -> dict[str, Table | None]:
         self.reads += 1
         if self.fail_reads:

@@ -109,13 +109,6 @@ class XlsxWorkbook(Workbook):
             raise FatalError(f"{self.path}: not a readable .xlsx workbook ({type(exc).__name__}); "
                              "save it as Excel Workbook (.xlsx)") from exc
 
-    def tab_names(self) -> list[str]:
-        wb = self._open(read_only=True)
-        try:
-            return list(wb.sheetnames)
-        finally:
-            wb.close()
-
     def read_tabs(self, names: Sequence[str]) -> dict[str, Table | None]:
         wb = self._open(read_only=True)
         try:
