@@ -151,6 +151,7 @@ def sync_workbook(wb: Workbook, source: Source | None, *, period: str | None = N
     facts = build_facts(batches, settings, inputs.products, today=today_team)
     problems.extend(facts.problems)
     rows, ev = evaluate_all(inputs, facts)
+    overrides = list(ev.manual_overrides)   # the Targets rows' own (the review evaluates more with ev)
     complete = all((d is not None and d >= settings.period.end) for d in facts.data_through.values())
     scores = score_owners(rows, inputs.tiers, settings, complete)
     unassigned = facts.asin[~facts.asin["in_products"]] if not facts.asin.empty else facts.asin
@@ -169,7 +170,7 @@ def sync_workbook(wb: Workbook, source: Source | None, *, period: str | None = N
         T.actuals_tab(template, facts, settings, title),
         T.daily_tab(template, facts, settings, inputs.calendar, rows, title),
     ]
-    tabs.extend(_review_tabs(template, inputs, facts, rows, scores, tables, today_team, title, batches))
+    tabs.extend(_review_tabs(template, inputs, facts, rows, scores, tables, today_team, title, batches, ev))
     duration = round(time.perf_counter() - t0, 3)
     api_calls = wb.api_calls + getattr(wb, "calls_per_write", 0) + (source.api_calls if source else 0)
     through = ", ".join(f"{m} {d.isoformat() if d else 'no data'}" for m, d in facts.data_through.items())
@@ -183,7 +184,7 @@ def sync_workbook(wb: Workbook, source: Source | None, *, period: str | None = N
     provisional = [f"{mk}: {ranges(sorted(days))} provisional — Amazon may still revise these days; they are "
                    "marked in the Daily tab and are not final figures" for mk, days in facts.provisional.items() if days]
     detail += [["", "", "", "info", None, None, None, line]
-               for line in provisional + ev.manual_overrides + facts.coverage]
+               for line in provisional + overrides + facts.coverage]
     previous = _generated_rows(tables.get("Sync Log"))
     tabs.append(T.sync_log_tab(template, settings, entry, detail, previous, title))
     wb.write_tabs(tabs)   # RetriableError propagates: nothing was written, the caller may retry
@@ -202,13 +203,13 @@ def sync_workbook(wb: Workbook, source: Source | None, *, period: str | None = N
 
 
 def _review_tabs(template: Template, inputs, facts, rows, scores, tables, today, title,
-                 batches) -> list[GeneratedTab]:
+                 batches, ev) -> list[GeneratedTab]:
     """Commentary, Target Suggestions and History (see sheets_sync.compute.review)."""
     try:
         from .compute import review
     except ImportError:  # pragma: no cover - review module arrives with the review issue
         return []
-    return review.review_tabs(template, inputs, facts, rows, scores, tables, today, title, batches)
+    return review.review_tabs(template, inputs, facts, rows, scores, tables, today, title, batches, ev)
 
 
 def open_workbook(config: Config, wbc: WorkbookConfig, template: Template | None = None) -> Workbook:

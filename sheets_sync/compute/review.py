@@ -154,12 +154,12 @@ class Review:
     """Everything the three tabs need, computed once per sync."""
 
     def __init__(self, inputs: TeamInputs, facts: Facts, rows: list[Row], today: dt.date,
-                 batches: list[ReportBatch]):
+                 batches: list[ReportBatch], ev: Evaluator | None = None):
         self.inputs, self.facts, self.rows, self.today, self.batches = inputs, facts, rows, today, batches
         self.settings: Settings = inputs.settings
         self.lang = self.settings.language
         self.cur = self.settings.base_currency
-        self.ev = Evaluator(inputs, facts)
+        self.ev = ev or Evaluator(inputs, facts)    # the sync's own, when given: its group sums are reused
         self._prior: dict[int, Facts | None] = {}
         self._prior_ev: dict[int, Evaluator | None] = {}
         self._range_ev: dict[tuple[dt.date, dt.date], Evaluator] = {}
@@ -990,10 +990,10 @@ def commentary_tab(template: Template, review: Review, title: str) -> GeneratedT
 
 def review_tabs(template: Template, inputs: TeamInputs, facts: Facts, rows: list[Row], scores: list[OwnerScore],
                 tables: dict[str, Any], today: dt.date, title: str,
-                batches: list[ReportBatch] | None) -> list[GeneratedTab]:
+                batches: list[ReportBatch] | None, ev: Evaluator | None = None) -> list[GeneratedTab]:
     """Commentary, Target Suggestions and History for one sync."""
     settings = inputs.settings
-    review = Review(inputs, facts, rows, today, list(batches or []))
+    review = Review(inputs, facts, rows, today, list(batches or []), ev)
     lang = settings.language
     defs = definitions(settings, facts.data_through)
 
