@@ -107,7 +107,6 @@ def main() -> None:
     ap.add_argument("--targets", type=int, default=20_000)
     ap.add_argument("--keep", help="reuse/keep the workload in this folder")
     args = ap.parse_args()
-    sys.path.insert(0, str(HERE.parent))
     from sheets_sync.sources.samples import write_large_workload
 
     root = Path(args.keep) if args.keep else Path(tempfile.mkdtemp(prefix="sheets-sync-bench-"))

@@ -9,14 +9,11 @@ from __future__ import annotations
 import argparse
 import io
 import json
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 import pandas as pd
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from sheets_sync.frames import RawReport
 from sheets_sync.sources.reports import parse_report

@@ -1,6 +1,6 @@
 """Sheets API calls and bytes per sync, GoogleWorkbook vs the naive gspread approach, on the large workload.
 
-Both run against the local Sheets v4 server (tests/sheets_server.py) over real HTTP with real gspread and
+Both run against the local Sheets v4 server (sheets_sync/testing/sheets_server.py) over real HTTP with real gspread and
 google-auth. The workload: team tabs as ``init`` seeds them plus 2 × 5,000 ASINs in Products; generated tabs
 Actuals (2 × 5,000 ASINs + 2 ALL rows), Daily (2 marketplaces × 30 days), Attainment (20,000 rows),
 Scorecard (200 owners), Commentary (500 findings), History (20,000 rows), Sync Log (200 rows).
@@ -18,19 +18,16 @@ from __future__ import annotations
 import datetime as dt
 import os
 import random
-import sys
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 os.environ.setdefault("HTTPS_PROXY", "http://127.0.0.1:9")      # nothing may leave 127.0.0.1
-
-from sheets_server import SID, FakeSheetsServer  # noqa: E402
 
 from sheets_sync.sheets.base import ChartIntent, GeneratedTab  # noqa: E402
 from sheets_sync.sheets.google import GoogleWorkbook, RetryPolicy, _content_requests, _grid_size  # noqa: E402
 from sheets_sync.template import TEAM_TABS, load_template  # noqa: E402
+from sheets_sync.testing.sheets_server import SID, FakeSheetsServer  # noqa: E402
 
 TODAY = dt.date(2026, 11, 23)
 

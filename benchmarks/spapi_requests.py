@@ -1,7 +1,7 @@
 """SP-API createReport calls for a 31-day period: the first sync, then a re-sync of the unchanged period.
 
 Runs the real python-amazon-sp-api (and python-amazon-ad-api) clients over HTTP against the local Amazon
-(tests/amazon_server.py) with a fresh data directory; both marketplaces (US, MX), every report type. Reports
+(sheets_sync/testing/amazon_server.py) with a fresh data directory; both marketplaces (US, MX), every report type. Reports
 take 3 polls to generate (sleeps are skipped). "today" is 2024-06-01 in both marketplaces, the period
 2024-05-01..2024-05-31 (the last 3 days are provisional).
 
@@ -15,18 +15,15 @@ Run: ``python benchmarks/spapi_requests.py``. The last line is ``spapi_requests:
 from __future__ import annotations
 
 import datetime as dt
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
-
-from amazon_server import AmazonServer, clear_token_caches, make_config, utc_noon  # noqa: E402
 
 from sheets_sync.sources.amazon import open_amazon_source  # noqa: E402
 from sheets_sync.sources.base import FetchRequest  # noqa: E402
+from sheets_sync.testing.amazon_server import AmazonServer, clear_token_caches, make_config, utc_noon  # noqa: E402
 
 TODAY = dt.date(2024, 6, 1)
 PERIOD = (dt.date(2024, 5, 1), dt.date(2024, 5, 31))

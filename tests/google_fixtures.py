@@ -10,10 +10,10 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
-from sheets_server import SID, FakeSheetsServer
 
 from sheets_sync.sheets.google import GoogleWorkbook, RetryPolicy
 from sheets_sync.template import load_template
+from sheets_sync.testing.sheets_server import SID, FakeSheetsServer
 
 
 class FakeClock:

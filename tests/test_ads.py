@@ -1,4 +1,4 @@
-"""Ads API source: the real python-amazon-ad-api client over HTTP against the local Amazon (tests/amazon_server.py)."""
+"""Ads API source: the real python-amazon-ad-api client over HTTP against the local Amazon (sheets_sync/testing/amazon_server.py)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,14 @@ import logging
 import os
 
 import pytest
-from amazon_server import (
+
+from sheets_sync.errors import ConfigError, FatalError, QuotaError
+from sheets_sync.sources.ads import AdsApiSource, AdsCredentials
+from sheets_sync.sources.amazon import open_amazon_source
+from sheets_sync.sources.amazon_common import MAX_RETRIES
+from sheets_sync.sources.base import FetchRequest
+from sheets_sync.sources.reports import parse_report
+from sheets_sync.testing.amazon_server import (
     ADS_CLIENT_ID,
     ADS_CLIENT_SECRET,
     ADS_PROFILES,
@@ -18,13 +25,6 @@ from amazon_server import (
     make_config,
     utc_noon,
 )
-
-from sheets_sync.errors import ConfigError, FatalError, QuotaError
-from sheets_sync.sources.ads import AdsApiSource, AdsCredentials
-from sheets_sync.sources.amazon import open_amazon_source
-from sheets_sync.sources.amazon_common import MAX_RETRIES
-from sheets_sync.sources.base import FetchRequest
-from sheets_sync.sources.reports import parse_report
 
 pytestmark = [pytest.mark.filterwarnings("ignore::DeprecationWarning"), pytest.mark.usefixtures("fresh_tokens")]
 

@@ -2,9 +2,9 @@
 google-auth talking HTTP to the local Sheets server."""
 
 import pytest
-from sheets_server import SID
 
-from sheets_sync.testing import WorkbookContract
+from sheets_sync.testing.contract import WorkbookContract
+from sheets_sync.testing.sheets_server import SID
 
 pytest_plugins = ["google_fixtures"]
 

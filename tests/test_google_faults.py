@@ -7,11 +7,11 @@ import datetime as dt
 import random
 
 import pytest
-from sheets_server import SID, Fault
 
 from sheets_sync.errors import RetriableError
 from sheets_sync.sheets.base import GeneratedTab
 from sheets_sync.template import TEAM_TABS
+from sheets_sync.testing.sheets_server import SID, Fault
 
 pytest_plugins = ["google_fixtures"]
 

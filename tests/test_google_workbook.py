@@ -7,7 +7,6 @@ import json
 
 import gspread
 import pytest
-from sheets_server import SID, Fault
 
 from sheets_sync.config import Config
 from sheets_sync.errors import (
@@ -21,6 +20,7 @@ from sheets_sync.errors import (
 from sheets_sync.sheets.base import ChartIntent, GeneratedTab
 from sheets_sync.sheets.google import MAX_CELL_CHARS, PROTECTION_DESCRIPTION, open_google_workbook
 from sheets_sync.template import TEAM_TABS, load_template
+from sheets_sync.testing.sheets_server import SID, Fault
 
 pytest_plugins = ["google_fixtures"]
 

@@ -1,4 +1,4 @@
-"""SP-API source: the real python-amazon-sp-api client over HTTP against the local Amazon (tests/amazon_server.py)."""
+"""SP-API source: the real python-amazon-sp-api client over HTTP against the local Amazon (sheets_sync/testing/amazon_server.py)."""
 
 from __future__ import annotations
 
@@ -7,14 +7,6 @@ import json
 import logging
 
 import pytest
-from amazon_server import (
-    SP_CLIENT_SECRET,
-    SP_REFRESH_TOKEN,
-    AmazonServer,
-    fresh_tokens,  # noqa: F401  (the shared fixture)
-    make_config,
-    utc_noon,
-)
 
 from sheets_sync.errors import ConfigError, FatalError, QuotaError
 from sheets_sync.sources.amazon_common import MAX_WAIT_S, retry_wait
@@ -27,6 +19,14 @@ from sheets_sync.sources.spapi import (
     SP_REPORTS,
     SpApiCredentials,
     SpApiSource,
+)
+from sheets_sync.testing.amazon_server import (
+    SP_CLIENT_SECRET,
+    SP_REFRESH_TOKEN,
+    AmazonServer,
+    fresh_tokens,  # noqa: F401  (the shared fixture)
+    make_config,
+    utc_noon,
 )
 
 pytestmark = [pytest.mark.filterwarnings("ignore::DeprecationWarning"), pytest.mark.usefixtures("fresh_tokens")]

@@ -13,13 +13,6 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from amazon_server import (
-    AmazonServer,
-    fresh_tokens,  # noqa: F401  (the shared fixture)
-    make_config,
-    synthetic_document,
-    utc_noon,
-)
 
 from sheets_sync.frames import ReportBatch
 from sheets_sync.sources.amazon import open_amazon_source
@@ -27,6 +20,13 @@ from sheets_sync.sources.base import FetchRequest
 from sheets_sync.sources.files import ReportFilesSource
 from sheets_sync.sources.reports import parse_report
 from sheets_sync.sources.spapi import SP_REPORTS
+from sheets_sync.testing.amazon_server import (
+    AmazonServer,
+    fresh_tokens,  # noqa: F401  (the shared fixture)
+    make_config,
+    synthetic_document,
+    utc_noon,
+)
 
 pytestmark = [pytest.mark.filterwarnings("ignore::DeprecationWarning"), pytest.mark.usefixtures("fresh_tokens")]
 

@@ -5,19 +5,19 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from amazon_server import (
-    AmazonServer,
-    fresh_tokens,  # noqa: F401  (the shared fixture)
-    make_config,
-    synthetic_document,
-    utc_noon,
-)
 from builders import tables
 
 from sheets_sync.cli import main
 from sheets_sync.sheets.memory import MemoryWorkbook
 from sheets_sync.sources.amazon import open_amazon_source
 from sheets_sync.sync import sync_workbook
+from sheets_sync.testing.amazon_server import (
+    AmazonServer,
+    fresh_tokens,  # noqa: F401  (the shared fixture)
+    make_config,
+    synthetic_document,
+    utc_noon,
+)
 
 pytestmark = [pytest.mark.filterwarnings("ignore::DeprecationWarning"), pytest.mark.usefixtures("fresh_tokens")]
 TODAY = dt.date(2026, 11, 6)

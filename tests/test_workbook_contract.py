@@ -4,7 +4,7 @@ import pytest
 
 from sheets_sync.sheets.memory import MemoryWorkbook
 from sheets_sync.sheets.xlsx import XlsxWorkbook
-from sheets_sync.testing import WorkbookContract
+from sheets_sync.testing.contract import WorkbookContract
 
 
 class TestMemoryWorkbook(WorkbookContract):

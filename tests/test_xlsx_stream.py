@@ -20,7 +20,7 @@ from sheets_sync.sheets import xlsx
 from sheets_sync.sheets.base import ChartIntent, GeneratedTab
 from sheets_sync.sheets.xlsx import XlsxWorkbook
 from sheets_sync.template import load_template
-from sheets_sync.testing import TODAY
+from sheets_sync.testing.contract import TODAY
 
 COLUMNS = ["row", "owner", "kpi", "target", "actual", "attainment", "status", "as_of", "at", "flag", "note"]
 KINDS = ("money", "int", "percent", None, "number", "text")

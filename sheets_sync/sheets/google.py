@@ -208,7 +208,7 @@ class GoogleWorkbook(Workbook):
 
     ``credentials``: the service-account key as a dict or the path of its JSON file.
     ``adapter_factory``: tests only; returns a ``requests`` transport adapter mounted for ``https://`` on both the
-    API session and google-auth's token session (see tests/sheets_server.py). Production passes nothing.
+    API session and google-auth's token session (see sheets_sync/testing/sheets_server.py). Production passes nothing.
     ``template``: the loaded :class:`~sheets_sync.template.Template`; it says which columns hold dates (Google
     returns them as day serials) and which tabs are team tabs (never written).
     """

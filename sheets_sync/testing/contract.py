@@ -14,8 +14,8 @@ import datetime as dt
 
 import pytest
 
-from .sheets.base import GENERATED_HEADER_ROW, GeneratedTab, Workbook
-from .template import GENERATED_TABS, TEAM_TABS, load_template
+from ..sheets.base import GENERATED_HEADER_ROW, GeneratedTab, Workbook
+from ..template import GENERATED_TABS, TEAM_TABS, load_template
 
 TODAY = dt.date(2026, 11, 23)
 

@@ -1,0 +1,8 @@
+"""Shipped with the library for tests and benchmarks (needs the ``dev`` extra: pytest, cryptography).
+
+* :mod:`.contract` — the contract suite every workbook adapter passes (``WorkbookContract``).
+* :mod:`.sheets_server` — a local Google Sheets API v4 server (with Google's limits) over real HTTP.
+* :mod:`.amazon_server` — a local Amazon (LWA, SP-API Reports, Ads API v3 reporting) over real HTTP.
+
+Nothing here is imported by the product code.
+"""
