@@ -40,9 +40,11 @@ from urllib.parse import urlsplit
 
 from ..errors import ConfigError, FatalError, QuotaError, RetriableError
 from ..frames import MARKETPLACES, RawReport
+from . import datakiosk as dk
 from .amazon_common import (
     MAX_RETRIES,
     PROVISIONAL_DAYS,
+    Budget,
     CachedDocument,
     Clock,
     ReportApiSource,
@@ -60,6 +62,7 @@ from .amazon_common import (
     settled_before,
 )
 from .base import FetchRequest
+from .datakiosk import DATASET
 
 SP_API_ENDPOINT = "https://sellingpartnerapi-na.amazon.com"
 LWA_TOKEN_URL = "https://api.amazon.com/auth/o2/token"
@@ -158,6 +161,41 @@ class _Job(ReportJob):
         return f"sp-api:{self.spec.report_type}:{self.span}"
 
 
+@dataclass
+class _Bundle:
+    """The Data Kiosk queries of one marketplace and run of days, and what they brought back so far."""
+
+    collected: dk.Collected
+    provisional: frozenset[dt.date]
+    settled_end: dt.date                 # days before it may be cached
+    pending: int = 0
+    failed: bool = False
+    asins: list[str] = field(default_factory=list)
+
+    @property
+    def span(self) -> str:
+        c = self.collected
+        return f"{c.marketplace}:{c.start.isoformat()}..{c.end.isoformat()}"
+
+
+@dataclass
+class _DkJob(ReportJob):
+    """One Data Kiosk query (its ``report_id`` is the queryId)."""
+
+    kind: str = "byDate"                 # byDate | asins | trends
+    query: str = ""
+    token: str | None = None
+    bundle: _Bundle | None = None
+
+    @property
+    def name(self) -> str:
+        return f"data-kiosk:{self.kind}:{self.span}"
+
+
+class _DataKioskRefused(Exception):
+    """Data Kiosk said no to this app or query (403 role, 400 dataset): the Reports API takes over."""
+
+
 @contextlib.contextmanager
 def library_env_hidden(names: tuple[str, ...]) -> Iterator[None]:
     """Hide environment variables a client library would read by itself, for the duration of the block."""
@@ -190,9 +228,17 @@ class SpApiSource(ReportApiSource):
                  reports: tuple[SpReport, ...] = SP_REPORTS,
                  clock: Clock = time.time, sleep: Sleep = time.sleep,
                  poll_interval: float = 15.0, max_poll_interval: float = 120.0, max_wait_s: float = 4 * 3600.0,
-                 provisional_days: int = PROVISIONAL_DAYS, timeout: float = 60.0):
+                 provisional_days: int = PROVISIONAL_DAYS, timeout: float = 60.0,
+                 data_kiosk: bool = True, budget: Budget | None = None,
+                 stage_progress: Callable[[str, int, int], None] | None = None):
         super().__init__()
         self.credentials = credentials
+        self.data_kiosk = data_kiosk and SALES_AND_TRAFFIC in reports
+        self.budget = budget
+        if stage_progress is not None:
+            self.stage_progress = stage_progress
+        self.create_query_calls = 0
+        self._dk_refused: str | None = None
         self.endpoint = (endpoint or SP_API_ENDPOINT).rstrip("/")
         self.lwa_token_url = lwa_token_url or LWA_TOKEN_URL
         self.reports = reports
@@ -208,13 +254,14 @@ class SpApiSource(ReportApiSource):
 
     # ------------------------------------------------------------------------------------ clients
 
-    def _client(self, marketplace: str) -> Any:
-        if marketplace not in self._clients:
+    def _client(self, marketplace: str, api: str = "reports") -> Any:
+        key = marketplace if api == "reports" else f"{marketplace}:{api}"
+        if key not in self._clients:
             mp = _Marketplace(self.endpoint, MARKETPLACES[marketplace]["marketplace_id"])
             with library_env_hidden(_LIBRARY_ENV):
-                from sp_api.api import Reports
+                from sp_api.api import DataKiosk, Reports
                 from sp_api.base.credential_provider import FromCodeCredentialProvider
-                client = Reports(
+                client = (Reports if api == "reports" else DataKiosk)(
                     marketplace=mp,
                     credentials={"lwa_app_id": self.credentials.lwa_app_id,
                                  "lwa_client_secret": self.credentials.lwa_client_secret,
@@ -227,8 +274,8 @@ class SpApiSource(ReportApiSource):
                     verify=not self.endpoint.startswith("http://"))
             # set again: SP_API_DEFAULT_MARKETPLACE in the environment overrides the argument in Client.__init__
             client.endpoint, client.marketplace_id, client.region = mp.endpoint, mp.marketplace_id, mp.region
-            self._clients[marketplace] = client
-        return self._clients[marketplace]
+            self._clients[key] = client
+        return self._clients[key]
 
     def close(self) -> None:
         """Close the HTTP connections (API and token clients); clients are re-created on the next collect."""
@@ -241,8 +288,10 @@ class SpApiSource(ReportApiSource):
 
     # ------------------------------------------------------------------------------- API call policy
 
-    def _call(self, what: str, fn: Callable[[], Any], progress: Callable[[str], None]) -> Any:
-        """Run one SP-API operation: throttling and 5xx retried with bounded backoff, auth errors made fatal."""
+    def _call(self, what: str, fn: Callable[[], Any], progress: Callable[[str], None], op: str | None = None,
+              refusable: bool = False) -> Any:
+        """Run one SP-API operation: paced by the budget, throttling and 5xx retried with bounded backoff, auth
+        errors made fatal (``refusable``: a 403 or 400 raises :class:`_DataKioskRefused` instead)."""
         import httpx
         from sp_api.auth.exceptions import AuthorizationError
         from sp_api.base.exceptions import (
@@ -255,6 +304,8 @@ class SpApiSource(ReportApiSource):
         )
 
         for attempt in range(MAX_RETRIES + 1):
+            if op:
+                self._pace(op, progress)
             self.api_calls += 1
             try:
                 return fn()
@@ -277,6 +328,10 @@ class SpApiSource(ReportApiSource):
                 progress(f"{reason}; retrying in {wait:.0f} s")
                 self.sleep(wait)
             except SellingApiForbiddenException as exc:
+                if refusable:
+                    raise _DataKioskRefused(self._scrub(
+                        f"Amazon refused Data Kiosk (HTTP 403 {_code(exc)}: {getattr(exc, 'message', '')}); the app "
+                        "needs the Brand Analytics role")) from None
                 raise FatalError(self._scrub(
                     f"{what}: Amazon refused access (HTTP 403 {_code(exc)}: {getattr(exc, 'message', '')}). "
                     f"Check that {ENV_REFRESH_TOKEN} belongs to a seller who authorised this app ({ENV_LWA_APP_ID}) "
@@ -287,6 +342,10 @@ class SpApiSource(ReportApiSource):
                     progress(f"{what}: QuotaExceeded; waiting {wait:.0f} s")
                     self.sleep(wait)
                     continue
+                if refusable and exc.code in (400, 404):
+                    raise _DataKioskRefused(self._scrub(
+                        f"Amazon rejected the {DATASET} query (HTTP {exc.code} {_code(exc)}: "
+                        f"{getattr(exc, 'message', '')})")) from None
                 raise FatalError(self._scrub(
                     f"{what}: Amazon answered HTTP {exc.code} {_code(exc)}: {getattr(exc, 'message', '')}")) from None
         raise AssertionError("unreachable")
@@ -312,6 +371,11 @@ class SpApiSource(ReportApiSource):
         cached: list[RawReport] = []
         jobs: list[_Job] = []
         for spec in self.reports:
+            if spec is SALES_AND_TRAFFIC and self.data_kiosk and start <= end:
+                c, j = self._plan_data_kiosk(marketplace, start, end, today, first_provisional)
+                cached += c
+                jobs += j
+                continue
             if spec.kind == "snapshot":
                 jobs.append(_Job(marketplace, today, today, frozenset(), cacheable=False, spec=spec))
                 continue
@@ -332,9 +396,142 @@ class SpApiSource(ReportApiSource):
                 jobs.append(_Job(marketplace, a, b, frozenset(days_between(a, b)), cacheable=False, spec=spec))
         return cached, jobs
 
+    def _plan_data_kiosk(self, marketplace: str, start: dt.date, end: dt.date, today: dt.date,
+                         first_provisional: dt.date) -> tuple[list[RawReport], list[_DkJob]]:
+        """Daily sales and traffic through Data Kiosk: settled days from the cache (the same daily documents
+        either path stores), the rest in runs of up to ``MAX_QUERY_DAYS`` days, two queries each to start
+        (by date; which ASINs), the trends queries once the ASINs are known."""
+        cached: list[RawReport] = []
+        have: set[dt.date] = set()
+        if self.cache is not None:
+            docs, have = self.cache.covered(marketplace, SALES_AND_TRAFFIC.report_type, first_provisional, today)
+            cached = [_raw_from_cache(doc) for doc in docs if doc.end >= start and doc.start <= end]
+        missing = [d for d in days_between(start, end) if d >= first_provisional or d not in have]
+        jobs: list[_DkJob] = []
+        for a, b in runs(missing, dk.MAX_QUERY_DAYS):
+            bundle = _Bundle(dk.Collected(marketplace, a, b),
+                             frozenset(d for d in days_between(a, b) if d >= first_provisional), first_provisional)
+            for kind, query in (("byDate", dk.by_date_query(marketplace, a, b, today)),
+                                ("asins", dk.asins_query(marketplace, a, b, today))):
+                jobs.append(_DkJob(marketplace, a, b, bundle.provisional, False, kind=kind, query=query,
+                                   bundle=bundle))
+                bundle.pending += 1
+        return cached, jobs
+
+    # ------------------------------------------------------------------------------- Data Kiosk
+
+    def _dk_fallback(self, bundle: _Bundle, reason: str) -> None:
+        """Fetch the bundle's days with the Reports API (one report per day) and say so in the Sync Log."""
+        if bundle.failed:
+            return
+        bundle.failed = True
+        c = bundle.collected
+        self.problems.append(self._scrub(
+            f"data-kiosk:{DATASET}:{bundle.span}: {reason}; Sales and Traffic for these days is fetched with the "
+            "Reports API instead (one report per day: a slower first sync)"))
+        for d in days_between(c.start, c.end):
+            self._spawn(_Job(c.marketplace, d, d, frozenset({d}) & bundle.provisional,
+                             cacheable=d < bundle.settled_end, spec=SALES_AND_TRAFFIC))
+
+    def _dk_create(self, job: _DkJob, progress: Callable[[str], None]) -> None:
+        bundle = job.bundle
+        if bundle.failed:
+            return
+        if self._dk_refused:
+            return self._dk_fallback(bundle, self._dk_refused)
+        client = self._client(job.marketplace, "datakiosk")
+        self.create_query_calls += 1
+        try:
+            res = self._call(f"{job.name} createQuery", lambda: client.create_query(job.query, job.token), progress,
+                             op="createQuery", refusable=True)
+        except _DataKioskRefused as exc:
+            self._dk_refused = str(exc)
+            return self._dk_fallback(bundle, str(exc))
+        job.report_id = str((res.payload or {}).get("queryId") or "")
+        if not job.report_id:
+            self._dk_fallback(bundle, "Amazon accepted createQuery but returned no queryId")
+
+    def _dk_download(self, job: _DkJob, document_id: str, progress: Callable[[str], None]) -> bytes:
+        client = self._client(job.marketplace, "datakiosk")
+        res = self._call(f"{job.name} getDocument",
+                         lambda: client.get_document(document_id, download=True, timeout=self.timeout),
+                         progress, op="getDocument")
+        document = (res.payload or {}).get("document")
+        return document.encode("utf-8") if isinstance(document, str) else bytes(document or b"")
+
+    def _dk_check(self, job: _DkJob, progress: Callable[[str], None]) -> list[RawReport] | None:
+        bundle = job.bundle
+        if bundle.failed:
+            return []
+        client = self._client(job.marketplace, "datakiosk")
+        qid = job.report_id
+        st = self._call(f"{job.name} getQuery", lambda: client.get_query(qid), progress, op="getQuery").payload or {}
+        job.status = str(st.get("processingStatus") or "UNKNOWN")
+        if job.status in ("IN_QUEUE", "IN_PROGRESS"):
+            return None
+        if job.status != "DONE":
+            detail = "Amazon gave no error document"
+            if st.get("errorDocumentId"):
+                try:
+                    detail = dk.error_text(self._dk_download(job, str(st["errorDocumentId"]), progress))
+                except (FatalError, RetriableError) as exc:
+                    detail = f"the error document could not be read ({exc})"
+            self._dk_fallback(bundle, f"Amazon could not run the query ({job.status}): {detail}")
+            return []
+        records: list[dict[str, Any]] = []
+        if st.get("dataDocumentId"):        # DONE without a document: no data for the range (not zero)
+            try:
+                records = dk.parse_jsonl(self._dk_download(job, str(st["dataDocumentId"]), progress))
+            except dk.DocumentError as exc:
+                self._dk_fallback(bundle, f"the {job.kind} document could not be read ({exc})")
+                return []
+        c = bundle.collected
+        if job.kind == "byDate":
+            c.by_date.extend(records)
+        elif job.kind == "trends":
+            c.by_asin.extend(records)
+        else:
+            bundle.asins.extend(a for a in dk.asins_of(records) if a not in bundle.asins)
+        token = (st.get("pagination") or {}).get("nextToken")
+        if token:                            # the next page is another createQuery with the token
+            bundle.pending += 1
+            self._spawn(_DkJob(job.marketplace, job.start, job.end, job.provisional, False, kind=job.kind,
+                               query=str(st.get("query") or job.query), token=str(token), bundle=bundle))
+        elif job.kind == "asins":
+            today = marketplace_today(job.marketplace, self.clock)
+            for names in dk.chunks(bundle.asins):
+                bundle.pending += 1
+                self._spawn(_DkJob(job.marketplace, job.start, job.end, job.provisional, False, kind="trends",
+                                   query=dk.trends_query(job.marketplace, c.start, c.end, names, today),
+                                   bundle=bundle))
+        bundle.pending -= 1
+        return self._dk_finish(bundle, progress) if bundle.pending == 0 else []
+
+    def _dk_finish(self, bundle: _Bundle, progress: Callable[[str], None]) -> list[RawReport]:
+        c = bundle.collected
+        fetched = self.clock()
+        out: list[RawReport] = []
+        empty_days = []
+        for doc in dk.daily_documents(c):
+            name = f"sp-api:data-kiosk:{c.marketplace}:{doc.day}..{doc.day}"
+            if doc.empty:
+                empty_days.append(doc.day)
+            if self.cache is not None and doc.day < bundle.settled_end:
+                self.cache.put(CachedDocument(SALES_AND_TRAFFIC.report_type, c.marketplace, doc.day, doc.day,
+                                              doc.data, "utf-8", fetched, doc.empty, name), "json")
+            provisional = frozenset({doc.day}) if (doc.empty or doc.day in bundle.provisional) else frozenset()
+            out.append(RawReport(name=name, data=doc.data, marketplace_hint=c.marketplace, fetched_at=fetched,
+                                 charset="utf-8", provisional_days=provisional))
+        if empty_days:
+            progress(f"data-kiosk {bundle.span}: Amazon has no data yet for {len(empty_days)} day(s) — marked not "
+                     "ready")
+        return out
+
     # ------------------------------------------------------------------------------------ collect
 
     def _create(self, job: _Job, progress: Callable[[str], None]) -> None:
+        if isinstance(job, _DkJob):
+            return self._dk_create(job, progress)
         client = self._client(job.marketplace)
         body: dict[str, Any] = {"reportType": job.spec.report_type,
                                 "marketplaceIds": [MARKETPLACES[job.marketplace]["marketplace_id"]]}
@@ -345,15 +542,18 @@ class SpApiSource(ReportApiSource):
         if job.spec.options:
             body["reportOptions"] = dict(job.spec.options)
         self.create_report_calls += 1
-        res = self._call(f"{job.name} createReport", lambda: client.create_report(**body), progress)
+        res = self._call(f"{job.name} createReport", lambda: client.create_report(**body), progress,
+                         op="createReport")
         job.report_id = str(res.payload.get("reportId") or "")
         if not job.report_id:
             self.problems.append(f"{job.name}: Amazon accepted createReport but returned no reportId")
 
     def _check(self, job: _Job, progress: Callable[[str], None]) -> list[RawReport] | None:
+        if isinstance(job, _DkJob):
+            return self._dk_check(job, progress)
         client = self._client(job.marketplace)
         rid = job.report_id
-        st = self._call(f"{job.name} getReport", lambda: client.get_report(rid), progress).payload
+        st = self._call(f"{job.name} getReport", lambda: client.get_report(rid), progress, op="getReport").payload
         job.status = str(st.get("processingStatus") or "UNKNOWN")
         if job.status == "DONE":
             return list(self._done(job, str(st.get("reportDocumentId") or ""), progress))
@@ -372,7 +572,7 @@ class SpApiSource(ReportApiSource):
             lambda: client.get_report_document(document_id, download=True,
                                                character_code="utf-8" if json_doc else None,
                                                timeout=self.timeout),
-            progress)
+            progress, op="getReportDocument")
         document = res.payload.get("document")
         used = str(getattr(res, "character_code", None) or "")
         if isinstance(document, str):
