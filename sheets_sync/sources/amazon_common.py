@@ -222,7 +222,7 @@ class LocalBudget:
         tokens, stamp = self._buckets.get(operation, (float(burst), now))
         tokens = min(float(burst), tokens + max(0.0, now - stamp) * rate) - 1.0
         self._buckets[operation] = (tokens, now)
-        return 0.0 if tokens >= 0 else -tokens / rate
+        return 0.0 if tokens >= 0 else -tokens / rate * 1.01     # 1 % margin: Amazon's clock is not ours
 
     def available(self, operation: str) -> float:
         """Requests of ``operation`` that could go now without waiting."""

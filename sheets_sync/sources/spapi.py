@@ -465,7 +465,8 @@ class SpApiSource(ReportApiSource):
             return []
         client = self._client(job.marketplace, "datakiosk")
         qid = job.report_id
-        st = self._call(f"{job.name} getQuery", lambda: client.get_query(qid), progress, op="getQuery").payload or {}
+        res = self._call(f"{job.name} getQuery", lambda: client.get_query(qid), progress, op="getQuery")
+        st = res.payload or {}
         job.status = str(st.get("processingStatus") or "UNKNOWN")
         if job.status in ("IN_QUEUE", "IN_PROGRESS"):
             return None
@@ -492,7 +493,8 @@ class SpApiSource(ReportApiSource):
             c.by_asin.extend(records)
         else:
             bundle.asins.extend(a for a in dk.asins_of(records) if a not in bundle.asins)
-        token = (st.get("pagination") or {}).get("nextToken")
+        # the library lifts "pagination" out of the payload
+        token = getattr(res, "next_token", None) or (st.get("pagination") or {}).get("nextToken")
         if token:                            # the next page is another createQuery with the token
             bundle.pending += 1
             self._spawn(_DkJob(job.marketplace, job.start, job.end, job.provisional, False, kind=job.kind,

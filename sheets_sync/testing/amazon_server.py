@@ -256,7 +256,7 @@ class RateLimiter:
             now = self.clock()
             tokens, stamp = self.buckets.get(op, [float(burst), now])
             tokens = min(float(burst), tokens + max(0.0, now - stamp) * rate)
-            ok = tokens >= 1.0
+            ok = tokens >= 1.0 - 1e-9
             self.buckets[op] = [tokens - 1.0 if ok else tokens, now]
             return ok
 
