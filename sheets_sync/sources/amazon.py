@@ -45,6 +45,11 @@ class AmazonSource(Source):
     def problems(self, value: list[str]) -> None:   # Source.__init__ assigns []
         self._notes = list(value)
 
+    @property
+    def pending(self) -> list[str]:
+        """What a later sync will fetch (comparisons that would have waited on Amazon's rate limits)."""
+        return [*self.sp.pending, *(self.ads.pending if self.ads else [])]
+
     @property  # type: ignore[override]
     def api_calls(self) -> int:
         return self.sp.api_calls + (self.ads.api_calls if self.ads else 0)

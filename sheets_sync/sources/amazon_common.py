@@ -315,6 +315,12 @@ class ReportApiSource(Source):
     label = "API"
     budget: Budget | None = None          # pacing of requests (None: only Amazon's 429s slow us down)
     stage_progress: StageProgress = staticmethod(no_stage_progress)
+    pending: list[str] | tuple[str, ...] = ()     # what a later sync will fetch (a list once collect runs)
+
+    def _comparison_jobs(self, request: FetchRequest, created: list) -> tuple[list[RawReport], list]:
+        """Cached documents and jobs for ``request.comparison`` (default: none; the subclass decides what
+        fits in its budget and says what it leaves for later in ``pending``)."""
+        return [], []
 
     def _pace(self, operation: str, progress: Callable[[str], None]) -> None:
         """Wait for ``operation``'s turn in the budget (every Amazon call goes through here first)."""
@@ -403,6 +409,7 @@ class ReportApiSource(Source):
         """Release clients (default: nothing to release)."""
 
     def collect(self, request: FetchRequest) -> Iterator[RawReport]:
+        self.pending = []
         try:
             progress = request.progress
             jobs: list = []
@@ -413,7 +420,7 @@ class ReportApiSource(Source):
                     progress(f"{self.label} {marketplace}: {len(cached)} settled report(s) from the cache")
                 yield from cached
                 jobs.extend(planned)
-            if not jobs:
+            if not jobs and not request.comparison:
                 return
             progress(f"{self.label}: requesting {len(jobs)} report(s) from Amazon")
             deferred: RetriableError | None = None
@@ -428,6 +435,14 @@ class ReportApiSource(Source):
                     deferred = exc
                     break
                 self.stage_progress(f"{self.label}: requesting", n, len(jobs))
+            if request.comparison and deferred is None:
+                # this period first; last period's detail after, when it costs no wait
+                cached, later = self._comparison_jobs(request, created)
+                yield from cached
+                for job in later:
+                    self._create(job, progress)
+                    created += [job] if job.report_id else []
+                    created += self._create_spawned(progress)
             yield from self._poll(created, progress)
             if deferred is not None:
                 raise deferred

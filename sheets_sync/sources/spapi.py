@@ -170,6 +170,7 @@ class _Bundle:
     settled_end: dt.date                 # days before it may be cached
     pending: int = 0
     failed: bool = False
+    optional: bool = False               # for comparisons: refused → left for a later sync, no Reports fallback
     asins: list[str] = field(default_factory=list)
 
     @property
@@ -363,7 +364,8 @@ class SpApiSource(ReportApiSource):
 
     # -------------------------------------------------------------------------------------- plan
 
-    def _plan(self, request: FetchRequest, marketplace: str) -> tuple[list[RawReport], list[_Job]]:
+    def _plan(self, request: FetchRequest, marketplace: str, snapshots: bool = True
+              ) -> tuple[list[RawReport], list[_Job]]:
         today = marketplace_today(marketplace, self.clock)
         first_provisional = settled_before(today, self.provisional_days)
         end = min(request.end, today - dt.timedelta(days=1))
@@ -377,6 +379,8 @@ class SpApiSource(ReportApiSource):
                 jobs += j
                 continue
             if spec.kind == "snapshot":
+                if not snapshots:
+                    continue
                 jobs.append(_Job(marketplace, today, today, frozenset(), cacheable=False, spec=spec))
                 continue
             if start > end:
@@ -418,6 +422,46 @@ class SpApiSource(ReportApiSource):
                 bundle.pending += 1
         return cached, jobs
 
+    def _comparison_jobs(self, request: FetchRequest, created: list) -> tuple[list[RawReport], list]:
+        """Last period's dated reports (Sales and Traffic, orders, returns; no snapshots), each family only when
+        its requests fit in what the budget has left after this period's: nothing here waits on Amazon's
+        rate limits. What does not fit is named in ``pending`` (a later sync, with this period cached, has room)."""
+        a, b = request.comparison
+        sub = FetchRequest(a, b, request.marketplaces)
+        cached: list[RawReport] = []
+        by_family: dict[str, list] = {}
+        for marketplace in request.marketplaces:
+            c, jobs = self._plan(sub, marketplace, snapshots=False)
+            cached += c
+            for job in jobs:
+                if isinstance(job, _DkJob):
+                    job.bundle.optional = True
+                    by_family.setdefault("Sales and Traffic", []).append(job)
+                else:
+                    family = "Sales and Traffic" if job.spec is SALES_AND_TRAFFIC else job.spec.report_type
+                    by_family.setdefault(family, []).append(job)
+        # what this period still needs: one document per report, ~1 more query (trends) per Data Kiosk run
+        need_docs = {"getReportDocument": sum(1 for j in created if not isinstance(j, _DkJob)),
+                     "getDocument": sum(1 for j in created if isinstance(j, _DkJob)) * 3 // 2}
+        later: list = []
+        for family, jobs in by_family.items():
+            dk_jobs = [j for j in jobs if isinstance(j, _DkJob)]
+            ops = ({"createQuery": len(dk_jobs) * 3 // 2, "getDocument": len(dk_jobs) * 3 // 2} if dk_jobs
+                   else {"createReport": len(jobs), "getReportDocument": len(jobs)})
+            if all(self._room(op) - need_docs.get(op, 0) >= n for op, n in ops.items()):
+                later += jobs
+                for op, n in ops.items():
+                    need_docs[op] = need_docs.get(op, 0) + n
+            else:
+                self.pending.append(f"{family} {a.isoformat()}..{b.isoformat()} (last period, for comparisons): "
+                                    f"{len(jobs)} request(s) would wait on Amazon's rate limits — a later sync "
+                                    "fetches them")
+        return cached, later
+
+    def _room(self, operation: str) -> float:
+        available = getattr(self.budget, "available", None)
+        return available(operation) if callable(available) else float("inf")
+
     # ------------------------------------------------------------------------------- Data Kiosk
 
     def _dk_fallback(self, bundle: _Bundle, reason: str) -> None:
@@ -426,6 +470,11 @@ class SpApiSource(ReportApiSource):
             return
         bundle.failed = True
         c = bundle.collected
+        if bundle.optional:
+            self.pending.append(self._scrub(
+                f"Sales and Traffic {bundle.span} (last period, for comparisons) not fetched: {reason}; a daily "
+                "Reports API fallback would wait on Amazon's rate limits — a later sync fetches it"))
+            return
         self.problems.append(self._scrub(
             f"data-kiosk:{DATASET}:{bundle.span}: {reason}; Sales and Traffic for these days is fetched with the "
             "Reports API instead (one report per day: a slower first sync)"))
