@@ -198,8 +198,11 @@ def test_a_dataset_error_falls_back_with_amazons_message(tmp_path):
 # ------------------------------------------------------------------------------------------- cache
 
 def test_a_resync_asks_data_kiosk_for_no_settled_day(tmp_path):
+    stages: list[tuple[str, int, int]] = []
     with AmazonServer(documents=store(5), today=TODAY) as srv:
-        first = collect(source(srv, tmp_path), d(1), d(31))
+        first = collect(source(srv, tmp_path, stage_progress=lambda *a: stages.append(a)), d(1), d(31))
+        assert stages[-1] == ("SP-API: reports ready", 6, 6)        # 2 × (by date, ASINs, trends)
+        assert ("SP-API: requesting", 4, 4) in stages
         n = len(srv.data_kiosk.log)
         again = collect(source(srv, tmp_path), d(1), d(31))
         asked = srv.data_kiosk.log[n:]

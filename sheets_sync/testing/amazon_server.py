@@ -414,7 +414,7 @@ class DataKioskFake:
         except (DkQueryFailed, KeyError, ValueError) as exc:
             query["processingStatus"] = "FATAL"
             error = json.dumps({"errorDetails": str(exc.args[0] if exc.args else exc)})
-            query["errorDocumentId"] = server._store_doc(error, ("utf-8", "UTF-8"), True)
+            query["errorDocumentId"] = f"amzn1.tortuga.dk.{next(server.ids)}"
             server.docs[query["errorDocumentId"]] = (error.encode("utf-8"), "application/json", False)
             return
         query["records"] = records
