@@ -334,3 +334,21 @@ def test_the_sync_log_says_which_comparisons_are_pending(tmp_path):
     assert res.ok, res.problems
     log = [r for r in wb.generated_rows("Sync Log") if "comparisons pending" in str(r)]
     assert log and any("2026-10-01..2026-10-31" in str(r) for r in log)
+
+
+def test_ads_reporting_throttled_by_its_bucket_is_retried_after_retry_after(tmp_path):
+    """The Ads API publishes no fixed rate; the local bucket (an assumption) answers 429 with Retry-After."""
+    from sheets_sync.sources.ads import AdsApiSource, AdsCredentials
+
+    clock = VirtualClock()
+    with AmazonServer(today=TODAY) as srv:
+        srv.amazon_rates(clock=clock, rates={"ads_get": (0.5, 2)})
+        srv.ads_polls_to_done = 4
+        cfg = make_config(srv, tmp_path)
+        src = AdsApiSource(AdsCredentials.from_env(cfg.env, ("US",)), tmp_path / "cache",
+                           endpoint=cfg.ads_api_endpoint, lwa_token_url=cfg.lwa_token_url, clock=lambda: NOW,
+                           sleep=clock.sleep, poll_interval=0.1, max_poll_interval=0.1)
+        raws = list(src.collect(FetchRequest(d(31), d(31), ("US",))))
+        throttled = srv.calls["429:ads_get"]
+    assert len(raws) == 1 and src.problems == []
+    assert throttled >= 1 and clock.now >= 2.0        # waited what Retry-After said (2 s at 0.5/s)
