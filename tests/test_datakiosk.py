@@ -352,3 +352,14 @@ def test_ads_reporting_throttled_by_its_bucket_is_retried_after_retry_after(tmp_
         throttled = srv.calls["429:ads_get"]
     assert len(raws) == 1 and src.problems == []
     assert throttled >= 1 and clock.now >= 2.0        # waited what Retry-After said (2 s at 0.5/s)
+
+
+def test_when_trends_queries_would_outnumber_daily_reports_the_reports_api_is_chosen(tmp_path):
+    with AmazonServer(documents=store(35), today=TODAY) as srv:
+        src = source(srv, tmp_path)
+        messages: list[str] = []
+        raws = list(src.collect(FetchRequest(d(20), d(20), ("US",), progress=messages.append)))
+        assert srv.created[(ST, "US")] == 1 and srv.created[("dataKiosk", "US")] == 2   # no trends query
+    assert src.problems == []                                # a choice, not a failure: progress only
+    assert any("35 ASINs would take 2 trends queries, more than 1 daily reports" in m for m in messages)
+    assert len(figures(raws)[1]) == 35

@@ -95,12 +95,11 @@ def by_date_query(marketplace: str, start: dt.date, end: dt.date, today: dt.date
 
 
 def asins_query(marketplace: str, start: dt.date, end: dt.date, today: dt.date | None = None) -> str:
-    """Which child ASINs had sales or traffic over the range (their range totals come along, unused)."""
+    """Which child ASINs had sales or traffic over the range."""
     _check_range(start, end, today)
     call = (f'salesAndTrafficByAsin(aggregateBy: CHILD, startDate: "{start.isoformat()}", '
             f'endDate: "{end.isoformat()}", marketplaceIds: ["{_mid(marketplace)}"])')
-    return _wrap(call, "startDate endDate marketplaceId parentAsin childAsin sales { unitsOrdered } "
-                       "traffic { sessions }")
+    return _wrap(call, "parentAsin childAsin")
 
 
 def trends_query(marketplace: str, start: dt.date, end: dt.date, asins: Sequence[str],

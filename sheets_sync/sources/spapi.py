@@ -464,12 +464,15 @@ class SpApiSource(ReportApiSource):
 
     # ------------------------------------------------------------------------------- Data Kiosk
 
-    def _dk_fallback(self, bundle: _Bundle, reason: str) -> None:
-        """Fetch the bundle's days with the Reports API (one report per day) and say so in the Sync Log."""
+    def _dk_fallback(self, bundle: _Bundle, reason: str, progress: Callable[[str], None] | None = None) -> None:
+        """Fetch the bundle's days with the Reports API (one report per day) and say so in the Sync Log (or
+        only in ``progress`` when it is a choice, not a failure)."""
         if bundle.failed:
             return
         bundle.failed = True
-        c = bundle.collected
+        if progress is not None and not bundle.optional:
+            progress(f"data-kiosk {bundle.span}: {reason}; daily Reports API reports instead")
+            return self._spawn_daily_reports(bundle)
         if bundle.optional:
             self.pending.append(self._scrub(
                 f"Sales and Traffic {bundle.span} (last period, for comparisons) not fetched: {reason}; a daily "
@@ -478,6 +481,10 @@ class SpApiSource(ReportApiSource):
         self.problems.append(self._scrub(
             f"data-kiosk:{DATASET}:{bundle.span}: {reason}; Sales and Traffic for these days is fetched with the "
             "Reports API instead (one report per day: a slower first sync)"))
+        self._spawn_daily_reports(bundle)
+
+    def _spawn_daily_reports(self, bundle: _Bundle) -> None:
+        c = bundle.collected
         for d in days_between(c.start, c.end):
             self._spawn(_Job(c.marketplace, d, d, frozenset({d}) & bundle.provisional,
                              cacheable=d < bundle.settled_end, spec=SALES_AND_TRAFFIC))
@@ -550,6 +557,11 @@ class SpApiSource(ReportApiSource):
                                query=str(st.get("query") or job.query), token=str(token), bundle=bundle))
         elif job.kind == "asins":
             today = marketplace_today(job.marketplace, self.clock)
+            days = (c.end - c.start).days + 1
+            if len(dk.chunks(bundle.asins)) > days:      # a large catalogue: daily reports cost fewer requests
+                self._dk_fallback(bundle, f"{len(bundle.asins)} ASINs would take {len(dk.chunks(bundle.asins))} "
+                                          f"trends queries, more than {days} daily reports", progress)
+                return []
             for names in dk.chunks(bundle.asins):
                 bundle.pending += 1
                 self._spawn(_DkJob(job.marketplace, job.start, job.end, job.provisional, False, kind="trends",
