@@ -1,32 +1,77 @@
-"""SP-API createReport calls for a 31-day period: the first sync, then a re-sync of the unchanged period.
+"""SP-API requests and Amazon time of a first sync and a re-sync of a 31-day period, against the local Amazon
+throttling at Amazon's published rates (sheets_sync/testing/amazon_server.py ``amazon_rates``).
 
-Runs the real python-amazon-sp-api (and python-amazon-ad-api) clients over HTTP against the local Amazon
-(sheets_sync/testing/amazon_server.py) with a fresh data directory; both marketplaces (US, MX), every report type. Reports
-take 3 polls to generate (sleeps are skipped). "today" is 2024-06-01 in both marketplaces, the period
-2024-05-01..2024-05-31 (the last 3 days are provisional).
+The real python-amazon-sp-api (and python-amazon-ad-api) clients talk HTTP to the local Amazon with a fresh
+data directory; both marketplaces (US, MX), every report type, a demo-sized store (the demo catalog's 20
+listings + 2 unassigned ASINs per marketplace). Time is virtual: the source's ``sleep`` advances a clock that
+the server's token buckets and report generation read, so the minutes printed are minutes at Amazon's real
+rates without waiting them. Every report and query takes ``GENERATION_S`` seconds to generate (an assumption:
+Amazon's own times vary from seconds to many minutes). "today" is 2024-06-01 in both marketplaces, the
+period 2024-05-01..2024-05-31 (the last 3 days are provisional).
 
-Expected: first = 2 × (31 S&T days + 2 orders + 2 returns + 1 inventory + 1 account health) = 74;
-resync = 2 × (3 S&T days + 1 orders + 1 returns + 1 inventory + 1 account health) = 14 — no createReport for a
-settled day. Ads API report requests are printed separately (they are not SP-API calls).
+Baseline, measured in the same run: the Reports API path (``data_kiosk=False``; one Sales and Traffic report
+per day: first = 74 createReport). Data Kiosk path: per marketplace 3 queries (by date, which ASINs, trends)
++ 6 reports (orders and returns: a settled and a recent run each; inventory; account health).
 
-Run: ``python benchmarks/spapi_requests.py``. The last line is ``spapi_requests: first=… resync=…``.
+One budget (token buckets at Amazon's rates) paces both syncs, as in one worker process; a new process
+starts with full buckets while Amazon's are not, and meets a few 429s, which it honours.
+
+``resync_settled`` counts settled days (before May 29) that a re-sync asked Amazon for again: it must be 0.
+
+Run: ``python benchmarks/spapi_requests.py``. The last line is
+``spapi_requests: first=… resync=… first_minutes=… resync_minutes=…`` (SP-API createReport + createQuery calls;
+minutes at Amazon's rates) for the Data Kiosk path.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import json
 import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-
-from sheets_sync.sources.amazon import open_amazon_source  # noqa: E402
-from sheets_sync.sources.base import FetchRequest  # noqa: E402
-from sheets_sync.testing.amazon_server import AmazonServer, clear_token_caches, make_config, utc_noon  # noqa: E402
+from sheets_sync.sources.amazon import open_amazon_source
+from sheets_sync.sources.amazon_common import LocalBudget
+from sheets_sync.sources.base import FetchRequest
+from sheets_sync.sources.samples import load_products
+from sheets_sync.testing.amazon_server import (
+    AmazonServer,
+    VirtualClock,
+    clear_token_caches,
+    make_config,
+    sales_and_traffic,
+    synthetic_document,
+    utc_noon,
+)
 
 TODAY = dt.date(2024, 6, 1)
 PERIOD = (dt.date(2024, 5, 1), dt.date(2024, 5, 31))
+FIRST_PROVISIONAL = dt.date(2024, 5, 29)
+GENERATION_S = 60.0
+ST = "GET_SALES_AND_TRAFFIC_REPORT"
+
+
+def demo_store():
+    """Sales and Traffic documents of a demo-sized store; the other reports are the server's synthetic ones."""
+    catalog = load_products()
+    asins = {m: [*catalog.loc[catalog["marketplace"] == m, "asin"], f"B0UN{m}0001", f"B0UN{m}0002"]
+             for m in ("US", "MX")}
+
+    def documents(report_type: str, mkt: str, start: dt.date, end: dt.date):
+        if report_type != ST:
+            return synthetic_document(report_type, mkt, start, end)
+        doc = sales_and_traffic(mkt, start, end)
+        template = doc["salesAndTrafficByAsin"][0]
+        rows = []
+        for i, asin in enumerate(asins[mkt]):
+            row = json.loads(json.dumps(template))
+            row["parentAsin"] = row["childAsin"] = asin
+            row["salesByAsin"]["unitsOrdered"] = row["salesByAsin"]["totalOrderItems"] = (start.day + i) % 9
+            rows.append(row)
+        doc["salesAndTrafficByAsin"] = rows
+        return json.dumps(doc).encode()
+    return documents
 
 
 def sp_creates(srv: AmazonServer) -> int:
@@ -34,30 +79,65 @@ def sp_creates(srv: AmazonServer) -> int:
 
 
 def ads_creates(srv: AmazonServer) -> int:
-    return sum(n for (rtype, _m), n in srv.created.items() if rtype == "spAdvertisedProduct")
+    return srv.created[("spAdvertisedProduct", "US")] + srv.created[("spAdvertisedProduct", "MX")]
+
+
+def settled_asked(srv: AmazonServer, since_log: int, since_dk: int) -> int:
+    """Settled days of Sales and Traffic that were asked for (Reports API bodies and Data Kiosk queries)."""
+    days: set[tuple[str, dt.date]] = set()
+    for entry in srv.log[since_log:]:
+        if entry["method"] == "POST" and entry["path"].startswith("/reports/") and ST in entry["body"]:
+            body = json.loads(entry["body"])
+            day = dt.date.fromisoformat(body["dataStartTime"][:10])
+            if day < FIRST_PROVISIONAL:
+                days.add((body["marketplaceIds"][0], day))
+    for q in srv.data_kiosk.log[since_dk:]:
+        d = q["start"]
+        while d <= q["end"]:
+            if d < FIRST_PROVISIONAL:
+                days.add((q["marketplace"], d))
+            d += dt.timedelta(days=1)
+    return len(days)
+
+
+def run(data_kiosk: bool) -> dict[str, float]:
+    clear_token_caches()
+    clock = VirtualClock()
+    request = FetchRequest(*PERIOD, marketplaces=("US", "MX"))
+    out: dict[str, float] = {}
+    with tempfile.TemporaryDirectory() as tmp, AmazonServer(documents=demo_store(), today=TODAY) as srv:
+        srv.amazon_rates(clock=clock)
+        srv.generation_s = GENERATION_S
+        cfg = make_config(srv, Path(tmp))
+        budget = LocalBudget(clock=clock)     # one worker: its budget remembers what the first sync spent
+        for label in ("first", "resync"):
+            sp0, ads0, log0, dk0, t0 = sp_creates(srv), ads_creates(srv), len(srv.log), len(srv.data_kiosk.log), \
+                clock.now
+            src = open_amazon_source(cfg, clock=lambda: utc_noon(TODAY), sleep=clock.sleep, data_kiosk=data_kiosk,
+                                     budget=budget)
+            w0 = time.perf_counter()
+            docs = sum(1 for _ in src.collect(request))
+            out[label] = sp_creates(srv) - sp0
+            out[f"{label}_minutes"] = (clock.now - t0) / 60
+            out[f"{label}_settled"] = settled_asked(srv, log0, dk0)
+            throttled = ",".join(f"{k[4:]}:{n}" for k, n in sorted(srv.calls.items()) if k.startswith("429:")) or 0
+            print(f"  {'data-kiosk' if data_kiosk else 'reports-api'} {label}: documents={docs} "
+                  f"sp_creates={out[label]:.0f} ads_createReport={ads_creates(srv) - ads0} api_calls={src.api_calls} "
+                  f"problems={len(src.problems)} amazon_minutes={out[f'{label}_minutes']:.1f} "
+                  f"settled_days_asked={out[f'{label}_settled']:.0f} http_429_so_far={throttled} "
+                  f"wall_seconds={time.perf_counter() - w0:.1f}")
+    return out
 
 
 def main() -> None:
-    clear_token_caches()
-    request = FetchRequest(*PERIOD, marketplaces=("US", "MX"))
-    with tempfile.TemporaryDirectory() as tmp, AmazonServer(today=TODAY) as srv:
-        srv.polls_to_done = 2
-        cfg = make_config(srv, Path(tmp))
-        counts = []
-        for label in ("first", "resync"):
-            sp0, ads0 = sp_creates(srv), ads_creates(srv)
-            src = open_amazon_source(cfg, clock=lambda: utc_noon(TODAY), sleep=lambda s: None)
-            t0 = time.perf_counter()
-            docs = sum(1 for _ in src.collect(request))
-            elapsed = time.perf_counter() - t0
-            counts.append(sp_creates(srv) - sp0)
-            print(f"{label}: documents={docs} sp_createReport={counts[-1]} ads_createReport={ads_creates(srv) - ads0} "
-                  f"api_calls={src.api_calls} problems={len(src.problems)} seconds={elapsed:.1f}")
-        by_type: dict[str, int] = {}
-        for (rtype, _m), n in sorted(srv.created.items()):
-            by_type[rtype] = by_type.get(rtype, 0) + n
-        print("createReport by report type (both syncs):", ", ".join(f"{k}={v}" for k, v in by_type.items()))
-    print(f"spapi_requests: first={counts[0]} resync={counts[1]}")
+    base = run(data_kiosk=False)
+    new = run(data_kiosk=True)
+    print(f"baseline (Reports API): first={base['first']:.0f} resync={base['resync']:.0f} "
+          f"first_minutes={base['first_minutes']:.1f} resync_minutes={base['resync_minutes']:.1f}")
+    print(f"ratio first_minutes data-kiosk/reports-api = {new['first_minutes'] / base['first_minutes']:.3f}; "
+          f"resync_settled={new['resync_settled']:.0f}")
+    print(f"spapi_requests: first={new['first']:.0f} resync={new['resync']:.0f} "
+          f"first_minutes={new['first_minutes']:.1f} resync_minutes={new['resync_minutes']:.1f}")
 
 
 if __name__ == "__main__":

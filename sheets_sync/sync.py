@@ -140,8 +140,10 @@ def sync_workbook(wb: Workbook, source: Source | None, *, period: str | None = N
     result.period = settings.period.label
     batches: list[ReportBatch] = []
     if source is not None:
+        last = settings.period.previous(1)      # for comparisons: fetched after this period, when cheap
         req = FetchRequest(start=settings.period.start, end=min(settings.period.end, today_team),
-                           marketplaces=settings.marketplaces, progress=progress or (lambda m: None))
+                           marketplaces=settings.marketplaces, progress=progress or (lambda m: None),
+                           comparison=(last.start, last.end))
         try:
             batches = collect_batches(source, req, problems)
         except RetriableError:
@@ -183,8 +185,9 @@ def sync_workbook(wb: Workbook, source: Source | None, *, period: str | None = N
     detail = [["", "", "", p.severity, None, None, None, str(p)] for p in problems]
     provisional = [f"{mk}: {ranges(sorted(days))} provisional — Amazon may still revise these days; they are "
                    "marked in the Daily tab and are not final figures" for mk, days in facts.provisional.items() if days]
+    pending = [f"comparisons pending: {line}" for line in getattr(source, "pending", None) or []]
     detail += [["", "", "", "info", None, None, None, line]
-               for line in provisional + overrides + facts.coverage]
+               for line in provisional + overrides + facts.coverage + pending]
     previous = _generated_rows(tables.get("Sync Log"))
     tabs.append(T.sync_log_tab(template, settings, entry, detail, previous, title))
     wb.write_tabs(tabs)   # RetriableError propagates: nothing was written, the caller may retry

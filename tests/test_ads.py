@@ -176,7 +176,8 @@ def test_open_amazon_source_combines_both_and_counts_calls(srv, tmp_path):
     src = open_amazon_source(cfg, clock=lambda: NOW, sleep=lambda s: None, poll_interval=1.0)
     raws = list(src.collect(FetchRequest(d(27), d(31), ("US",))))
     assert {r.name.split(":")[0] for r in raws} == {"sp-api", "ads"}
-    assert src.create_report_calls == srv.create_report_calls == 5 + 2 + 2 + 1 + 1 + 1
+    # Data Kiosk: by date + which ASINs + one trends query; orders, returns (2 runs each), inventory, health; ads
+    assert src.create_report_calls + src.sp.create_query_calls == srv.create_report_calls == 3 + 2 + 2 + 1 + 1 + 1
     assert src.api_calls >= 6 * 3 and src.problems == []
     assert any((tmp_path / "reports-cache").rglob("*.meta.json"))
 

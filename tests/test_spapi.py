@@ -54,8 +54,10 @@ class Recorder:
 
 
 def source(srv: AmazonServer, tmp_path, rec: Recorder | None = None, env=None, **kw) -> SpApiSource:
+    """The Reports API path (tests/test_datakiosk.py covers Data Kiosk and the fallback between them)."""
     cfg = make_config(srv, tmp_path, env)
     rec = rec or Recorder()
+    kw.setdefault("data_kiosk", False)
     return SpApiSource(SpApiCredentials.from_env(cfg.env), tmp_path / "reports-cache", endpoint=cfg.sp_api_endpoint,
                        lwa_token_url=cfg.lwa_token_url, clock=lambda: NOW, sleep=rec.sleep, poll_interval=5.0, **kw)
 

@@ -21,7 +21,7 @@ from collections.abc import Iterator
 from ..config import Config
 from ..frames import RawReport
 from .ads import ADS_ENV, AdsApiSource, AdsCredentials
-from .amazon_common import Clock, Sleep
+from .amazon_common import Budget, Clock, LocalBudget, Sleep, StageProgress
 from .base import FetchRequest, Source
 from .spapi import SpApiCredentials, SpApiSource
 
@@ -45,6 +45,11 @@ class AmazonSource(Source):
     def problems(self, value: list[str]) -> None:   # Source.__init__ assigns []
         self._notes = list(value)
 
+    @property
+    def pending(self) -> list[str]:
+        """What a later sync will fetch (comparisons that would have waited on Amazon's rate limits)."""
+        return [*self.sp.pending, *(self.ads.pending if self.ads else [])]
+
     @property  # type: ignore[override]
     def api_calls(self) -> int:
         return self.sp.api_calls + (self.ads.api_calls if self.ads else 0)
@@ -64,15 +69,20 @@ class AmazonSource(Source):
 
 def open_amazon_source(config: Config, *, marketplaces: tuple[str, ...] = ("US", "MX"),
                        clock: Clock = time.time, sleep: Sleep = time.sleep,
-                       poll_interval: float = 15.0) -> AmazonSource:
+                       poll_interval: float = 15.0, data_kiosk: bool = True, budget: Budget | None = None,
+                       progress: StageProgress | None = None) -> AmazonSource:
     """Build the live Amazon source from ``config`` (endpoints, data dir) and ``config.env`` (credentials).
 
-    Raises :class:`~sheets_sync.errors.ConfigError` naming every missing variable."""
+    ``data_kiosk``: daily sales and traffic through Data Kiosk (the Reports API when it is refused);
+    ``budget``: how SP-API calls are paced (default: Amazon's published rates, in this process);
+    ``progress(stage, done, total)``: where the sync is. Raises :class:`~sheets_sync.errors.ConfigError`
+    naming every missing variable."""
     env = config.env
     sp_creds = SpApiCredentials.from_env(env)
     cache_dir = config.data_dir / CACHE_DIR_NAME
     sp = SpApiSource(sp_creds, cache_dir, endpoint=config.sp_api_endpoint, lwa_token_url=config.lwa_token_url,
-                     clock=clock, sleep=sleep, poll_interval=poll_interval)
+                     clock=clock, sleep=sleep, poll_interval=poll_interval, data_kiosk=data_kiosk,
+                     budget=budget if budget is not None else LocalBudget(), stage_progress=progress)
     ads: AdsApiSource | None = None
     notes: list[str] = []
     if any(str(env.get(n) or "").strip() for n in ADS_ENV):

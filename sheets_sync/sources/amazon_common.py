@@ -26,6 +26,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 from zoneinfo import ZoneInfo
 
 from ..errors import ConfigError, RetriableError
@@ -39,6 +40,18 @@ MAX_WAIT_S = 120.0            # one backoff wait never exceeds this, whatever th
 
 Clock = Callable[[], float]
 Sleep = Callable[[float], None]
+StageProgress = Callable[[str, int, int], None]      # (stage, done, total)
+
+# Amazon's published default usage plans (requests per second, burst) of the SP-API operations we call
+# (Reports 2021-06-30 and Data Kiosk 2023-11-15 models). A seller may be granted more; never less.
+SP_API_RATES: dict[str, tuple[float, int]] = {
+    "createReport": (0.0167, 15), "getReport": (2.0, 15), "getReportDocument": (0.0167, 15),
+    "createQuery": (0.0167, 15), "getQuery": (2.0, 15), "getDocument": (0.0167, 15),
+}
+
+
+def no_stage_progress(stage: str, done: int, total: int) -> None:
+    """The default ``progress(stage, done, total)``: nothing."""
 
 
 # ---------------------------------------------------------------------------------------------- days
@@ -184,6 +197,43 @@ def _atomic_write(path: Path, data: bytes) -> None:
 
 # ------------------------------------------------------------------------------------------ throttling
 
+class Budget(Protocol):
+    """Where the calls to one Amazon account are paced: ``reserve(operation)`` takes one request of the
+    operation's budget and answers how many seconds to wait before sending it (0 = now). A budget shared by
+    several workers (e.g. token buckets in the job store) plugs in here."""
+
+    def reserve(self, operation: str) -> float: ...
+
+
+class LocalBudget:
+    """Token buckets in this process, one per operation, at Amazon's published rate and burst: a first sync
+    never sends a request Amazon would refuse with 429, it waits for the token instead."""
+
+    def __init__(self, rates: Mapping[str, tuple[float, int]] | None = None, clock: Clock = time.monotonic):
+        self.rates = dict(SP_API_RATES if rates is None else rates)
+        self.clock = clock
+        self._buckets: dict[str, tuple[float, float]] = {}     # operation → (tokens, stamp)
+
+    def reserve(self, operation: str) -> float:
+        if operation not in self.rates:
+            return 0.0
+        rate, burst = self.rates[operation]
+        now = self.clock()
+        tokens, stamp = self._buckets.get(operation, (float(burst), now))
+        tokens = min(float(burst), tokens + max(0.0, now - stamp) * rate) - 1.0
+        self._buckets[operation] = (tokens, now)
+        return 0.0 if tokens >= 0 else -tokens / rate * 1.01     # 1 % margin: Amazon's clock is not ours
+
+    def available(self, operation: str) -> float:
+        """Requests of ``operation`` that could go now without waiting."""
+        if operation not in self.rates:
+            return math.inf
+        rate, burst = self.rates[operation]
+        now = self.clock()
+        tokens, stamp = self._buckets.get(operation, (float(burst), now))
+        return min(float(burst), tokens + max(0.0, now - stamp) * rate)
+
+
 def retry_wait(headers: Mapping[str, str] | None, attempt: int, base: float = 1.0) -> float:
     """Seconds to wait before retry ``attempt`` (0-based) of a throttled call.
 
@@ -263,6 +313,43 @@ class ReportApiSource(Source):
     ``_plan``, ``_create`` and ``_poll``; ``label`` names the API in progress lines."""
 
     label = "API"
+    budget: Budget | None = None          # pacing of requests (None: only Amazon's 429s slow us down)
+    stage_progress: StageProgress = staticmethod(no_stage_progress)
+    pending: list[str] | tuple[str, ...] = ()     # what a later sync will fetch (a list once collect runs)
+
+    def _comparison_jobs(self, request: FetchRequest, created: list) -> tuple[list[RawReport], list]:
+        """Cached documents and jobs for ``request.comparison`` (default: none; the subclass decides what
+        fits in its budget and says what it leaves for later in ``pending``)."""
+        return [], []
+
+    def _pace(self, operation: str, progress: Callable[[str], None]) -> None:
+        """Wait for ``operation``'s turn in the budget (every Amazon call goes through here first)."""
+        if self.budget is None:
+            return
+        wait = self.budget.reserve(operation)
+        if wait > 0:
+            progress(f"{self.label}: {operation} at Amazon's rate — waiting {wait:.0f} s")
+            self.sleep(wait)
+
+    def _spawn(self, job) -> None:
+        """Queue a job found while polling (a follow-up query, a fallback report): created by the poll loop."""
+        self.__dict__.setdefault("_spawned", []).append(job)
+
+    def _take_spawned(self) -> list:
+        spawned = self.__dict__.get("_spawned") or []
+        self.__dict__["_spawned"] = []
+        return spawned
+
+    def _create_spawned(self, progress: Callable[[str], None]) -> list:
+        created = []
+        while True:
+            batch = self._take_spawned()
+            if not batch:
+                return created
+            for job in batch:
+                self._create(job, progress)
+                if job.report_id:
+                    created.append(job)
 
     def _check_marketplace(self, marketplace: str) -> None:
         if marketplace not in MARKETPLACES:
@@ -284,6 +371,7 @@ class ReportApiSource(Source):
         ``max_wait_s`` has passed; reports not ready by then are named in ``problems``."""
         interval, waited = self.poll_interval, 0.0
         pending = list(jobs)
+        total, done = len(jobs), 0
         while pending:
             still = []
             for job in pending:
@@ -291,10 +379,16 @@ class ReportApiSource(Source):
                 if documents is None:
                     still.append(job)
                 else:
+                    done += 1
                     yield from documents
-            pending = still
+            spawned = self._create_spawned(progress)
+            total += len(spawned)
+            pending = still + spawned
+            self.stage_progress(f"{self.label}: reports ready", done, total)
             if not pending:
                 break
+            if spawned:
+                continue      # check the new ones before waiting
             if waited >= self.max_wait_s:
                 for job in pending:
                     self.problems.append(
@@ -305,7 +399,7 @@ class ReportApiSource(Source):
             for job in pending:
                 counts[job.status] = counts.get(job.status, 0) + 1
             states = ", ".join(f"{k} {v}" for k, v in sorted(counts.items()))
-            progress(f"{self.label}: {len(jobs) - len(pending)}/{len(jobs)} reports ready ({states}); "
+            progress(f"{self.label}: {total - len(pending)}/{total} reports ready ({states}); "
                      f"waited {waited:.0f} s, next check in {interval:.0f} s")
             self.sleep(interval)
             waited += interval
@@ -315,6 +409,7 @@ class ReportApiSource(Source):
         """Release clients (default: nothing to release)."""
 
     def collect(self, request: FetchRequest) -> Iterator[RawReport]:
+        self.pending = []
         try:
             progress = request.progress
             jobs: list = []
@@ -325,18 +420,30 @@ class ReportApiSource(Source):
                     progress(f"{self.label} {marketplace}: {len(cached)} settled report(s) from the cache")
                 yield from cached
                 jobs.extend(planned)
-            if not jobs:
+            if not jobs and not request.comparison:
                 return
             progress(f"{self.label}: requesting {len(jobs)} report(s) from Amazon")
             deferred: RetriableError | None = None
-            for job in jobs:
+            created: list = []
+            for n, job in enumerate(jobs, 1):
                 try:
                     self._create(job, progress)
+                    created += [job] if job.report_id else []
+                    created += self._create_spawned(progress)
                 except RetriableError as exc:
                     # collect the reports already requested (they get cached), then say why we stopped
                     deferred = exc
                     break
-            yield from self._poll([j for j in jobs if j.report_id], progress)
+                self.stage_progress(f"{self.label}: requesting", n, len(jobs))
+            if request.comparison and deferred is None:
+                # this period first; last period's detail after, when it costs no wait
+                cached, later = self._comparison_jobs(request, created)
+                yield from cached
+                for job in later:
+                    self._create(job, progress)
+                    created += [job] if job.report_id else []
+                    created += self._create_spawned(progress)
+            yield from self._poll(created, progress)
             if deferred is not None:
                 raise deferred
         finally:

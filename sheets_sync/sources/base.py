@@ -16,6 +16,9 @@ class FetchRequest:
     end: dt.date                       # last day wanted (inclusive); never after "yesterday"
     marketplaces: Sequence[str] = ("US", "MX")
     progress: Callable[[str], None] = field(default=lambda msg: None, compare=False)
+    # days wanted for comparisons (last period): fetched after this period's, and only when that costs no
+    # waiting on Amazon's rate limits; a source names what it left for a later sync in ``pending``
+    comparison: tuple[dt.date, dt.date] | None = None
 
 
 class Source(abc.ABC):

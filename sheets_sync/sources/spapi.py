@@ -40,9 +40,11 @@ from urllib.parse import urlsplit
 
 from ..errors import ConfigError, FatalError, QuotaError, RetriableError
 from ..frames import MARKETPLACES, RawReport
+from . import datakiosk as dk
 from .amazon_common import (
     MAX_RETRIES,
     PROVISIONAL_DAYS,
+    Budget,
     CachedDocument,
     Clock,
     ReportApiSource,
@@ -60,6 +62,7 @@ from .amazon_common import (
     settled_before,
 )
 from .base import FetchRequest
+from .datakiosk import DATASET
 
 SP_API_ENDPOINT = "https://sellingpartnerapi-na.amazon.com"
 LWA_TOKEN_URL = "https://api.amazon.com/auth/o2/token"
@@ -158,6 +161,42 @@ class _Job(ReportJob):
         return f"sp-api:{self.spec.report_type}:{self.span}"
 
 
+@dataclass
+class _Bundle:
+    """The Data Kiosk queries of one marketplace and run of days, and what they brought back so far."""
+
+    collected: dk.Collected
+    provisional: frozenset[dt.date]
+    settled_end: dt.date                 # days before it may be cached
+    pending: int = 0
+    failed: bool = False
+    optional: bool = False               # for comparisons: refused → left for a later sync, no Reports fallback
+    asins: list[str] = field(default_factory=list)
+
+    @property
+    def span(self) -> str:
+        c = self.collected
+        return f"{c.marketplace}:{c.start.isoformat()}..{c.end.isoformat()}"
+
+
+@dataclass
+class _DkJob(ReportJob):
+    """One Data Kiosk query (its ``report_id`` is the queryId)."""
+
+    kind: str = "byDate"                 # byDate | asins | trends
+    query: str = ""
+    token: str | None = None
+    bundle: _Bundle | None = None
+
+    @property
+    def name(self) -> str:
+        return f"data-kiosk:{self.kind}:{self.span}"
+
+
+class _DataKioskRefused(Exception):
+    """Data Kiosk said no to this app or query (403 role, 400 dataset): the Reports API takes over."""
+
+
 @contextlib.contextmanager
 def library_env_hidden(names: tuple[str, ...]) -> Iterator[None]:
     """Hide environment variables a client library would read by itself, for the duration of the block."""
@@ -190,9 +229,17 @@ class SpApiSource(ReportApiSource):
                  reports: tuple[SpReport, ...] = SP_REPORTS,
                  clock: Clock = time.time, sleep: Sleep = time.sleep,
                  poll_interval: float = 15.0, max_poll_interval: float = 120.0, max_wait_s: float = 4 * 3600.0,
-                 provisional_days: int = PROVISIONAL_DAYS, timeout: float = 60.0):
+                 provisional_days: int = PROVISIONAL_DAYS, timeout: float = 60.0,
+                 data_kiosk: bool = True, budget: Budget | None = None,
+                 stage_progress: Callable[[str, int, int], None] | None = None):
         super().__init__()
         self.credentials = credentials
+        self.data_kiosk = data_kiosk and SALES_AND_TRAFFIC in reports
+        self.budget = budget
+        if stage_progress is not None:
+            self.stage_progress = stage_progress
+        self.create_query_calls = 0
+        self._dk_refused: str | None = None
         self.endpoint = (endpoint or SP_API_ENDPOINT).rstrip("/")
         self.lwa_token_url = lwa_token_url or LWA_TOKEN_URL
         self.reports = reports
@@ -208,13 +255,14 @@ class SpApiSource(ReportApiSource):
 
     # ------------------------------------------------------------------------------------ clients
 
-    def _client(self, marketplace: str) -> Any:
-        if marketplace not in self._clients:
+    def _client(self, marketplace: str, api: str = "reports") -> Any:
+        key = marketplace if api == "reports" else f"{marketplace}:{api}"
+        if key not in self._clients:
             mp = _Marketplace(self.endpoint, MARKETPLACES[marketplace]["marketplace_id"])
             with library_env_hidden(_LIBRARY_ENV):
-                from sp_api.api import Reports
+                from sp_api.api import DataKiosk, Reports
                 from sp_api.base.credential_provider import FromCodeCredentialProvider
-                client = Reports(
+                client = (Reports if api == "reports" else DataKiosk)(
                     marketplace=mp,
                     credentials={"lwa_app_id": self.credentials.lwa_app_id,
                                  "lwa_client_secret": self.credentials.lwa_client_secret,
@@ -227,8 +275,8 @@ class SpApiSource(ReportApiSource):
                     verify=not self.endpoint.startswith("http://"))
             # set again: SP_API_DEFAULT_MARKETPLACE in the environment overrides the argument in Client.__init__
             client.endpoint, client.marketplace_id, client.region = mp.endpoint, mp.marketplace_id, mp.region
-            self._clients[marketplace] = client
-        return self._clients[marketplace]
+            self._clients[key] = client
+        return self._clients[key]
 
     def close(self) -> None:
         """Close the HTTP connections (API and token clients); clients are re-created on the next collect."""
@@ -241,8 +289,10 @@ class SpApiSource(ReportApiSource):
 
     # ------------------------------------------------------------------------------- API call policy
 
-    def _call(self, what: str, fn: Callable[[], Any], progress: Callable[[str], None]) -> Any:
-        """Run one SP-API operation: throttling and 5xx retried with bounded backoff, auth errors made fatal."""
+    def _call(self, what: str, fn: Callable[[], Any], progress: Callable[[str], None], op: str | None = None,
+              refusable: bool = False) -> Any:
+        """Run one SP-API operation: paced by the budget, throttling and 5xx retried with bounded backoff, auth
+        errors made fatal (``refusable``: a 403 or 400 raises :class:`_DataKioskRefused` instead)."""
         import httpx
         from sp_api.auth.exceptions import AuthorizationError
         from sp_api.base.exceptions import (
@@ -255,6 +305,8 @@ class SpApiSource(ReportApiSource):
         )
 
         for attempt in range(MAX_RETRIES + 1):
+            if op:
+                self._pace(op, progress)
             self.api_calls += 1
             try:
                 return fn()
@@ -277,6 +329,10 @@ class SpApiSource(ReportApiSource):
                 progress(f"{reason}; retrying in {wait:.0f} s")
                 self.sleep(wait)
             except SellingApiForbiddenException as exc:
+                if refusable:
+                    raise _DataKioskRefused(self._scrub(
+                        f"Amazon refused Data Kiosk (HTTP 403 {_code(exc)}: {getattr(exc, 'message', '')}); the app "
+                        "needs the Brand Analytics role")) from None
                 raise FatalError(self._scrub(
                     f"{what}: Amazon refused access (HTTP 403 {_code(exc)}: {getattr(exc, 'message', '')}). "
                     f"Check that {ENV_REFRESH_TOKEN} belongs to a seller who authorised this app ({ENV_LWA_APP_ID}) "
@@ -287,6 +343,10 @@ class SpApiSource(ReportApiSource):
                     progress(f"{what}: QuotaExceeded; waiting {wait:.0f} s")
                     self.sleep(wait)
                     continue
+                if refusable and exc.code in (400, 404):
+                    raise _DataKioskRefused(self._scrub(
+                        f"Amazon rejected the {DATASET} query (HTTP {exc.code} {_code(exc)}: "
+                        f"{getattr(exc, 'message', '')})")) from None
                 raise FatalError(self._scrub(
                     f"{what}: Amazon answered HTTP {exc.code} {_code(exc)}: {getattr(exc, 'message', '')}")) from None
         raise AssertionError("unreachable")
@@ -304,7 +364,8 @@ class SpApiSource(ReportApiSource):
 
     # -------------------------------------------------------------------------------------- plan
 
-    def _plan(self, request: FetchRequest, marketplace: str) -> tuple[list[RawReport], list[_Job]]:
+    def _plan(self, request: FetchRequest, marketplace: str, snapshots: bool = True
+              ) -> tuple[list[RawReport], list[_Job]]:
         today = marketplace_today(marketplace, self.clock)
         first_provisional = settled_before(today, self.provisional_days)
         end = min(request.end, today - dt.timedelta(days=1))
@@ -312,7 +373,14 @@ class SpApiSource(ReportApiSource):
         cached: list[RawReport] = []
         jobs: list[_Job] = []
         for spec in self.reports:
+            if spec is SALES_AND_TRAFFIC and self.data_kiosk and start <= end:
+                c, j = self._plan_data_kiosk(marketplace, start, end, today, first_provisional)
+                cached += c
+                jobs += j
+                continue
             if spec.kind == "snapshot":
+                if not snapshots:
+                    continue
                 jobs.append(_Job(marketplace, today, today, frozenset(), cacheable=False, spec=spec))
                 continue
             if start > end:
@@ -332,9 +400,201 @@ class SpApiSource(ReportApiSource):
                 jobs.append(_Job(marketplace, a, b, frozenset(days_between(a, b)), cacheable=False, spec=spec))
         return cached, jobs
 
+    def _plan_data_kiosk(self, marketplace: str, start: dt.date, end: dt.date, today: dt.date,
+                         first_provisional: dt.date) -> tuple[list[RawReport], list[_DkJob]]:
+        """Daily sales and traffic through Data Kiosk: settled days from the cache (the same daily documents
+        either path stores), the rest in runs of up to ``MAX_QUERY_DAYS`` days, two queries each to start
+        (by date; which ASINs), the trends queries once the ASINs are known."""
+        cached: list[RawReport] = []
+        have: set[dt.date] = set()
+        if self.cache is not None:
+            docs, have = self.cache.covered(marketplace, SALES_AND_TRAFFIC.report_type, first_provisional, today)
+            cached = [_raw_from_cache(doc) for doc in docs if doc.end >= start and doc.start <= end]
+        missing = [d for d in days_between(start, end) if d >= first_provisional or d not in have]
+        jobs: list[_DkJob] = []
+        for a, b in runs(missing, dk.MAX_QUERY_DAYS):
+            bundle = _Bundle(dk.Collected(marketplace, a, b),
+                             frozenset(d for d in days_between(a, b) if d >= first_provisional), first_provisional)
+            for kind, query in (("byDate", dk.by_date_query(marketplace, a, b, today)),
+                                ("asins", dk.asins_query(marketplace, a, b, today))):
+                jobs.append(_DkJob(marketplace, a, b, bundle.provisional, False, kind=kind, query=query,
+                                   bundle=bundle))
+                bundle.pending += 1
+        return cached, jobs
+
+    def _comparison_jobs(self, request: FetchRequest, created: list) -> tuple[list[RawReport], list]:
+        """Last period's dated reports (Sales and Traffic, orders, returns; no snapshots), each family only when
+        its requests fit in what the budget has left after this period's: nothing here waits on Amazon's
+        rate limits. What does not fit is named in ``pending`` (a later sync, with this period cached, has room)."""
+        a, b = request.comparison
+        sub = FetchRequest(a, b, request.marketplaces)
+        cached: list[RawReport] = []
+        by_family: dict[str, list] = {}
+        for marketplace in request.marketplaces:
+            c, jobs = self._plan(sub, marketplace, snapshots=False)
+            cached += c
+            for job in jobs:
+                if isinstance(job, _DkJob):
+                    job.bundle.optional = True
+                    by_family.setdefault("Sales and Traffic", []).append(job)
+                else:
+                    family = "Sales and Traffic" if job.spec is SALES_AND_TRAFFIC else job.spec.report_type
+                    by_family.setdefault(family, []).append(job)
+        # what this period still needs: one document per report, ~1 more query (trends) per Data Kiosk run
+        need_docs = {"getReportDocument": sum(1 for j in created if not isinstance(j, _DkJob)),
+                     "getDocument": sum(1 for j in created if isinstance(j, _DkJob)) * 3 // 2}
+        later: list = []
+        for family, jobs in by_family.items():
+            dk_jobs = [j for j in jobs if isinstance(j, _DkJob)]
+            ops = ({"createQuery": len(dk_jobs) * 3 // 2, "getDocument": len(dk_jobs) * 3 // 2} if dk_jobs
+                   else {"createReport": len(jobs), "getReportDocument": len(jobs)})
+            if all(self._room(op) - need_docs.get(op, 0) >= n for op, n in ops.items()):
+                later += jobs
+                for op, n in ops.items():
+                    need_docs[op] = need_docs.get(op, 0) + n
+            else:
+                self.pending.append(f"{family} {a.isoformat()}..{b.isoformat()} (last period, for comparisons): "
+                                    f"{len(jobs)} request(s) would wait on Amazon's rate limits — a later sync "
+                                    "fetches them")
+        return cached, later
+
+    def _room(self, operation: str) -> float:
+        available = getattr(self.budget, "available", None)
+        return available(operation) if callable(available) else float("inf")
+
+    # ------------------------------------------------------------------------------- Data Kiosk
+
+    def _dk_fallback(self, bundle: _Bundle, reason: str, progress: Callable[[str], None] | None = None) -> None:
+        """Fetch the bundle's days with the Reports API (one report per day) and say so in the Sync Log (or
+        only in ``progress`` when it is a choice, not a failure)."""
+        if bundle.failed:
+            return
+        bundle.failed = True
+        if progress is not None and not bundle.optional:
+            progress(f"data-kiosk {bundle.span}: {reason}; daily Reports API reports instead")
+            return self._spawn_daily_reports(bundle)
+        if bundle.optional:
+            self.pending.append(self._scrub(
+                f"Sales and Traffic {bundle.span} (last period, for comparisons) not fetched: {reason}; a daily "
+                "Reports API fallback would wait on Amazon's rate limits — a later sync fetches it"))
+            return
+        self.problems.append(self._scrub(
+            f"data-kiosk:{DATASET}:{bundle.span}: {reason}; Sales and Traffic for these days is fetched with the "
+            "Reports API instead (one report per day: a slower first sync)"))
+        self._spawn_daily_reports(bundle)
+
+    def _spawn_daily_reports(self, bundle: _Bundle) -> None:
+        c = bundle.collected
+        for d in days_between(c.start, c.end):
+            self._spawn(_Job(c.marketplace, d, d, frozenset({d}) & bundle.provisional,
+                             cacheable=d < bundle.settled_end, spec=SALES_AND_TRAFFIC))
+
+    def _dk_create(self, job: _DkJob, progress: Callable[[str], None]) -> None:
+        bundle = job.bundle
+        if bundle.failed:
+            return
+        if self._dk_refused:
+            return self._dk_fallback(bundle, self._dk_refused)
+        client = self._client(job.marketplace, "datakiosk")
+        self.create_query_calls += 1
+        try:
+            res = self._call(f"{job.name} createQuery", lambda: client.create_query(job.query, job.token), progress,
+                             op="createQuery", refusable=True)
+        except _DataKioskRefused as exc:
+            self._dk_refused = str(exc)
+            return self._dk_fallback(bundle, str(exc))
+        job.report_id = str((res.payload or {}).get("queryId") or "")
+        if not job.report_id:
+            self._dk_fallback(bundle, "Amazon accepted createQuery but returned no queryId")
+
+    def _dk_download(self, job: _DkJob, document_id: str, progress: Callable[[str], None]) -> bytes:
+        client = self._client(job.marketplace, "datakiosk")
+        res = self._call(f"{job.name} getDocument",
+                         lambda: client.get_document(document_id, download=True, timeout=self.timeout),
+                         progress, op="getDocument")
+        document = (res.payload or {}).get("document")
+        return document.encode("utf-8") if isinstance(document, str) else bytes(document or b"")
+
+    def _dk_check(self, job: _DkJob, progress: Callable[[str], None]) -> list[RawReport] | None:
+        bundle = job.bundle
+        if bundle.failed:
+            return []
+        client = self._client(job.marketplace, "datakiosk")
+        qid = job.report_id
+        res = self._call(f"{job.name} getQuery", lambda: client.get_query(qid), progress, op="getQuery")
+        st = res.payload or {}
+        job.status = str(st.get("processingStatus") or "UNKNOWN")
+        if job.status in ("IN_QUEUE", "IN_PROGRESS"):
+            return None
+        if job.status != "DONE":
+            detail = "Amazon gave no error document"
+            if st.get("errorDocumentId"):
+                try:
+                    detail = dk.error_text(self._dk_download(job, str(st["errorDocumentId"]), progress))
+                except (FatalError, RetriableError) as exc:
+                    detail = f"the error document could not be read ({exc})"
+            self._dk_fallback(bundle, f"Amazon could not run the query ({job.status}): {detail}")
+            return []
+        records: list[dict[str, Any]] = []
+        if st.get("dataDocumentId"):        # DONE without a document: no data for the range (not zero)
+            try:
+                records = dk.parse_jsonl(self._dk_download(job, str(st["dataDocumentId"]), progress))
+            except dk.DocumentError as exc:
+                self._dk_fallback(bundle, f"the {job.kind} document could not be read ({exc})")
+                return []
+        c = bundle.collected
+        if job.kind == "byDate":
+            c.by_date.extend(records)
+        elif job.kind == "trends":
+            c.by_asin.extend(records)
+        else:
+            bundle.asins.extend(a for a in dk.asins_of(records) if a not in bundle.asins)
+        # the library lifts "pagination" out of the payload
+        token = getattr(res, "next_token", None) or (st.get("pagination") or {}).get("nextToken")
+        if token:                            # the next page is another createQuery with the token
+            bundle.pending += 1
+            self._spawn(_DkJob(job.marketplace, job.start, job.end, job.provisional, False, kind=job.kind,
+                               query=str(st.get("query") or job.query), token=str(token), bundle=bundle))
+        elif job.kind == "asins":
+            today = marketplace_today(job.marketplace, self.clock)
+            days = (c.end - c.start).days + 1
+            if len(dk.chunks(bundle.asins)) > days:      # a large catalogue: daily reports cost fewer requests
+                self._dk_fallback(bundle, f"{len(bundle.asins)} ASINs would take {len(dk.chunks(bundle.asins))} "
+                                          f"trends queries, more than {days} daily reports", progress)
+                return []
+            for names in dk.chunks(bundle.asins):
+                bundle.pending += 1
+                self._spawn(_DkJob(job.marketplace, job.start, job.end, job.provisional, False, kind="trends",
+                                   query=dk.trends_query(job.marketplace, c.start, c.end, names, today),
+                                   bundle=bundle))
+        bundle.pending -= 1
+        return self._dk_finish(bundle, progress) if bundle.pending == 0 else []
+
+    def _dk_finish(self, bundle: _Bundle, progress: Callable[[str], None]) -> list[RawReport]:
+        c = bundle.collected
+        fetched = self.clock()
+        out: list[RawReport] = []
+        empty_days = []
+        for doc in dk.daily_documents(c):
+            name = f"sp-api:data-kiosk:{c.marketplace}:{doc.day}..{doc.day}"
+            if doc.empty:
+                empty_days.append(doc.day)
+            if self.cache is not None and doc.day < bundle.settled_end:
+                self.cache.put(CachedDocument(SALES_AND_TRAFFIC.report_type, c.marketplace, doc.day, doc.day,
+                                              doc.data, "utf-8", fetched, doc.empty, name), "json")
+            provisional = frozenset({doc.day}) if (doc.empty or doc.day in bundle.provisional) else frozenset()
+            out.append(RawReport(name=name, data=doc.data, marketplace_hint=c.marketplace, fetched_at=fetched,
+                                 charset="utf-8", provisional_days=provisional))
+        if empty_days:
+            progress(f"data-kiosk {bundle.span}: Amazon has no data yet for {len(empty_days)} day(s) — marked not "
+                     "ready")
+        return out
+
     # ------------------------------------------------------------------------------------ collect
 
     def _create(self, job: _Job, progress: Callable[[str], None]) -> None:
+        if isinstance(job, _DkJob):
+            return self._dk_create(job, progress)
         client = self._client(job.marketplace)
         body: dict[str, Any] = {"reportType": job.spec.report_type,
                                 "marketplaceIds": [MARKETPLACES[job.marketplace]["marketplace_id"]]}
@@ -345,15 +605,18 @@ class SpApiSource(ReportApiSource):
         if job.spec.options:
             body["reportOptions"] = dict(job.spec.options)
         self.create_report_calls += 1
-        res = self._call(f"{job.name} createReport", lambda: client.create_report(**body), progress)
+        res = self._call(f"{job.name} createReport", lambda: client.create_report(**body), progress,
+                         op="createReport")
         job.report_id = str(res.payload.get("reportId") or "")
         if not job.report_id:
             self.problems.append(f"{job.name}: Amazon accepted createReport but returned no reportId")
 
     def _check(self, job: _Job, progress: Callable[[str], None]) -> list[RawReport] | None:
+        if isinstance(job, _DkJob):
+            return self._dk_check(job, progress)
         client = self._client(job.marketplace)
         rid = job.report_id
-        st = self._call(f"{job.name} getReport", lambda: client.get_report(rid), progress).payload
+        st = self._call(f"{job.name} getReport", lambda: client.get_report(rid), progress, op="getReport").payload
         job.status = str(st.get("processingStatus") or "UNKNOWN")
         if job.status == "DONE":
             return list(self._done(job, str(st.get("reportDocumentId") or ""), progress))
@@ -372,7 +635,7 @@ class SpApiSource(ReportApiSource):
             lambda: client.get_report_document(document_id, download=True,
                                                character_code="utf-8" if json_doc else None,
                                                timeout=self.timeout),
-            progress)
+            progress, op="getReportDocument")
         document = res.payload.get("document")
         used = str(getattr(res, "character_code", None) or "")
         if isinstance(document, str):

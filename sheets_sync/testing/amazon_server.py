@@ -12,6 +12,20 @@ Documents are served in Amazon's formats (gzip, TSV with varied charset headers,
 * identical Ads report requests answer 425 "duplicate of : <id>" while the first exists.
 * ``documents(report_type, marketplace, start, end) -> bytes`` replaces the synthetic documents
   (JSON / text; the server encodes text with ``encodings`` and gzips it).
+
+Amazon's rate limits (off by default; ``srv.amazon_rates(clock=..., time_scale=...)`` turns them on): every
+operation has a token bucket with Amazon's published rate and burst (:data:`RATE_LIMITS`); an empty bucket
+answers 429 ``QuotaExceeded`` with ``x-amzn-RateLimit-Limit`` and ``x-amzn-RequestId`` like Amazon. The
+clock is the server's (``time.monotonic() * time_scale``, or a :class:`VirtualClock` that the client's
+``sleep`` advances, so a benchmark measures Amazon minutes without waiting them). ``generation_s`` makes a
+report / query take that long (server clock) to finish, on top of ``polls_to_done``.
+
+Data Kiosk 2023-11-15 (``/dataKiosk/2023-11-15/...``): queries are validated against the
+``analytics_salesAndTraffic_2024_04_24`` schema (graphql-core; an invalid query is a 400 InvalidInput) and
+answered from the same Sales and Traffic figures the Reports API serves (``documents``), as JSONL, one record
+per line. Knobs: ``dk_access`` (False → 403 on createQuery, the app lacks the Brand Analytics role),
+``dk_fatal(query) -> message | None`` (FATAL with an error document), ``dk_page_size`` (pagination), and
+"DONE without a document" when a query has no records.
 """
 
 from __future__ import annotations
@@ -21,6 +35,8 @@ import gzip
 import itertools
 import json
 import threading
+import time
+import uuid
 from collections import Counter
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -211,6 +227,315 @@ def _date(value: Any, default: dt.date) -> dt.date:
         return default
 
 
+# ------------------------------------------------------------------------------------ rate limits
+
+# Amazon's published default usage plans (requests per second, burst), from the operation descriptions in
+# Amazon's SP-API models (reports_2021-06-30.json, dataKiosk_2023-11-15.json). The Ads API publishes no fixed
+# rates (it throttles dynamically and answers 429 with Retry-After); the Ads values are an assumption.
+RATE_LIMITS: dict[str, tuple[float, int]] = {
+    "create": (0.0167, 15), "get": (2.0, 15), "document": (0.0167, 15),                # Reports 2021-06-30
+    "dk_create": (0.0167, 15), "dk_get": (2.0, 15), "dk_document": (0.0167, 15),       # Data Kiosk 2023-11-15
+    "ads_create": (1.0, 10), "ads_get": (1.0, 10),                                     # Ads v3 (assumed)
+}
+
+
+class RateLimiter:
+    """One token bucket per operation: ``burst`` tokens, refilled at ``rate`` per second of ``clock``."""
+
+    def __init__(self, rates: dict[str, tuple[float, int]], clock: Callable[[], float]):
+        self.rates = dict(rates)
+        self.clock = clock
+        self.lock = threading.Lock()
+        self.buckets: dict[str, list[float]] = {}       # op → [tokens, stamp]
+
+    def take(self, op: str) -> bool:
+        if op not in self.rates:
+            return True
+        rate, burst = self.rates[op]
+        with self.lock:
+            now = self.clock()
+            tokens, stamp = self.buckets.get(op, [float(burst), now])
+            tokens = min(float(burst), tokens + max(0.0, now - stamp) * rate)
+            ok = tokens >= 1.0 - 1e-9
+            self.buckets[op] = [tokens - 1.0 if ok else tokens, now]
+            return ok
+
+
+class VirtualClock:
+    """Amazon time for benchmarks and tests: ``sleep`` advances it instantly (pass ``clock.sleep`` as the
+    source's sleep and ``clock`` to :meth:`AmazonServer.amazon_rates`)."""
+
+    def __init__(self, start: float = 0.0):
+        self.now = start
+        self.lock = threading.Lock()
+
+    def __call__(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        with self.lock:
+            self.now += max(0.0, float(seconds))
+
+
+# -------------------------------------------------------------------------------------- Data Kiosk
+
+DK_PREFIX = "/dataKiosk/2023-11-15"
+DK_DATASET = "analytics_salesAndTraffic_2024_04_24"
+
+# The part of Amazon's analytics_salesAndTraffic_2024_04_24 schema this server answers (B2B twins and the
+# @resultRetention directives left out). Queries naming anything else fail validation, as they would at Amazon.
+DK_SCHEMA_SDL = """
+scalar Date
+scalar Long
+enum AsinGranularity { CHILD PARENT SKU }
+enum DateGranularity { DAY MONTH WEEK }
+type Amount { amount: Float! currencyCode: String! }
+type ByAsinSales { orderedProductSales: Amount! ordersShipped: Long! refundRate: Float!
+  shippedProductSales: Amount! totalOrderItems: Long! unitsOrdered: Long! unitsRefunded: Long! unitsShipped: Long! }
+type ByAsinTraffic { browserPageViews: Long! browserPageViewsPercentage: Float! browserSessionPercentage: Float!
+  browserSessions: Long! buyBoxPercentage: Float! mobileAppPageViews: Long! mobileAppPageViewsPercentage: Float!
+  mobileAppSessionPercentage: Float! mobileAppSessions: Long! pageViews: Long! pageViewsPercentage: Float!
+  sessionPercentage: Float! sessions: Long! unitSessionPercentage: Float! }
+type ByDateSales { averageSalesPerOrderItem: Amount! averageSellingPrice: Amount! averageUnitsPerOrderItem: Float!
+  claimsAmount: Amount! claimsGranted: Long! orderedProductSales: Amount! ordersShipped: Long! refundRate: Float!
+  shippedProductSales: Amount! totalOrderItems: Long! unitsOrdered: Long! unitsRefunded: Long! unitsShipped: Long! }
+type ByDateTraffic { averageOfferCount: Long! averageParentItems: Long! browserPageViews: Long! browserSessions: Long!
+  buyBoxPercentage: Float! feedbackReceived: Long! mobileAppPageViews: Long! mobileAppSessions: Long!
+  negativeFeedbackReceived: Long! orderItemSessionPercentage: Float! pageViews: Long!
+  receivedNegativeFeedbackRate: Float! sessions: Long! unitSessionPercentage: Float! }
+type SalesAndTrafficByAsin { childAsin: String endDate: Date! marketplaceId: String! parentAsin: String!
+  sales: ByAsinSales! sku: String startDate: Date! traffic: ByAsinTraffic! }
+type SalesAndTrafficByDate { endDate: Date! marketplaceId: String! sales: ByDateSales! startDate: Date!
+  traffic: ByDateTraffic! }
+type SalesAndTrafficTrends { asinAggregation: AsinGranularity! childAsin: String endDate: Date!
+  marketplaceId: String! parentAsin: String! sales: ByAsinSales! sku: String startDate: Date! traffic: ByAsinTraffic! }
+input MarketplaceAsinFilter { asins: [String!]! marketplaceId: String! }
+type Analytics_SalesAndTraffic_2024_04_24 {
+  salesAndTrafficByAsin(aggregateBy: AsinGranularity!, endDate: Date!, marketplaceIds: [String!]!,
+                        startDate: Date!): [SalesAndTrafficByAsin]
+  salesAndTrafficByDate(aggregateBy: DateGranularity!, endDate: Date!, marketplaceIds: [String!]!,
+                        startDate: Date!): [SalesAndTrafficByDate]
+  salesAndTrafficTrends(asinAggregation: AsinGranularity!, dateAggregation: DateGranularity!, endDate: Date!,
+                        filters: [MarketplaceAsinFilter!]!, startDate: Date!): [SalesAndTrafficTrends]
+}
+type Query { analytics_salesAndTraffic_2024_04_24: Analytics_SalesAndTraffic_2024_04_24 }
+"""
+
+
+class DkQueryFailed(Exception):
+    """Processing a query failed: FATAL with this message in the error document."""
+
+
+class DataKioskFake:
+    """Data Kiosk queries of one ``AmazonServer``, answered from its Sales and Traffic documents."""
+
+    def __init__(self, server: AmazonServer):
+        from graphql import build_schema
+
+        self.server = server
+        self.schema = build_schema(DK_SCHEMA_SDL)
+        self.queries: dict[str, dict[str, Any]] = {}
+        self.access = True
+        self.fatal: Callable[[dict[str, Any]], str | None] = lambda query: None
+        self.page_size = 100_000
+        self.polls_to_done: int | None = None      # None: the server's polls_to_done
+        self.log: list[dict[str, Any]] = []         # every accepted query: field, marketplace, start, end, asins
+
+    # ------------------------------------------------------------------------------- operations
+
+    def create(self, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        from graphql import parse, validate
+        from graphql.error import GraphQLError
+
+        if not self.access:
+            return 403, {"errors": [{"code": "Unauthorized", "message": "Access to requested resource is denied.",
+                                     "details": "The application is not authorised for this resource (role)."}]}
+        text = body.get("query")
+        if not isinstance(text, str) or not text.strip():
+            return 400, {"errors": [{"code": "InvalidInput", "message": "query is required", "details": ""}]}
+        if len(" ".join(text.split())) > 8000:
+            return 400, {"errors": [{"code": "InvalidInput", "message": "The query exceeds 8000 characters.",
+                                     "details": ""}]}
+        try:
+            errors = validate(self.schema, parse(text))
+        except GraphQLError as exc:
+            errors = [exc]
+        if errors:
+            return 400, {"errors": [{"code": "InvalidInput", "message": f"Invalid query: {errors[0].message}",
+                                     "details": ""}]}
+        server = self.server
+        token = body.get("paginationToken")
+        with server.lock:
+            qid = str(next(server.ids))
+            query = {"queryId": qid, "query": text, "processingStatus": "IN_QUEUE", "polls": 0,
+                     "createdTime": dt.datetime.now(dt.UTC).isoformat(), "created_at": server.clock(),
+                     "token": token}
+            self.queries[qid] = query
+            server.created[("dataKiosk", self._marketplace_of(text))] += 1
+        return 202, {"queryId": qid}
+
+    def get(self, qid: str) -> tuple[int, dict[str, Any]]:
+        query = self.queries.get(qid)
+        if query is None:
+            return 404, {"errors": [{"code": "NotFound", "message": f"query {qid}", "details": ""}]}
+        server = self.server
+        polls = server.polls_to_done if self.polls_to_done is None else self.polls_to_done
+        with server.lock:
+            query["polls"] += 1
+            if query["processingStatus"] in ("IN_QUEUE", "IN_PROGRESS"):
+                if query["polls"] > polls and server.generated(query):
+                    self._finish(query)
+                elif query["polls"] > polls // 2:
+                    query["processingStatus"] = "IN_PROGRESS"
+        out = {k: query[k] for k in ("queryId", "query", "createdTime", "processingStatus", "dataDocumentId",
+                                     "errorDocumentId", "processingEndTime", "pagination") if k in query}
+        return 200, out
+
+    # --------------------------------------------------------------------------------- answers
+
+    @staticmethod
+    def _marketplace_of(text: str) -> str:
+        return next((m for mid, m in MARKETPLACE_IDS.items() if mid in text), "?")
+
+    def _finish(self, query: dict[str, Any]) -> None:
+        server = self.server
+        query["processingEndTime"] = dt.datetime.now(dt.UTC).isoformat()
+        try:
+            if query["token"]:
+                prev_id, _, offset = str(query["token"]).partition(":")
+                records = self.queries[prev_id]["records"]
+                start = int(offset)
+            else:
+                message = self.fatal(query)
+                if message:
+                    raise DkQueryFailed(message)
+                records = self._execute(query["query"])
+                start = 0
+        except (DkQueryFailed, KeyError, ValueError) as exc:
+            query["processingStatus"] = "FATAL"
+            error = json.dumps({"errorDetails": str(exc.args[0] if exc.args else exc)})
+            query["errorDocumentId"] = f"amzn1.tortuga.dk.{next(server.ids)}"
+            server.docs[query["errorDocumentId"]] = (error.encode("utf-8"), "application/json", False)
+            return
+        query["records"] = records
+        query["processingStatus"] = "DONE"
+        page = records[start:start + self.page_size]
+        if page:           # no records: DONE with neither dataDocumentId nor errorDocumentId
+            body = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in page).encode("utf-8")
+            doc_id = f"amzn1.tortuga.dk.{next(server.ids)}"
+            server.docs[doc_id] = (body, "application/x-ndjson", False)
+            query["dataDocumentId"] = doc_id
+        if start + self.page_size < len(records):
+            query["pagination"] = {"nextToken": f"{query['queryId']}:{start + self.page_size}"}
+
+    def _execute(self, text: str) -> list[dict[str, Any]]:
+        from graphql import graphql_sync
+
+        found: dict[str, Any] = {}
+
+        def field(name: str) -> Callable[..., list[dict[str, Any]]]:
+            def resolve(info: Any, **args: Any) -> list[dict[str, Any]]:
+                found["field"] = name
+                return getattr(self, f"_{name}")(**args)
+            return resolve
+
+        root = {DK_DATASET: {n: field(n) for n in ("salesAndTrafficByDate", "salesAndTrafficByAsin",
+                                                   "salesAndTrafficTrends")}}
+        result = graphql_sync(self.schema, text, root_value=root)
+        if result.errors:
+            raise DkQueryFailed(f"Query failed: {result.errors[0].message}")
+        rows: list[dict[str, Any]] = []
+        for ds in (result.data or {}).values():
+            for value in (ds or {}).values():
+                rows.extend(value or [])
+        return rows
+
+    def _range(self, startDate: str, endDate: str) -> tuple[dt.date, dt.date]:
+        start, end = dt.date.fromisoformat(startDate), dt.date.fromisoformat(endDate)
+        if (self.server.today - start).days > 730:
+            raise DkQueryFailed(f"startDate {start} must be no more than two years ago")
+        if end < start:
+            raise DkQueryFailed(f"endDate {end} is before startDate {start}")
+        return start, end
+
+    def _day_report(self, mkt: str, day: dt.date) -> dict[str, Any]:
+        content = self.server.documents("GET_SALES_AND_TRAFFIC_REPORT", mkt, day, day)
+        return json.loads(content)
+
+    def _marketplaces(self, ids: list[str]) -> list[str]:
+        unknown = [i for i in ids if i not in MARKETPLACE_IDS]
+        if unknown:
+            raise DkQueryFailed(f"unknown marketplaceIds {unknown}")
+        return [MARKETPLACE_IDS[i] for i in ids]
+
+    def _salesAndTrafficByDate(self, aggregateBy: str, startDate: str, endDate: str,
+                               marketplaceIds: list[str]) -> list[dict[str, Any]]:
+        if aggregateBy != "DAY":
+            raise DkQueryFailed("this local server answers DAY aggregation only")
+        start, end = self._range(startDate, endDate)
+        out = []
+        for mkt in self._marketplaces(marketplaceIds):
+            self.log.append({"field": "salesAndTrafficByDate", "marketplace": mkt, "start": start, "end": end})
+            for day in _days(start, end):
+                for row in self._day_report(mkt, day).get("salesAndTrafficByDate") or []:
+                    out.append({"startDate": row["date"], "endDate": row["date"], "marketplaceId": marketplaceIds[0],
+                                "sales": row.get("salesByDate") or {}, "traffic": row.get("trafficByDate") or {}})
+        return out
+
+    @staticmethod
+    def _asin_figures(row: dict[str, Any], mkt: str) -> tuple[dict[str, Any], dict[str, Any]]:
+        sales = dict(row.get("salesByAsin") or {})
+        ops = sales.get("orderedProductSales") or _money(0, mkt)
+        sales.setdefault("unitsRefunded", 0)
+        sales.setdefault("refundRate", 0.0)
+        sales.setdefault("unitsShipped", sales.get("unitsOrdered", 0))
+        sales.setdefault("ordersShipped", sales.get("totalOrderItems", 0))
+        sales.setdefault("shippedProductSales", ops)
+        return sales, dict(row.get("trafficByAsin") or {})
+
+    def _salesAndTrafficByAsin(self, aggregateBy: str, startDate: str, endDate: str,
+                               marketplaceIds: list[str]) -> list[dict[str, Any]]:
+        start, end = self._range(startDate, endDate)
+        out: dict[tuple[str, str], dict[str, Any]] = {}
+        for mkt in self._marketplaces(marketplaceIds):
+            self.log.append({"field": "salesAndTrafficByAsin", "marketplace": mkt, "start": start, "end": end})
+            for day in _days(start, end):
+                for row in self._day_report(mkt, day).get("salesAndTrafficByAsin") or []:
+                    key = (mkt, row.get("childAsin") or row.get("parentAsin"))
+                    sales, traffic = self._asin_figures(row, mkt)
+                    if key not in out:      # range totals are not needed by anyone here: first day's figures
+                        out[key] = {"startDate": start.isoformat(), "endDate": end.isoformat(),
+                                    "marketplaceId": marketplaceIds[0], "parentAsin": row.get("parentAsin"),
+                                    "childAsin": row.get("childAsin"), "sales": sales, "traffic": traffic}
+        return list(out.values())
+
+    def _salesAndTrafficTrends(self, asinAggregation: str, dateAggregation: str, startDate: str, endDate: str,
+                               filters: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        if asinAggregation != "CHILD":
+            raise DkQueryFailed("asinAggregation: only CHILD is supported")
+        if dateAggregation != "DAY":
+            raise DkQueryFailed("this local server answers DAY aggregation only")
+        start, end = self._range(startDate, endDate)
+        out = []
+        for f in filters:
+            asins = list(f.get("asins") or [])
+            if len(asins) > 30:
+                raise DkQueryFailed(f"a filter may name at most 30 ASINs, not {len(asins)}")
+            mkt = self._marketplaces([f.get("marketplaceId")])[0]
+            self.log.append({"field": "salesAndTrafficTrends", "marketplace": mkt, "start": start, "end": end,
+                             "asins": asins})
+            wanted = set(asins)
+            for day in _days(start, end):
+                for row in self._day_report(mkt, day).get("salesAndTrafficByAsin") or []:
+                    if row.get("childAsin") in wanted:
+                        sales, traffic = self._asin_figures(row, mkt)
+                        out.append({"asinAggregation": "CHILD", "startDate": day.isoformat(),
+                                    "endDate": day.isoformat(), "marketplaceId": f["marketplaceId"],
+                                    "parentAsin": row.get("parentAsin"), "childAsin": row.get("childAsin"),
+                                    "sales": sales, "traffic": traffic})
+        return out
+
+
 class AmazonServer:
     """Start with ``with AmazonServer() as srv:``; ``srv.url`` is the base URL for every endpoint."""
 
@@ -239,6 +564,10 @@ class AmazonServer:
         self.sp_credentials = (SP_CLIENT_ID, SP_CLIENT_SECRET, SP_REFRESH_TOKEN)
         self.ads_credentials = (ADS_CLIENT_ID, ADS_CLIENT_SECRET, ADS_REFRESH_TOKEN)
         self.tokens: dict[str, str] = {}      # access token → "sp" | "ads"
+        self.clock: Callable[[], float] = time.monotonic
+        self.limiter: RateLimiter | None = None
+        self.generation_s = 0.0
+        self.data_kiosk = DataKioskFake(self)
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self.httpd.daemon_threads = True
         self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
@@ -261,6 +590,25 @@ class AmazonServer:
     @property
     def create_report_calls(self) -> int:
         return sum(self.created.values())
+
+    def amazon_rates(self, clock: Callable[[], float] | None = None, time_scale: float = 1.0,
+                     rates: dict[str, tuple[float, int]] | None = None) -> None:
+        """Throttle every operation at Amazon's published rate and burst, on ``clock`` (default: real time
+        × ``time_scale``)."""
+        self.clock = clock or (lambda: time.monotonic() * time_scale)
+        self.limiter = RateLimiter(rates or RATE_LIMITS, self.clock)
+
+    def generated(self, item: dict[str, Any]) -> bool:
+        """Has ``generation_s`` (server clock) passed since the report / query was created?"""
+        return not self.generation_s or self.clock() - item.get("created_at", 0.0) >= self.generation_s
+
+    @property
+    def dk_access(self) -> bool:
+        return self.data_kiosk.access
+
+    @dk_access.setter
+    def dk_access(self, value: bool) -> None:
+        self.data_kiosk.access = value
 
     def env(self, ads: bool = True) -> dict[str, str]:
         env = {"LWA_APP_ID": SP_CLIENT_ID, "LWA_CLIENT_SECRET": SP_CLIENT_SECRET, "SP_API_REFRESH_TOKEN": SP_REFRESH_TOKEN}
@@ -335,16 +683,23 @@ class AmazonServer:
                                        "headers": {k.lower(): v for k, v in self.headers.items()}})
 
             def _throttled(self, op: str) -> bool:
-                if not server._take_throttle(op):
+                limited = server.limiter is not None and not server.limiter.take(op)
+                if limited:
+                    server.calls[f"429:{op}"] += 1
+                if not limited and not server._take_throttle(op):
                     return False
-                headers = {"x-amzn-RateLimit-Limit": server.rate_limit}
+                rate = server.limiter.rates[op][0] if limited else server.rate_limit
+                headers = {"x-amzn-RateLimit-Limit": str(rate), "x-amzn-RequestId": str(uuid.uuid4())}
                 if server.retry_after is not None:
                     headers["Retry-After"] = server.retry_after
+                elif limited and op.startswith("ads"):      # the Ads API says when to come back
+                    headers["Retry-After"] = str(max(1, round(1 / float(rate))))
                 if op.startswith("ads"):
                     self._send(429, {"code": "429", "details": "Too Many Requests"}, headers=headers)
                 else:
                     self._send(429, {"errors": [{"code": "QuotaExceeded",
-                                                 "message": "You exceeded your quota for the requested resource."}]},
+                                                 "message": "You exceeded your quota for the requested resource.",
+                                                 "details": ""}]},
                                headers=headers)
                 return True
 
@@ -360,6 +715,8 @@ class AmazonServer:
                     return self._sp_create(body)
                 if path == "/reporting/reports":
                     return self._ads_create(body)
+                if path == DK_PREFIX + "/queries":
+                    return self._dk_create(body)
                 self._send(404, {"errors": [{"code": "NotFound", "message": path}]})
 
             def do_GET(self) -> None:
@@ -376,6 +733,10 @@ class AmazonServer:
                     return self._ads_get(path.rsplit("/", 1)[1])
                 if path.startswith("/ads-s3/"):
                     return self._ads_s3(path[len("/ads-s3/"):])
+                if path.startswith(DK_PREFIX + "/queries/"):
+                    return self._dk_get(path.rsplit("/", 1)[1])
+                if path.startswith(DK_PREFIX + "/documents/"):
+                    return self._dk_document(path.rsplit("/", 1)[1])
                 self._send(404, {"errors": [{"code": "NotFound", "message": path}]})
 
             def _token(self, body: bytes) -> None:
@@ -414,7 +775,7 @@ class AmazonServer:
                           "marketplaceIds": mids, "request": req, "polls": 0, "processingStatus": "IN_QUEUE",
                           "start": _date(req.get("dataStartTime"), server.today),
                           "end": _date(req.get("dataEndTime"), server.today),
-                          "createdTime": dt.datetime.now(dt.UTC).isoformat()}
+                          "createdTime": dt.datetime.now(dt.UTC).isoformat(), "created_at": server.clock()}
                 with server.lock:
                     server.reports[rid] = report
                     server.created[(report["reportType"], mkt)] += 1
@@ -429,7 +790,7 @@ class AmazonServer:
                 with server.lock:
                     report["polls"] += 1
                     if report["processingStatus"] in ("IN_QUEUE", "IN_PROGRESS"):
-                        if report["polls"] > server.polls_to_done:
+                        if report["polls"] > server.polls_to_done and server.generated(report):
                             server._finish(report, server.outcome(report))
                         elif report["polls"] > server.polls_to_done // 2:
                             report["processingStatus"] = "IN_PROGRESS"
@@ -459,6 +820,27 @@ class AmazonServer:
                     return self._send(404, b"<Error><Code>NoSuchKey</Code></Error>", ctype="application/xml")
                 body, ctype, gz = server.docs[doc_id]
                 self._send(200, gzip.compress(body) if gz else body, ctype=ctype)
+
+            # ------------------------------------------------------------------ Data Kiosk
+
+            def _dk_create(self, body: bytes) -> None:
+                if not self._sp_auth() or self._throttled("dk_create"):
+                    return
+                code, payload = server.data_kiosk.create(json.loads(body or b"{}"))
+                self._send(code, payload)
+
+            def _dk_get(self, qid: str) -> None:
+                if not self._sp_auth() or self._throttled("dk_get"):
+                    return
+                code, payload = server.data_kiosk.get(qid)
+                self._send(code, payload)
+
+            def _dk_document(self, doc_id: str) -> None:
+                if not self._sp_auth() or self._throttled("dk_document"):
+                    return
+                if doc_id not in server.docs:
+                    return self._send(404, {"errors": [{"code": "NotFound", "message": doc_id, "details": ""}]})
+                self._send(200, {"documentId": doc_id, "documentUrl": f"{server.url}/s3/{doc_id}"})
 
             # ------------------------------------------------------------------------- Ads
 
