@@ -33,6 +33,13 @@ ERROR_CODES: dict[str, tuple[int, str]] = {
     "email_not_verified": (403, "the Google account's email address is not verified"),
     "not_allowed": (403, "this account or domain is not on the workbook's allowlist"),
     "workbook_not_found": (404, "no workbook with that name or spreadsheet id in service.yaml"),
+    # the Google Sheets add-on (webhook/addon.py, docs/addon.md)
+    "addon_not_allowed": (403, "this account or domain may not set up sheets on this service (service.yaml addon.allow)"),
+    "not_registered": (404, "this spreadsheet has not been set up with the service yet"),
+    "registered_by_operator": (409, "this spreadsheet is configured in service.yaml; its settings are changed there"),
+    "sheet_not_shared": (409, "the service account cannot open or edit the spreadsheet; share it with that email as Editor"),
+    "service_misconfigured": (500, "the service lacks a setting it needs (such as the Google service-account key)"),
+    "google_unavailable": (503, "Google Sheets did not answer or refused for now; try again shortly"),
     "job_not_found": (404, "no job with that id"),
     "not_found": (404, "no such route"),
     "method_not_allowed": (405, "the route does not accept this HTTP method"),
