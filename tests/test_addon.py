@@ -363,3 +363,52 @@ def test_operator_lists_and_removes_registrations_from_the_cli(service, server, 
     state = Sheet(service, minter, NEW_SHEET)("getState")            # the running service sees it at once
     assert state["ok"] and not state["registered"]
     assert NEW_SHEET not in service.config.workbooks
+
+
+def test_the_sidebar_page_sets_up_saves_syncs_and_shows_the_result_in_chinese(service, server, minter):
+    """Sidebar.html's own script, clicked through (tests/addon/sidebar.js), in a zh_CN user's language."""
+    server.add_book(NEW_SHEET, {"Sheet1": []}, shared=[SA_EMAIL])
+    demo_reports(service.reports / NEW_SHEET)
+    spec = {"url": service.url + "/", "token": minter.mint(email="analyst@example.com"), "locale": "zh_CN",
+            "spreadsheetId": NEW_SHEET, "sheets": ["Sheet1", "Scorecard", "Sync Log"], "pollMs": 200,
+            "settings": {"schedule": "weekly mon 07:00", "allow-emails": "boss@partner.org", "mk-MX": True}}
+    proc = subprocess.run([NODE, str(ROOT / "tests" / "addon" / "sidebar.js"), json.dumps(spec)],
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    steps = json.loads(proc.stdout)
+    assert steps["opened"] == {"message": "此表格尚未在同步服务中设置。", "error": False, "setup": True,
+                               "settings": False, "sync": False}
+    assert steps["labels"] == {"setup": "设置此表格", "sync": "立即同步", "save": "保存设置"}
+    assert steps["setUp"]["settings"] and steps["setUp"]["sync"] and steps["setUp"]["message"].startswith("表格已设置：新增")
+    assert steps["saved"]["message"] == "设置已保存。"
+    reg = open_registry(service.config).get(NEW_SHEET)
+    assert reg.schedule == ["weekly mon 07:00"] and reg.allow_emails == ["boss@partner.org"]
+    assert reg.marketplaces == ["US", "MX"] and reg.updated_by == "analyst@example.com"
+    synced = steps["synced"]
+    assert synced["progress"] == "同步完成。", synced
+    assert synced["rows"][0] == ["负责人", "得分", "预计", "等级"]
+    owners = {r[0] for r in server.values(NEW_SHEET, "Scorecard")[2:] if r}
+    assert {r[0] for r in synced["rows"][1:]} == owners
+    assert all(r[1].endswith("%") or r[1] == "" for r in synced["rows"][1:])
+    assert re.fullmatch(r"数据截至: MX \d{4}-\d\d-\d\d, US \d{4}-\d\d-\d\d", synced["through"]), synced["through"]
+    assert synced["problemsTitle"] == f"同步日志中有 {len(synced['problems'])} 个问题"
+    first = synced["problems"][0]
+    assert first["text"].startswith("同步日志第 ") and first["link"].startswith(
+        f"https://docs.google.com/spreadsheets/d/{NEW_SHEET}/edit#gid=1002&range=A")
+    assert steps["clicked"]["sheet"] == "Sync Log" and first["link"].endswith(f"A{steps['clicked']['row']}")
+    assert set(steps["calls"]) == {"getState", "setupSheet", "saveSettings", "startSync", "getProgress",
+                                   "showSyncLogRow"}
+
+
+def test_the_webhook_opens_sheets_with_a_budget_inside_gunicorns_timeout(tmp_path, server):
+    from sheets_sync.config import Config, WorkbookConfig
+    from webhook.addon import _default_open_workbook
+
+    key = tmp_path / "sa.json"
+    key.write_text(json.dumps(server.service_account(SA_EMAIL)))
+    wb = _default_open_workbook(Config(google_credentials=key), WorkbookConfig(name="x", backend="google",
+                                                                                sheet_id=NEW_SHEET))
+    assert isinstance(wb, GoogleWorkbook) and wb.retry.max_total_s + 2 * 15 < 60 and wb.retry.max_attempts == 3
+    assert wb.service_account_email == SA_EMAIL
+    xlsx = _default_open_workbook(Config(), WorkbookConfig(name="y", path=tmp_path / "y.xlsx"))
+    assert type(xlsx).__name__ == "XlsxWorkbook"

@@ -52,10 +52,22 @@ GENERATED_HEADER_ROW = 2          # generated tabs: definitions on row 1, header
 THROUGH_RE = re.compile(r"data through (.+?)(?:;|$)")
 
 
-def _default_open_workbook(config: Config, wbc: WorkbookConfig) -> Any:
-    from sheets_sync.sync import open_workbook  # gspread is imported here, not at start-up
+#: Google calls made inside a request stay well inside gunicorn's 30 s worker timeout
+REQUEST_TIMEOUT = (5.0, 15.0)
+REQUEST_RETRY_BUDGET_S = 12.0
 
-    return open_workbook(config, wbc)
+
+def _default_open_workbook(config: Config, wbc: WorkbookConfig) -> Any:
+    """The workbook, opened for a request: gspread is imported here, not at start-up."""
+    if wbc.backend != "google":
+        from sheets_sync.sync import open_workbook
+
+        return open_workbook(config, wbc)
+    from sheets_sync.sheets.google import RetryPolicy, open_google_workbook
+    from sheets_sync.template import load_template
+
+    return open_google_workbook(wbc.sheet_id, config, load_template(), timeout=REQUEST_TIMEOUT,
+                                retry=RetryPolicy(max_attempts=3, max_total_s=REQUEST_RETRY_BUDGET_S))
 
 
 @dataclass
