@@ -400,7 +400,7 @@ def test_the_sidebar_page_sets_up_saves_syncs_and_shows_the_result_in_chinese(se
                                    "showSyncLogRow"}
 
 
-def test_the_webhook_opens_sheets_with_a_budget_inside_gunicorns_timeout(tmp_path, server):
+def test_the_webhook_opens_sheets_with_a_short_retry_budget(tmp_path, server):
     from sheets_sync.config import Config, WorkbookConfig
     from webhook.addon import _default_open_workbook
 
@@ -408,7 +408,8 @@ def test_the_webhook_opens_sheets_with_a_budget_inside_gunicorns_timeout(tmp_pat
     key.write_text(json.dumps(server.service_account(SA_EMAIL)))
     wb = _default_open_workbook(Config(google_credentials=key), WorkbookConfig(name="x", backend="google",
                                                                                 sheet_id=NEW_SHEET))
-    assert isinstance(wb, GoogleWorkbook) and wb.retry.max_total_s + 2 * 15 < 60 and wb.retry.max_attempts == 3
+    assert isinstance(wb, GoogleWorkbook) and wb.retry.max_total_s == 12.0 and wb.retry.max_attempts == 3
+    assert wb._client.http_client.timeout == (5.0, 15.0)         # a user waits for setup: no 120 s budget
     assert wb.service_account_email == SA_EMAIL
     xlsx = _default_open_workbook(Config(), WorkbookConfig(name="y", path=tmp_path / "y.xlsx"))
     assert type(xlsx).__name__ == "XlsxWorkbook"

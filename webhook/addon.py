@@ -52,7 +52,7 @@ GENERATED_HEADER_ROW = 2          # generated tabs: definitions on row 1, header
 THROUGH_RE = re.compile(r"data through (.+?)(?:;|$)")
 
 
-#: Google calls made inside a request stay well inside gunicorn's 30 s worker timeout
+#: Google calls made while a user waits (setup, reading the result): short timeouts, a small retry budget
 REQUEST_TIMEOUT = (5.0, 15.0)
 REQUEST_RETRY_BUDGET_S = 12.0
 
