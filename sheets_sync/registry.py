@@ -21,8 +21,11 @@ operator's credential sets (``addon.amazon_credentials``), whose values stay in 
 from __future__ import annotations
 
 import contextlib
+import hashlib
+import hmac
 import json
 import re
+import secrets
 import sqlite3
 import time
 from collections.abc import Iterator, Mapping
@@ -145,6 +148,7 @@ class SqliteRegistry:
             if not self._ready:
                 conn.execute("create table if not exists registrations (spreadsheet_id text primary key, "
                              "data text not null, updated_at real not null)")
+                conn.execute("create table if not exists registry_meta (key text primary key, value text not null)")
                 self._ready = True
             if write:
                 conn.execute("begin immediate")
@@ -206,6 +210,12 @@ class SqliteRegistry:
         with self._conn(write=True) as c:
             return c.execute("delete from registrations where spreadsheet_id = ?", (spreadsheet_id,)).rowcount > 0
 
+    def secret(self) -> str:
+        """This store's random key for setup claims (made once, shared by every process)."""
+        with self._conn(write=True) as c:
+            c.execute("insert or ignore into registry_meta values ('claim_key', ?)", (secrets.token_hex(32),))
+            return str(c.execute("select value from registry_meta where key = 'claim_key'").fetchone()[0])
+
 
 class RedisRegistry:
     """The hash ``sheets-sync:registrations`` (spreadsheet id → JSON) in the queue's Redis."""
@@ -259,6 +269,12 @@ class RedisRegistry:
 
     def remove(self, spreadsheet_id: str) -> bool:
         return bool(self._call(lambda r: r.hdel(self.key, spreadsheet_id)))
+
+    def secret(self) -> str:
+        key = self.key + ":claim-key"
+        self._call(lambda r: r.set(key, secrets.token_hex(32), nx=True))
+        value = self._call(lambda r: r.get(key))
+        return value.decode() if isinstance(value, bytes) else str(value)
 
 
 Registry = SqliteRegistry | RedisRegistry
@@ -344,6 +360,35 @@ def credential_config(config: Config, name: str) -> Config:
     env.update({n: config.env[prefix + n] for n in names if config.env.get(prefix + n)})
     safe = re.sub(r"[^A-Za-z0-9_.-]", "_", name)
     return replace(config, env=env, data_dir=Path(config.data_dir) / "credential-sets" / safe)
+
+
+# ------------------------------------------------------------------------------------------ claims
+#
+# Registering a sheet must prove that the user can *edit* it, not only that the service account can: the
+# ID token names the user but not the sheet, and otherwise anyone in an allowed domain could claim a sheet
+# another team shared with the service account. The service hands out a claim (its time and an HMAC of sheet,
+# email and time under the store's key), the add-on writes it into the sheet as developer metadata
+# ``sheets_sync_claim`` (only editors can), and the service reads it back with its service account.
+
+CLAIM_METADATA_KEY = "sheets_sync_claim"
+CLAIM_MAX_AGE_S = 900
+
+
+def make_claim(secret: str, spreadsheet_id: str, email: str, now: float | None = None) -> str:
+    t = int(time.time() if now is None else now)
+    mac = hmac.new(secret.encode(), f"{spreadsheet_id}|{email.lower()}|{t}".encode(), hashlib.sha256).hexdigest()
+    return f"{t}.{mac[:40]}"
+
+
+def claim_ok(secret: str, value: str | None, spreadsheet_id: str, email: str, now: float | None = None) -> bool:
+    """``value`` is a claim made for this sheet and user within the last 15 minutes."""
+    t_text, _, _ = str(value or "").partition(".")
+    if not t_text.isdigit():
+        return False
+    now = time.time() if now is None else now
+    if not 0 <= now - int(t_text) <= CLAIM_MAX_AGE_S:
+        return False
+    return hmac.compare_digest(str(value), make_claim(secret, spreadsheet_id, email, int(t_text)))
 
 
 # ---------------------------------------------------------------------------------------- settings

@@ -124,7 +124,8 @@ class Sheet:
         book = self.svc.sheets.books.get(self.sid)
         spec = {"fn": fn, "args": list(args), "url": self.svc.url + "/", "locale": self.locale,
                 "token": self.minter.mint(email=self.email), "spreadsheetId": self.sid,
-                "sheets": [s.title for s in book.sheets] if book else [], "propsFile": str(self.props)}
+                "sheets": [s.title for s in book.sheets] if book else [], "propsFile": str(self.props),
+                "sheetsApi": user_api(self.svc.sheets, self.email)}
         proc = subprocess.run([NODE, str(GAS), json.dumps(spec)], capture_output=True, text=True, timeout=120)
         assert proc.returncode == 0, proc.stderr[-3000:]
         return json.loads(proc.stdout)
@@ -143,6 +144,21 @@ class Sheet:
         raise AssertionError(f"the sync did not finish in {timeout}s: {seen[-5:]}")
 
 
+EDITORS = ("analyst@example.com", "boss@partner.org", "colleague@example.com")
+
+
+def new_sheet(server: Any, *, sa: bool = True, editors: tuple[str, ...] = EDITORS) -> Any:
+    """An empty spreadsheet (one blank tab) that ``editors`` can edit, shared with the service account or not."""
+    return server.add_book(NEW_SHEET, {"Sheet1": []}, shared=[*editors, *([SA_EMAIL] if sa else [])])
+
+
+def user_api(server: Any, email: str) -> dict[str, str]:
+    """The user's own access to the Sheets API (what Apps Script uses for SpreadsheetApp calls)."""
+    token = f"user-token-{email}"
+    server.tokens[token] = email
+    return {"base": server.base_url, "token": token}
+
+
 def demo_reports(folder: Path) -> None:
     """This month's sample reports (the Settings period is blank: the current month in the team's time zone)."""
     today = dt.datetime.now(ZoneInfo("America/Mexico_City")).date()
@@ -155,7 +171,7 @@ def demo_reports(folder: Path) -> None:
 
 
 def test_from_an_empty_sheet_to_a_synced_review_with_only_sidebar_calls(service, server, minter):
-    server.add_book(NEW_SHEET, {"Sheet1": []}, shared=[SA_EMAIL])
+    new_sheet(server)
     demo_reports(service.reports / NEW_SHEET)              # the default folder of a registered sheet
     user = Sheet(service, minter, NEW_SHEET)
 
@@ -204,7 +220,7 @@ def test_from_an_empty_sheet_to_a_synced_review_with_only_sidebar_calls(service,
 
 
 def test_registration_survives_a_service_restart(service, server, minter):
-    server.add_book(NEW_SHEET, {"Sheet1": []}, shared=[SA_EMAIL])
+    new_sheet(server)
     demo_reports(service.reports / NEW_SHEET)
     user = Sheet(service, minter, NEW_SHEET)
     assert user("setupSheet")["created"] is True
@@ -228,7 +244,7 @@ def test_registration_survives_a_service_restart(service, server, minter):
 
 
 def test_a_user_outside_the_allowed_domains_cannot_register_or_sync(service, server, minter):
-    server.add_book(NEW_SHEET, {"Sheet1": []}, shared=[SA_EMAIL])
+    new_sheet(server)
     intruder = Sheet(service, minter, NEW_SHEET, email="intruder@elsewhere.com", locale="es_MX")
     res = intruder("setupSheet")
     assert not res["ok"] and res["code"] == "addon_not_allowed" and res["status"] == 403
@@ -255,7 +271,7 @@ def test_a_user_outside_the_allowed_domains_cannot_register_or_sync(service, ser
 
 
 def test_a_sheet_not_shared_with_the_service_account_names_the_email(service, server, minter):
-    server.add_book(NEW_SHEET, {"Sheet1": []}, shared=[])
+    new_sheet(server, sa=False)
     res = Sheet(service, minter, NEW_SHEET)("setupSheet")
     assert not res["ok"] and res["code"] == "sheet_not_shared" and res["status"] == 409
     assert res["message"].startswith(f"The sync service cannot open this sheet. Share it with {SA_EMAIL} as Editor")
@@ -267,7 +283,7 @@ def test_a_sheet_not_shared_with_the_service_account_names_the_email(service, se
 
 
 def test_a_second_registration_of_the_same_sheet(service, server, minter):
-    server.add_book(NEW_SHEET, {"Sheet1": []}, shared=[SA_EMAIL])
+    new_sheet(server)
     owner = Sheet(service, minter, NEW_SHEET)
     assert owner("setupSheet")["created"] is True
     assert owner("saveSettings", {"schedule": ["daily 07:00"]})["ok"]
@@ -287,7 +303,7 @@ def test_a_second_registration_of_the_same_sheet(service, server, minter):
 
 
 def test_settings_errors_are_clear_and_nothing_is_stored(service, server, minter):
-    server.add_book(NEW_SHEET, {"Sheet1": []}, shared=[SA_EMAIL])
+    new_sheet(server)
     owner = Sheet(service, minter, NEW_SHEET)
     assert owner("setupSheet")["ok"]
     cases = [
@@ -321,7 +337,7 @@ def test_a_sheet_from_service_yaml_is_not_registered_again(service, server, mint
 
 
 def test_menu_sync_now_toasts_or_alerts_in_the_users_language(service, server, minter):
-    server.add_book(NEW_SHEET, {"Sheet1": []}, shared=[SA_EMAIL])
+    new_sheet(server)
     zh = Sheet(service, minter, NEW_SHEET, locale="zh_CN")
     out = zh.run("menuSyncNow")
     assert out["ui"]["alerts"][0][1].startswith("同步服务不认识此表格。请先使用“设置此表格”。")  # not set up yet
@@ -351,7 +367,7 @@ def test_every_sidebar_call_exists_in_code_gs():
 def test_operator_lists_and_removes_registrations_from_the_cli(service, server, minter, capsys):
     from sheets_sync.cli import main
 
-    server.add_book(NEW_SHEET, {"Sheet1": []}, shared=[SA_EMAIL])
+    new_sheet(server)
     assert Sheet(service, minter, NEW_SHEET)("setupSheet")["created"] is True
     assert main(["--config", str(service.yaml), "registrations", "list"]) == 0
     out = capsys.readouterr().out
@@ -367,10 +383,11 @@ def test_operator_lists_and_removes_registrations_from_the_cli(service, server, 
 
 def test_the_sidebar_page_sets_up_saves_syncs_and_shows_the_result_in_chinese(service, server, minter):
     """Sidebar.html's own script, clicked through (tests/addon/sidebar.js), in a zh_CN user's language."""
-    server.add_book(NEW_SHEET, {"Sheet1": []}, shared=[SA_EMAIL])
+    new_sheet(server)
     demo_reports(service.reports / NEW_SHEET)
     spec = {"url": service.url + "/", "token": minter.mint(email="analyst@example.com"), "locale": "zh_CN",
             "spreadsheetId": NEW_SHEET, "sheets": ["Sheet1", "Scorecard", "Sync Log"], "pollMs": 200,
+            "sheetsApi": user_api(server, "analyst@example.com"),
             "settings": {"schedule": "weekly mon 07:00", "allow-emails": "boss@partner.org", "mk-MX": True}}
     proc = subprocess.run([NODE, str(ROOT / "tests" / "addon" / "sidebar.js"), json.dumps(spec)],
                           capture_output=True, text=True, timeout=300)
@@ -413,3 +430,28 @@ def test_the_webhook_opens_sheets_with_a_short_retry_budget(tmp_path, server):
     assert wb.service_account_email == SA_EMAIL
     xlsx = _default_open_workbook(Config(), WorkbookConfig(name="y", path=tmp_path / "y.xlsx"))
     assert type(xlsx).__name__ == "XlsxWorkbook"
+
+
+def test_only_an_editor_of_the_sheet_can_register_it(service, server, minter):
+    """The ID token names the user, not the sheet: a new registration needs the claim the service hands out
+    written into the sheet (developer metadata), which only an editor can do."""
+    new_sheet(server, editors=("analyst@example.com",))                # shared with the service account too
+    colleague = Sheet(service, minter, NEW_SHEET, email="colleague@example.com")   # allowed domain, no access
+    res = colleague("setupSheet")
+    assert not res["ok"] and res["code"] == "claim_not_written", res
+    assert res["message"].startswith("Only editors of this sheet can set it up: You do not have permission")
+    assert open_registry(service.config).get(NEW_SHEET) is None
+    assert server.values(NEW_SHEET, "Settings") is None
+    # by hand: the service answers with a claim, and a claim written for someone else does not count
+    token = minter.mint(email="colleague@example.com")
+    headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+    status, body, _ = http("POST", service.url + "/v1/addon/setup", {"spreadsheet_id": NEW_SHEET}, headers)
+    assert status == 428 and body["error"]["code"] == "claim_required"
+    assert body["error"]["metadata_key"] == "sheets_sync_claim" and re.fullmatch(r"\d+\.[0-9a-f]{40}", body["error"]["claim"])
+    owner = Sheet(service, minter, NEW_SHEET)
+    assert owner("setupSheet")["created"] is True                       # the editor's claim is in the sheet now
+    open_registry(service.config).remove(NEW_SHEET)
+    status, body, _ = http("POST", service.url + "/v1/addon/setup", {"spreadsheet_id": NEW_SHEET,
+                           "claim": body["error"]["claim"]}, headers)
+    assert status == 428, body                                          # the analyst's claim is not the colleague's
+    assert open_registry(service.config).get(NEW_SHEET) is None

@@ -178,3 +178,18 @@ def test_redis_registry(redis_server):
     cfg = with_registered(Config(queue_url=redis_server.url, addon=ADDON))
     assert cfg.find_workbook(SID).schedule == ("daily 07:00",)
     assert store.remove(SID) and not store.remove(SID)
+
+
+def test_claims_are_bound_to_sheet_user_and_time(tmp_path):
+    from sheets_sync.registry import claim_ok, make_claim
+
+    key = SqliteRegistry(tmp_path / "r.db").secret()
+    assert key == SqliteRegistry(tmp_path / "r.db").secret() and len(key) == 64      # made once, shared
+    c = make_claim(key, SID, "Ana@example.com", now=1000)
+    assert claim_ok(key, c, SID, "ana@example.com", now=1500)
+    assert not claim_ok(key, c, SID, "bob@example.com", now=1500)
+    assert not claim_ok(key, c, "1OtherSheet0000000000", "ana@example.com", now=1500)
+    assert not claim_ok(key, c, SID, "ana@example.com", now=1000 + 901)                 # 15 minutes
+    assert not claim_ok(key, c, SID, "ana@example.com", now=999)                        # from the future
+    assert not claim_ok("another-key", c, SID, "ana@example.com", now=1500)
+    assert not claim_ok(key, None, SID, "ana@example.com") and not claim_ok(key, "x.y", SID, "ana@example.com")

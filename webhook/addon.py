@@ -33,11 +33,14 @@ from sheets_sync.config import SOURCES, Config, WorkbookConfig
 from sheets_sync.errors import ConfigError, RetriableError, SheetsSyncError
 from sheets_sync.frames import MARKETPLACES
 from sheets_sync.registry import (
+    CLAIM_METADATA_KEY,
     SHEET_ID_RE,
     Registration,
     SettingsError,
     WorkbooksWithRegistered,
     apply_settings,
+    claim_ok,
+    make_claim,
     open_registry,
     with_registered,
 )
@@ -220,12 +223,20 @@ def setup() -> Any:
                        "Settings → Who else may sync")
     sa = _service_account()
     now = time.time()
-    draft = existing or Registration(spreadsheet_id=sid, owner=str(principal.email), created_at=now, updated_at=now,
-                                     updated_by=str(principal.email), **_default_source(config))
+    email = str(principal.email)
+    draft = existing or Registration(spreadsheet_id=sid, owner=email, created_at=now, updated_at=now,
+                                     updated_by=email, **_default_source(config))
     try:
         from sheets_sync.sync import init_workbook
 
         wb = _open(draft.workbook(addon))
+        if existing is None:                     # a new registration: the user must show they can edit the sheet
+            secret = registry.secret()
+            written = wb.developer_metadata().get(CLAIM_METADATA_KEY.removeprefix("sheets_sync_"))
+            if not claim_ok(secret, written, sid, email):
+                raise AddonError("claim_required", "show that you can edit this sheet: write the claim into it as "
+                                 f"developer metadata {CLAIM_METADATA_KEY} (the add-on does this) and set it up again",
+                                 claim=make_claim(secret, sid, email), metadata_key=CLAIM_METADATA_KEY)
         created_tabs = init_workbook(wb)         # the template, from the backend: only missing tabs are added
     except SheetsSyncError as exc:
         raise _sheet_errors(exc, sa) from None

@@ -38,6 +38,7 @@ ERROR_CODES: dict[str, tuple[int, str]] = {
     "not_registered": (404, "this spreadsheet has not been set up with the service yet"),
     "registered_by_operator": (409, "this spreadsheet is configured in service.yaml; its settings are changed there"),
     "sheet_not_shared": (409, "the service account cannot open or edit the spreadsheet; share it with that email as Editor"),
+    "claim_required": (428, "registering a sheet needs proof that you can edit it: the claim written into the sheet"),
     "service_misconfigured": (500, "the service lacks a setting it needs (such as the Google service-account key)"),
     "google_unavailable": (503, "Google Sheets did not answer or refused for now; try again shortly"),
     "job_not_found": (404, "no job with that id"),

@@ -180,19 +180,38 @@ function getState() {
 }
 
 /** Set up this sheet: the service checks who you are and that it can open the sheet, adds the template's
- * tabs and registers the sheet (you become its first allowed user). */
+ * tabs and registers the sheet (you become its first allowed user). A new registration also needs proof that
+ * you can edit the sheet: the service hands out a claim, which is written into the sheet as developer
+ * metadata (only editors can) for the service to read back. */
 function setupSheet() {
   var res;
   try {
     res = call_('post', '/v1/addon/setup', { spreadsheet_id: sheetId_() });
-  } catch (err) {
-    return unreachable_(err);
+    var err = res.data && res.data.error;
+    if (res.code === 428 && err && err.code === 'claim_required' && err.claim) {
+      try {
+        writeClaim_(err.metadata_key || 'sheets_sync_claim', err.claim);
+      } catch (e) {
+        return { ok: false, code: 'claim_not_written', status: 0, message: t_('claim_not_written', { detail: e.message }) };
+      }
+      res = call_('post', '/v1/addon/setup', { spreadsheet_id: sheetId_() });
+    }
+  } catch (err2) {
+    return unreachable_(err2);
   }
   if (res.code !== 200 && res.code !== 201) return failure_(res);
   var tabs = res.data.tabs_created || [];
   return { ok: true, created: res.data.created, tabsCreated: tabs, registration: res.data.registration,
            choices: res.data.choices, serviceAccount: res.data.service_account,
            message: res.data.created ? t_('setup_done', { n: tabs.length }) : t_('setup_already', { n: tabs.length }) };
+}
+
+/** Replace this sheet's developer metadata `key` with `value` (document-visible: the service account reads it). */
+function writeClaim_(key, value) {
+  var ss = SpreadsheetApp.getActiveSpreadsheet();
+  var old = ss.createDeveloperMetadataFinder().withKey(key).find();
+  for (var i = 0; i < old.length; i++) old[i].remove();
+  ss.addDeveloperMetadata(key, value, SpreadsheetApp.DeveloperMetadataVisibility.DOCUMENT);
 }
 
 /** Save the settings form: {source, reports, amazon_credentials, marketplaces, timezone, schedule,

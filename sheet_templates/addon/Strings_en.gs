@@ -65,6 +65,8 @@ var STRINGS_EN = {
   err_not_registered: 'This sheet is not set up yet. Use Set up this sheet first.',
   err_registered_by_operator: 'This sheet is managed in the service configuration; its settings are changed there.',
   err_sheet_not_shared: 'The sync service cannot open this sheet. Share it with {email} as Editor, then try again.',
+  err_claim_required: 'The service could not confirm that you can edit this sheet. Reload the sheet and set it up again.',
+  claim_not_written: 'Only editors of this sheet can set it up: {detail}',
   err_service_misconfigured: 'The sync service is missing part of its configuration. Ask the operator.',
   err_google_unavailable: 'Google Sheets did not answer the service. Try again in a minute.',
   err_queue_unavailable: 'The sync service is busy or restarting. Try again in a minute.',

@@ -65,6 +65,8 @@ var STRINGS_ES = {
   err_not_registered: 'Esta hoja aún no está configurada. Use primero Configurar esta hoja.',
   err_registered_by_operator: 'Esta hoja se administra en la configuración del servicio; su configuración se cambia allá.',
   err_sheet_not_shared: 'El servicio no puede abrir esta hoja. Compártala con {email} como Editor e inténtelo de nuevo.',
+  err_claim_required: 'El servicio no pudo confirmar que usted puede editar esta hoja. Vuelva a cargarla y configúrela de nuevo.',
+  claim_not_written: 'Solo los editores de esta hoja pueden configurarla: {detail}',
   err_service_misconfigured: 'Al servicio le falta parte de su configuración. Consulte al operador.',
   err_google_unavailable: 'Google Sheets no respondió al servicio. Inténtelo de nuevo en un minuto.',
   err_queue_unavailable: 'El servicio está ocupado o reiniciándose. Inténtelo de nuevo en un minuto.',

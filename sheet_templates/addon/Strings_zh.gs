@@ -65,6 +65,8 @@ var STRINGS_ZH = {
   err_not_registered: '此表格尚未设置。请先使用“设置此表格”。',
   err_registered_by_operator: '此表格由服务配置管理；设置需在服务配置中修改。',
   err_sheet_not_shared: '同步服务无法打开此表格。请将表格共享给 {email}（编辑者），然后重试。',
+  err_claim_required: '服务无法确认你可以编辑此表格。请重新加载表格后再次设置。',
+  claim_not_written: '只有此表格的编辑者才能设置它：{detail}',
   err_service_misconfigured: '同步服务缺少部分配置。请联系管理员。',
   err_google_unavailable: 'Google 表格暂时没有响应服务。请一分钟后重试。',
   err_queue_unavailable: '同步服务繁忙或正在重启。请一分钟后重试。',

@@ -51,7 +51,7 @@ test('every text the code and the sidebar use exists', () => {
 
 test('every error code of the webhook that a user can meet has words in each language', () => {
   const codes = ['auth_required', 'token_expired', 'token_audience', 'token_invalid', 'tokens_disabled',
-    'email_not_verified', 'not_allowed', 'addon_not_allowed', 'not_registered', 'registered_by_operator',
+    'email_not_verified', 'not_allowed', 'addon_not_allowed', 'not_registered', 'registered_by_operator', 'claim_required',
     'sheet_not_shared', 'service_misconfigured', 'google_unavailable', 'queue_unavailable', 'workbook_not_found',
     'job_not_found', 'invalid_field', 'internal_error'];
   for (const lang of ['en', 'zh', 'es']) for (const c of codes) assert.ok(catalogues[lang]['err_' + c], `${lang} ${c}`);
@@ -169,4 +169,24 @@ test('the manifest is an Editor add-on with the narrowest scopes, and the fetch 
   assert.equal(m.runtimeVersion, 'V8');
   assert.ok(m.urlFetchWhitelist.every((u) => /^https:\/\/[^/]+\/.*/.test(u)), 'https prefixes with a path');
   assert.equal(m.addOns, undefined, 'addOns is the card-based Workspace add-on section, not an Editor add-on');
+});
+
+test('a new registration writes the service\'s claim into the sheet, then sets up again', () => {
+  const answers = [
+    [428, { error: { code: 'claim_required', message: 'x', claim: '1700000000.abc', metadata_key: 'sheets_sync_claim' } }],
+    [201, { created: true, tabs_created: ['Settings', 'Targets'], registration: { owner: 'a@example.com' }, choices: {} }],
+  ];
+  const log = [];
+  const fetch = (url, opts) => {
+    log.push([url, opts]);
+    const [status, body] = answers.shift();
+    return { getResponseCode: () => status, getContentText: () => JSON.stringify(body) };
+  };
+  const { ctx, rec } = runtime({ locale: 'en', url: 'https://sync.example/', token: 't', spreadsheetId: 'S', fetch });
+  rec.metadata.push({ metadataId: 7, metadataKey: 'sheets_sync_claim', metadataValue: 'stale' });
+  const res = ctx.setupSheet();
+  assert.equal(res.ok, true);
+  assert.equal(res.message, 'Sheet set up: 2 tab(s) added.');
+  assert.equal(log.length, 2);
+  assert.deepEqual(rec.metadata.map((m) => [m.metadataKey, m.metadataValue]), [['sheets_sync_claim', '1700000000.abc']]);
 });

@@ -27,6 +27,13 @@ process.stdin.on('end', async () => {
   }
 });`;
 
+/** One synchronous HTTP request: {status, text} or {error}. */
+function httpSync(req) {
+  const proc = spawnSync(process.execPath, ['-e', FETCH_CHILD], { input: JSON.stringify(req), encoding: 'utf8',
+                                                                 timeout: 40000 });
+  return JSON.parse(proc.stdout || '{"error": "no answer"}');
+}
+
 /** UrlFetchApp.fetch(url, params) as Apps Script does it, over real HTTP (synchronously). */
 function realFetch(log) {
   return (url, params) => {
@@ -36,9 +43,7 @@ function realFetch(log) {
     if (params.contentType) headers['Content-Type'] = params.contentType;
     const req = { url, method, headers, body: params.payload === undefined ? undefined : String(params.payload) };
     log.push({ url, method, headers, payload: req.body });
-    const proc = spawnSync(process.execPath, ['-e', FETCH_CHILD], { input: JSON.stringify(req), encoding: 'utf8',
-                                                                   timeout: 40000 });
-    const out = JSON.parse(proc.stdout || '{"error": "no answer"}');
+    const out = httpSync(req);
     if (out.error) throw new Error('Address unavailable: ' + url + ' (' + out.error + ')');
     if (!params.muteHttpExceptions && out.status >= 400) {
       throw new Error('Request failed for ' + url + ' returned code ' + out.status);
@@ -48,8 +53,48 @@ function realFetch(log) {
 }
 
 /**
+ * The spreadsheet's developer metadata as the user sees it (Spreadsheet.createDeveloperMetadataFinder,
+ * addDeveloperMetadata): through the Sheets API with the user's own access (`api`: {base, token}), so a user
+ * who cannot edit the sheet is refused as Apps Script would refuse them; in memory when `api` is not given.
+ */
+function developerMetadata(api, spreadsheetId, memory) {
+  const call = (method, suffix, body) => {
+    const out = httpSync({ url: api.base + '/v4/spreadsheets/' + spreadsheetId + suffix, method,
+                           headers: { Authorization: 'Bearer ' + api.token, 'Content-Type': 'application/json' },
+                           body: body === undefined ? undefined : JSON.stringify(body) });
+    if (out.error || out.status >= 400) {
+      throw new Error('You do not have permission to access the requested document. (' + (out.status || out.error) + ')');
+    }
+    return JSON.parse(out.text);
+  };
+  const batch = (request) => (api ? call('POST', ':batchUpdate', { requests: [request] }) : null);
+  const list = () => (api ? call('GET', '?fields=developerMetadata(metadataId,metadataKey,metadataValue)')
+    .developerMetadata || [] : memory);
+  return {
+    finder: () => {
+      const f = { key: null, withKey(k) { f.key = k; return f; }, find() {
+        return list().filter((m) => f.key === null || m.metadataKey === f.key).map((m) => ({
+          getKey: () => m.metadataKey, getValue: () => m.metadataValue,
+          remove() {
+            batch({ deleteDeveloperMetadata: { dataFilter: { developerMetadataLookup: { metadataId: m.metadataId } } } });
+            if (!api) memory.splice(memory.indexOf(m), 1);
+          },
+        }));
+      } };
+      return f;
+    },
+    add(key, value, visibility) {
+      batch({ createDeveloperMetadata: { developerMetadata: { metadataKey: key, metadataValue: value,
+        location: { spreadsheet: true }, visibility } } });
+      if (!api) memory.push({ metadataId: memory.length + 1, metadataKey: key, metadataValue: value });
+    },
+  };
+}
+
+/**
  * Build the runtime. Options: url (SYNC_WEBHOOK_URL), token (the ID token), locale, spreadsheetId,
- * sheets (tab names the active spreadsheet has), docProps (object, mutated), fetch (replace the real one).
+ * sheets (tab names the active spreadsheet has), docProps (object, mutated), fetch (replace the real one),
+ * sheetsApi ({base, token}: the user's access to the Sheets API, for developer metadata).
  */
 function runtime(opts) {
   const rec = { menu: [], toasts: [], alerts: [], sidebars: [], active: null, range: null, fetch: [] };
@@ -72,7 +117,11 @@ function runtime(opts) {
     getRange: (row, col, rows, cols) => ({ a1: { row, col, rows, cols } }),
     setActiveRange: (r) => { rec.range = { sheet: name, ...r.a1 }; return r; },
   });
+  rec.metadata = [];
+  const md = developerMetadata(opts.sheetsApi, opts.spreadsheetId, rec.metadata);
   const ss = {
+    createDeveloperMetadataFinder: md.finder,
+    addDeveloperMetadata: (key, value, visibility) => md.add(key, value, visibility),
     getId: () => opts.spreadsheetId,
     getUrl: () => 'https://docs.google.com/spreadsheets/d/' + opts.spreadsheetId + '/edit',
     toast: (...a) => rec.toasts.push(a),
@@ -84,7 +133,8 @@ function runtime(opts) {
     return tpl;
   };
   const mocks = {
-    SpreadsheetApp: { getUi: () => ui, getActiveSpreadsheet: () => ss },
+    SpreadsheetApp: { getUi: () => ui, getActiveSpreadsheet: () => ss,
+                      DeveloperMetadataVisibility: { DOCUMENT: 'DOCUMENT', PROJECT: 'PROJECT' } },
     Session: { getActiveUserLocale: () => (opts.locale === undefined ? 'en' : opts.locale) },
     ScriptApp: { getIdentityToken: () => opts.token },
     PropertiesService: {
@@ -108,7 +158,7 @@ module.exports = { runtime, ADDON, SOURCES };
 
 // Command line (tests/test_addon.py): node gas.js '<json>' → calls one add-on function, prints
 // {"value": <its return value>, "ui": {...}, "fetch": [...]}. The JSON: {fn, args, url, token, locale,
-// spreadsheetId, sheets, propsFile}.
+// spreadsheetId, sheets, propsFile, sheetsApi: {base, token} (the user's own access to the Sheets API)}.
 if (require.main === module) {
   const spec = JSON.parse(process.argv[2]);
   const docProps = spec.propsFile && fs.existsSync(spec.propsFile)
