@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import multiprocessing
 import pickle
 import time
 from pathlib import Path
@@ -42,25 +41,28 @@ def reg(**kw) -> Registration:
                            **kw})
 
 
-def _add_in_process(path: str, owner: str, queue: multiprocessing.Queue) -> None:
-    store = SqliteRegistry(path)
-    time.sleep(0.05)
-    stored, created = store.add(reg(owner=owner))
-    queue.put((owner, created, stored.owner))
+ADD_IN_PROCESS = """
+import json, sys, time
+from sheets_sync.registry import Registration, SqliteRegistry
+path, owner, start = sys.argv[1], sys.argv[2], float(sys.argv[3])
+time.sleep(max(0.0, start - time.time()))
+stored, created = SqliteRegistry(path).add(Registration(spreadsheet_id=sys.argv[4], owner=owner))
+print(json.dumps([owner, created, stored.owner]))
+"""
 
 
 def test_sqlite_add_registers_a_sheet_once_across_processes(tmp_path):
+    import json
+    import subprocess
+    import sys
+
     path = str(tmp_path / "registrations.db")
-    ctx = multiprocessing.get_context("fork")
-    q = ctx.Queue()
-    procs = [ctx.Process(target=_add_in_process, args=(path, f"user{i}@example.com", q)) for i in range(6)]
-    for p in procs:
-        p.start()
-    for p in procs:
-        p.join(30)
-    results = [q.get(timeout=5) for _ in procs]
+    start = time.time() + 1.5                                 # every process starts adding at the same moment
+    procs = [subprocess.Popen([sys.executable, "-c", ADD_IN_PROCESS, path, f"user{i}@example.com", str(start), SID],
+                              stdout=subprocess.PIPE, text=True) for i in range(6)]
+    results = [json.loads(p.communicate(timeout=60)[0]) for p in procs]
     winners = [r for r in results if r[1]]
-    assert len(winners) == 1
+    assert len(winners) == 1, results
     assert {r[2] for r in results} == {winners[0][0]}        # the losers were told who registered it
     assert [r.owner for r in SqliteRegistry(path).all()] == [winners[0][0]]
 

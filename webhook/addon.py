@@ -241,6 +241,9 @@ def setup() -> Any:
     except SheetsSyncError as exc:
         raise _sheet_errors(exc, sa) from None
     reg, created = (existing, False) if existing is not None else registry.add(draft)
+    if not created and not allowed(principal, reg.workbook(addon)):    # registered by someone else meanwhile
+        raise ApiError("not_allowed", f"this sheet was set up by {reg.owner}; ask them to add you under "
+                       "Settings → Who else may sync")
     log.info("addon setup: sheet %s %s by %s (%d tab(s) added)", sid, "registered" if created else "already set up",
              principal.name, len(created_tabs))
     body = {"created": created, "tabs_created": created_tabs, "service_account": sa, **_view(reg)}
