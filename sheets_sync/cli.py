@@ -149,6 +149,32 @@ def cmd_worker(args: argparse.Namespace, config: Config) -> int:
     return run_worker(config) or EXIT_OK
 
 
+def cmd_registrations(args: argparse.Namespace, config: Config) -> int:
+    """Sheets set up from the Google Sheets add-on (sheets_sync.registry): list them, or remove one."""
+    from .registry import open_registry
+
+    store = open_registry(config)
+    if args.action == "remove":
+        if not args.spreadsheet_id:
+            _err("registrations remove needs the spreadsheet id (see `sheets-sync registrations list`)")
+            return EXIT_USAGE
+        if not store.remove(args.spreadsheet_id):
+            _err(f"no registered sheet {args.spreadsheet_id!r}")
+            return EXIT_FAILED
+        _print(f"removed {args.spreadsheet_id}: its jobs and Sync Log stay; the add-on will offer to set it up again")
+        return EXIT_OK
+    regs = store.all()
+    for r in regs:
+        st = r.settings()
+        source = st["source"] + (f" ({st['amazon_credentials']})" if st["source"] == "amazon"
+                                 else f" ({st['reports'] or r.spreadsheet_id})")
+        allowed = ", ".join([r.owner, *st["allow_emails"], *st["allow_domains"]])
+        _print(f"{r.spreadsheet_id}  owner {r.owner}  source {source}  {'/'.join(st['marketplaces'])}  "
+               f"schedule {', '.join(st['schedule']) or 'none'}  allowed {allowed}  updated {r.public()['updated_at']}")
+    _print(f"{len(regs)} registered sheet(s) ({store.kind})")
+    return EXIT_OK
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="sheets-sync", description="Amazon KPI reviews kept in your spreadsheet.")
     p.add_argument("--version", action="version", version=f"sheets-sync {__version__}")
@@ -193,6 +219,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     sp = sub.add_parser("worker", help="run a job-queue worker (syncs and schedules)")
     sp.set_defaults(func=cmd_worker)
+
+    sp = sub.add_parser("registrations", help="sheets set up from the Google Sheets add-on: list, or remove one")
+    sp.add_argument("action", choices=["list", "remove"])
+    sp.add_argument("spreadsheet_id", nargs="?", help="remove: the spreadsheet id")
+    sp.set_defaults(func=cmd_registrations)
     return p
 
 

@@ -50,10 +50,33 @@ class WorkbookConfig:
     schedule: tuple[str, ...] = ()        # e.g. ("daily 07:00", "weekly mon 07:00") in ``timezone``
     allow_emails: tuple[str, ...] = ()
     allow_domains: tuple[str, ...] = ()
+    amazon_credentials: str | None = None  # amazon source: a credential set named in ``addon.amazon_credentials``
 
     @property
     def target(self) -> str:
         return str(self.path) if self.backend == "xlsx" else f"google:{self.sheet_id}"
+
+
+@dataclass(frozen=True)
+class AddonConfig:
+    """The ``addon:`` section: who may register sheets from the Google Sheets add-on, and what they may pick.
+
+    ``amazon_credentials`` maps a credential-set name (what the sidebar shows) to an environment-variable
+    prefix: set ``acme`` with prefix ``ACME_`` reads ``ACME_LWA_APP_ID``, ``ACME_SP_API_REFRESH_TOKEN``, …
+    """
+
+    allow_emails: tuple[str, ...] = ()
+    allow_domains: tuple[str, ...] = ()
+    reports_root: Path | None = None               # files source: each sheet picks a folder under it
+    amazon_credentials: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.allow_emails or self.allow_domains)
+
+    def allows(self, email: str | None) -> bool:
+        email = (email or "").lower()
+        return "@" in email and (email in self.allow_emails or email.rsplit("@", 1)[1] in self.allow_domains)
 
 
 @dataclass(frozen=True)
@@ -68,6 +91,7 @@ class Config:
     sp_api_endpoint: str | None = None       # override (tests); default is Amazon's NA endpoint
     ads_api_endpoint: str | None = None
     lwa_token_url: str | None = None
+    addon: AddonConfig = field(default_factory=AddonConfig)
     env: Mapping[str, str] = field(default_factory=dict, repr=False, compare=False)  # for adapters needing secrets
 
     def workbook(self, name: str | None = None) -> WorkbookConfig:
@@ -82,7 +106,7 @@ class Config:
     def find_workbook(self, spreadsheet_id_or_name: str) -> WorkbookConfig:
         if spreadsheet_id_or_name in self.workbooks:
             return self.workbooks[spreadsheet_id_or_name]
-        for wb in self.workbooks.values():
+        for wb in getattr(self.workbooks, "static", self.workbooks).values():
             if wb.sheet_id and wb.sheet_id == spreadsheet_id_or_name:
                 return wb
         raise ConfigError(f"no workbook named or with sheet id {spreadsheet_id_or_name!r} in service.yaml")
@@ -147,6 +171,24 @@ def _workbook(name: str, raw: Mapping[str, Any], base: Path) -> WorkbookConfig:
         schedule=_tuple(raw.get("schedule"), f"{where}.schedule"),
         allow_emails=tuple(e.lower() for e in _tuple(allow.get("emails"), f"{where}.allow.emails")),
         allow_domains=tuple(d.lower().lstrip("@") for d in _tuple(allow.get("domains"), f"{where}.allow.domains")),
+        amazon_credentials=str(raw["amazon_credentials"]) if raw.get("amazon_credentials") else None,
+    )
+
+
+def _addon(raw: Any, base: Path) -> AddonConfig:
+    where = "service.yaml addon"
+    if not isinstance(raw, Mapping):
+        raise ConfigError(f"{where}: expected a mapping of settings")
+    allow = raw.get("allow") or {}
+    creds = raw.get("amazon_credentials") or {}
+    if not isinstance(creds, Mapping):
+        raise ConfigError(f"{where}.amazon_credentials: expected a mapping of name → environment-variable prefix")
+    root = raw.get("reports_root")
+    return AddonConfig(
+        allow_emails=tuple(e.lower() for e in _tuple(allow.get("emails"), f"{where}.allow.emails")),
+        allow_domains=tuple(d.lower().lstrip("@") for d in _tuple(allow.get("domains"), f"{where}.allow.domains")),
+        reports_root=(base / Path(str(root)).expanduser()) if root else None,
+        amazon_credentials={str(k): str(v or "") for k, v in creds.items()},
     )
 
 
@@ -183,7 +225,7 @@ def load_config(path: str | os.PathLike[str] | None = None, env: Mapping[str, st
     default = raw.get("default_workbook")
     if default is not None and str(default) not in workbooks:
         raise ConfigError(f"service.yaml default_workbook: {default!r} is not one of the workbooks")
-    return Config(
+    config = Config(
         data_dir=(base / Path(str(data_dir)).expanduser()) if data_dir else Path.home() / ".sheets-sync",
         workbooks=workbooks,
         default_workbook=str(default) if default else None,
@@ -194,5 +236,11 @@ def load_config(path: str | os.PathLike[str] | None = None, env: Mapping[str, st
         sp_api_endpoint=amazon.get("sp_api_endpoint"),
         ads_api_endpoint=amazon.get("ads_api_endpoint"),
         lwa_token_url=amazon.get("lwa_token_url"),
+        addon=_addon(raw.get("addon") or {}, base),
         env=env,
     )
+    if config.addon.enabled:   # sheets registered from the add-on sit beside service.yaml's (sheets_sync.registry)
+        from .registry import with_registered
+
+        config = with_registered(config)
+    return config

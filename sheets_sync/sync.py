@@ -236,6 +236,10 @@ def open_source(config: Config, wbc: WorkbookConfig, reports: Path | None = None
         return ReportFilesSource(folder)
     from .sources.amazon import open_amazon_source
 
+    if wbc.amazon_credentials:           # an operator-named credential set (the add-on's settings pick one)
+        from .registry import credential_config
+
+        config = credential_config(config, wbc.amazon_credentials)
     return open_amazon_source(config)
 
 

@@ -54,6 +54,9 @@ def create_app(config: Config | None = None, *, queue: JobQueue | None = None,
     from .routes import bp
 
     app.register_blueprint(bp)
+    from .addon import init_addon  # the Google Sheets add-on's routes (docs/addon.md)
+
+    init_addon(app)
     if not verifier.enabled and not config.hmac_secret:
         log.warning("no audience and no HMAC secret configured: every sync request will get 401")
     return app
