@@ -16,7 +16,7 @@ from pathlib import Path
 import pandas as pd
 
 from sheets_sync.frames import RawReport
-from sheets_sync.sources.reports import parse_report
+from sheets_sync.sources.parsing import parse_report
 from sheets_sync.sources.samples import write_large_workload
 
 

@@ -83,7 +83,7 @@ def _generated_rows(table: list[list[Any]] | None) -> list[list[Any]]:
 
 def collect_batches(source: Source, request: FetchRequest, problems: list[Problem]) -> list[ReportBatch]:
     """Every document of the source, parsed; a bad file becomes a file-named problem and the rest go on."""
-    from .sources.reports import parse_report
+    from .sources.parsing import parse_report
 
     batches: list[ReportBatch] = []
     for raw in source.collect(request):

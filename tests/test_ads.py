@@ -14,7 +14,7 @@ from sheets_sync.sources.ads import AdsApiSource, AdsCredentials
 from sheets_sync.sources.amazon import open_amazon_source
 from sheets_sync.sources.amazon_common import MAX_RETRIES
 from sheets_sync.sources.base import FetchRequest
-from sheets_sync.sources.reports import parse_report
+from sheets_sync.sources.parsing import parse_report
 from sheets_sync.testing.amazon_server import (
     ADS_CLIENT_ID,
     ADS_CLIENT_SECRET,

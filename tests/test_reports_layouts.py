@@ -12,7 +12,7 @@ import pytest
 
 from sheets_sync.errors import ReportFormatError
 from sheets_sync.frames import FAMILIES, RawReport
-from sheets_sync.sources.reports import KINDS, normalize_header, parse_report
+from sheets_sync.sources.parsing import KINDS, normalize_header, parse_report
 
 REPO = Path(__file__).resolve().parents[1]
 SAMPLES = REPO.parent / "shared" / "spec" / "amazon-reports" / "samples"
