@@ -68,6 +68,8 @@ class Config:
     sp_api_endpoint: str | None = None       # override (tests); default is Amazon's NA endpoint
     ads_api_endpoint: str | None = None
     lwa_token_url: str | None = None
+    report_file_mb: float = 512.0            # limits.file_mb: largest report file / download read
+    report_unpacked_mb: float = 512.0        # limits.unpacked_mb: most one .gz / .zip / .xlsx may expand to
     env: Mapping[str, str] = field(default_factory=dict, repr=False, compare=False)  # for adapters needing secrets
 
     def workbook(self, name: str | None = None) -> WorkbookConfig:
@@ -150,6 +152,14 @@ def _workbook(name: str, raw: Mapping[str, Any], base: Path) -> WorkbookConfig:
     )
 
 
+def _megabytes(limits: Mapping[str, Any], key: str) -> float:
+    value = limits.get(key, 512)
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value <= 1_000_000:
+        raise ConfigError(f"service.yaml limits.{key}: {value!r} is not a size in MB; expected a number "
+                          "above 0 such as 512")
+    return float(value)
+
+
 def load_config(path: str | os.PathLike[str] | None = None, env: Mapping[str, str] | None = None) -> Config:
     """Load service.yaml (if any) and the environment into one frozen :class:`Config`."""
     env = dict(os.environ if env is None else env)
@@ -180,6 +190,9 @@ def load_config(path: str | os.PathLike[str] | None = None, env: Mapping[str, st
     data_dir = env.get("SHEETS_SYNC_DATA_DIR") or raw.get("data_dir")
     cred = env.get("SHEETS_SYNC_GOOGLE_CREDENTIALS") or env.get("GOOGLE_APPLICATION_CREDENTIALS")
     hmac_env = str(webhook.get("hmac_secret_env", "SHEETS_SYNC_HMAC_SECRET"))
+    limits = raw.get("limits") or {}
+    if not isinstance(limits, Mapping):
+        raise ConfigError("service.yaml limits: expected a mapping (file_mb, unpacked_mb)")
     default = raw.get("default_workbook")
     if default is not None and str(default) not in workbooks:
         raise ConfigError(f"service.yaml default_workbook: {default!r} is not one of the workbooks")
@@ -194,5 +207,7 @@ def load_config(path: str | os.PathLike[str] | None = None, env: Mapping[str, st
         sp_api_endpoint=amazon.get("sp_api_endpoint"),
         ads_api_endpoint=amazon.get("ads_api_endpoint"),
         lwa_token_url=amazon.get("lwa_token_url"),
+        report_file_mb=_megabytes(limits, "file_mb"),
+        report_unpacked_mb=_megabytes(limits, "unpacked_mb"),
         env=env,
     )

@@ -251,6 +251,7 @@ def build_facts(batches: list[ReportBatch], settings: Settings, products: list[P
     # Inventory snapshot: newest per marketplace.
     snap: dict[str, ReportBatch] = {}
     health: dict[str, dict[str, dict[str, Any]]] = {}
+    health_source: dict[str, str] = {}
     reasons = []
     for b in usable:
         if b.family == "inventory" and b.asin_rows is not None:
@@ -260,6 +261,7 @@ def build_facts(batches: list[ReportBatch], settings: Settings, products: list[P
             prev = health.get(b.marketplace)
             if prev is None or b.fetched_at >= prev.get("_fetched_at", {}).get("t", 0):
                 health[b.marketplace] = {**b.health, "_fetched_at": {"t": b.fetched_at}}
+                health_source[b.marketplace] = b.source
             families[b.marketplace].add("health")
         if b.family == "returns" and isinstance(b.extras.get("return_reasons"), pd.DataFrame):
             rr = b.extras["return_reasons"].copy()
@@ -272,6 +274,7 @@ def build_facts(batches: list[ReportBatch], settings: Settings, products: list[P
         frames.append(f)
         families[mk].add("inventory")
         coverage.append(f"{b.source}: {mk} inventory snapshot")
+    coverage.extend(f"{src}: {mk} account health" for mk, src in health_source.items())
     metric_cols = list(ADDITIVE_METRICS) + list(SNAPSHOT_METRICS)
     if frames:
         allrows = pd.concat(frames, ignore_index=True)

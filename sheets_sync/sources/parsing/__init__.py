@@ -69,8 +69,9 @@ Decisions:
 
 from __future__ import annotations
 
+import dataclasses
 import json
-import zipfile
+import re
 from typing import Any
 
 import pandas as pd
@@ -87,18 +88,23 @@ from . import (  # noqa: F401  (each layout module registers itself on import)
     sales_traffic,
     seller_performance,
 )
-from .cells import _first_line, normalize_header
-from .containers import _decode, _decompress, _parse_xlsx, _read_table
+from .cells import normalize_header
+from .containers import DEFAULT_LIMITS, Limits, TextDoc, _decompress, _parse_xlsx, open_zip, zip_members
 from .registry import EXPECTED, KINDS, recognisers
 
-__all__ = ["EXPECTED", "KINDS", "normalize_header", "parse_report"]
+__all__ = ["DEFAULT_LIMITS", "EXPECTED", "KINDS", "Limits", "normalize_header", "parse_report"]
 
 
-def parse_report(raw: RawReport) -> list[ReportBatch]:
+def parse_report(raw: RawReport, limits: Limits | None = None) -> list[ReportBatch]:
     """Parse one report document; always returns a list (the seller-performance JSON and an orders file with
-    both marketplaces give one batch per marketplace). Raises ReportFormatError naming ``raw.name``."""
+    both marketplaces give one batch per marketplace, a .zip one or more per report inside). Raises
+    ReportFormatError naming ``raw.name``; its reason never quotes the document's content."""
+    return _parse(raw, limits or DEFAULT_LIMITS, nested=False)
+
+
+def _parse(raw: RawReport, limits: Limits, nested: bool) -> list[ReportBatch]:
     name = raw.name
-    data = _decompress(raw)
+    data = _decompress(raw, limits)
     if not data[:65536].strip() and not data.strip():
         raise ReportFormatError(name, f"the file is empty; {EXPECTED}")
     try:
@@ -112,14 +118,13 @@ def parse_report(raw: RawReport) -> list[ReportBatch]:
         if doc is not None:
             batches = _parse_json(raw, doc)
         elif data[:4] == b"PK\x03\x04":
-            batches = _parse_zip(raw, data)
+            batches = _parse_zip(raw, data, limits, nested)
         else:
-            text, encoding = _decode(raw, data)
-            batches = _parse_text(raw, text, encoding, data)
+            batches = _parse_text(raw, TextDoc(raw, data))
     except ReportFormatError:
         raise
     except Exception as exc:
-        raise ReportFormatError(name, f"could not be read ({type(exc).__name__}: {exc}); {EXPECTED}") from exc
+        raise ReportFormatError(name, f"could not be read ({type(exc).__name__}); {EXPECTED}") from exc
     for b in batches:
         b.fetched_at = raw.fetched_at
         if raw.provisional_days:
@@ -127,9 +132,9 @@ def parse_report(raw: RawReport) -> list[ReportBatch]:
     return batches
 
 
-def _parse_text(raw: RawReport, text: str, encoding: str, data: bytes | None = None) -> list[ReportBatch]:
+def _parse_text(raw: RawReport, doc: TextDoc) -> list[ReportBatch]:
     name = raw.name
-    head = text.lstrip()[:2048]
+    head = doc.head.lstrip()[:2048]
     if "\x00" in head:
         raise ReportFormatError(name, f"binary content (not a text report); {EXPECTED}")
     low = head[:512].casefold()
@@ -138,45 +143,93 @@ def _parse_text(raw: RawReport, text: str, encoding: str, data: bytes | None = N
             name, "this is an HTML page (an error or sign-in page saved instead of the report); "
             f"{EXPECTED}. Download the report again")
     for fn in recognisers("text"):
-        out = fn(raw, text, encoding, data)
+        out = fn(raw, doc)
         if out is not None:
             return out
     if head[:1] in "{[":
         try:
-            doc = json.loads(text)
+            parsed = json.loads(doc.text)
         except ValueError as exc:
-            raise ReportFormatError(name, f"JSON is damaged or truncated ({exc}); expected a complete "
+            where = f"line {exc.lineno}" if isinstance(exc, json.JSONDecodeError) else type(exc).__name__
+            raise ReportFormatError(name, f"JSON is damaged or truncated ({where}); expected a complete "
                                     "GET_SALES_AND_TRAFFIC_REPORT, GET_V2_SELLER_PERFORMANCE_REPORT or Ads API "
                                     "spAdvertisedProduct document") from None
-        return _parse_json(raw, doc)
-    first_line = _first_line(text)
+        return _parse_json(raw, parsed)
+    first_line = doc.first_line
     if "\t" in first_line:
-        return _parse_tsv(raw, text, encoding, data)
+        return _parse_tsv(raw, doc)
     if "," in first_line or ";" in first_line:
-        return _parse_csv(raw, text, encoding)
-    raise ReportFormatError(name, f"no CSV/TSV header and not JSON (first line: {first_line[:80]!r}); {EXPECTED}")
+        sep = ";" if first_line.count(";") > first_line.count(",") else ","
+        return _parse_table_text(raw, doc, sep, "csv")
+    raise ReportFormatError(name, f"not a report: no CSV/TSV header line and not JSON; {EXPECTED}")
 
 
-def _parse_zip(raw: RawReport, data: bytes) -> list[ReportBatch]:
-    import io
+def _parse_zip(raw: RawReport, data: bytes, limits: Limits, nested: bool) -> list[ReportBatch]:
+    zf = open_zip(raw, data, limits)
+    names = zf.namelist()
+    if "xl/workbook.xml" in names:
+        return _dispatch_table(raw, _parse_xlsx(raw, data), fmt="xlsx")
+    if nested:
+        raise ReportFormatError(raw.name, "a ZIP inside a ZIP is not opened; expected the reports themselves "
+                                "in the archive")
+    batches: list[ReportBatch] = []
+    failed: list[ReportFormatError] = []
+    for member, content in zip_members(raw, zf, limits):
+        if isinstance(content, ReportFormatError):
+            failed.append(content)
+            continue
+        inner = dataclasses.replace(raw, name=f"{raw.name}/{member}", data=content)
+        try:
+            batches.extend(_parse(inner, limits, nested=True))
+        except ReportFormatError as exc:
+            failed.append(exc)
+    if not batches:
+        if not failed:
+            raise ReportFormatError(raw.name, f"an empty ZIP archive; {EXPECTED}")
+        reasons = "; ".join(f"{e.source}: {e.reason}" for e in failed[:5])
+        raise ReportFormatError(raw.name, f"a ZIP archive with no usable report ({reasons})")
+    for e in failed:
+        batches[0].warnings.append(f"{e.source} (inside the ZIP) skipped: {e.reason}")
+    return batches
 
-    try:
-        zf = zipfile.ZipFile(io.BytesIO(data))
-        names = zf.namelist()
-    except (zipfile.BadZipFile, OSError, ValueError) as exc:
-        raise ReportFormatError(raw.name, f"damaged ZIP/XLSX file ({exc}); expected a complete .xlsx download "
-                                "or a CSV") from None
-    if "xl/workbook.xml" not in names:
-        raise ReportFormatError(raw.name, "a ZIP archive, not a report: expected an .xlsx workbook or the CSV/TSV "
-                                "itself (unzip it into the reports folder)")
-    return _dispatch_table(raw, _parse_xlsx(raw, data), fmt="xlsx")
+
+def _parse_table_text(raw: RawReport, doc: TextDoc, sep: str, fmt: str) -> list[ReportBatch]:
+    """A CSV (or a tab-separated export of one): the header is recognised on the first lines before the whole
+    file is read, so an unknown 200 MB table costs no more than its first lines."""
+    if not doc.complete:
+        try:
+            sample = doc.table(sep, quote_none=False, head=True)
+        except ReportFormatError:
+            sample = None
+        if sample is not None and not _recognised(raw, sample, fmt, doc.encoding):
+            raise _unknown_header(raw, sample, fmt)
+    df = _read_text_table(raw, doc, sep)
+    return _dispatch_table(raw, df, fmt=fmt, encoding=doc.encoding)
 
 
-def _parse_csv(raw: RawReport, text: str, encoding: str) -> list[ReportBatch]:
-    first_line = _first_line(text)
-    sep = ";" if first_line.count(";") > first_line.count(",") else ","
-    df = _read_table(raw.name, text, sep, quote_none=False)
-    return _dispatch_table(raw, df, fmt="csv", encoding=encoding)
+def _read_text_table(raw: RawReport, doc: TextDoc, sep: str) -> pd.DataFrame:
+    from .containers import _read_table
+
+    return _read_table(raw.name, doc.text, sep, quote_none=False)
+
+
+def _recognised(raw: RawReport, df: pd.DataFrame, fmt: str, encoding: str | None) -> bool:
+    df = df.copy()
+    df.columns = [str(c) for c in df.columns]
+    for fn in recognisers("table"):
+        try:
+            if fn(raw, df, fmt, encoding) is not None:
+                return True
+        except ReportFormatError:
+            return True          # its layout, with a problem the full read will report
+    return False
+
+
+def _unknown_header(raw: RawReport, df: pd.DataFrame, fmt: str) -> ReportFormatError:
+    n = len(df.columns)
+    what = {"csv": "comma-separated", "tsv": "tab-separated", "xlsx": "spreadsheet"}.get(fmt, fmt)
+    return ReportFormatError(raw.name, f"unknown header ({n} {what} column{'s' if n != 1 else ''}, none "
+                             f"matching a known report); {EXPECTED}")
 
 
 def _dispatch_table(raw: RawReport, df: pd.DataFrame, fmt: str, encoding: str | None = None) -> list[ReportBatch]:
@@ -186,8 +239,10 @@ def _dispatch_table(raw: RawReport, df: pd.DataFrame, fmt: str, encoding: str | 
         out = fn(raw, df, fmt, encoding)
         if out is not None:
             return out
-    shown = ", ".join(repr(c.strip()) for c in cols[:6]) + (", …" if len(cols) > 6 else "")
-    raise ReportFormatError(raw.name, f"unknown header ({len(cols)} columns: {shown}); {EXPECTED}")
+    raise _unknown_header(raw, df, fmt)
+
+
+_ERROR_CODE = re.compile(r"^[A-Za-z][A-Za-z0-9_.]{0,60}$")
 
 
 def _parse_json(raw: RawReport, doc: Any) -> list[ReportBatch]:
@@ -200,9 +255,12 @@ def _parse_json(raw: RawReport, doc: Any) -> list[ReportBatch]:
             if isinstance(doc.get(key), list):
                 return _parse_json(raw, doc[key])
         if "errors" in doc:
-            raise ReportFormatError(raw.name, f"an API error response, not a report ({str(doc['errors'])[:160]}); "
-                                    f"{EXPECTED}")
-        raise ReportFormatError(raw.name, f"JSON with keys {sorted(doc)[:6]} is not a known report; expected "
+            errs = doc["errors"] if isinstance(doc["errors"], list) else [doc["errors"]]
+            codes = sorted({str(e.get("code")) for e in errs if isinstance(e, dict)
+                            and _ERROR_CODE.match(str(e.get("code", "")))})
+            shown = f" (code {', '.join(codes[:3])})" if codes else ""
+            raise ReportFormatError(raw.name, f"an API error response, not a report{shown}; {EXPECTED}")
+        raise ReportFormatError(raw.name, f"JSON object with {len(doc)} key(s) is not a known report; expected "
                                 "GET_SALES_AND_TRAFFIC_REPORT (salesAndTrafficByDate/ByAsin), "
                                 "GET_V2_SELLER_PERFORMANCE_REPORT (performanceMetrics) or an Ads API "
                                 "spAdvertisedProduct array")
@@ -210,19 +268,19 @@ def _parse_json(raw: RawReport, doc: Any) -> list[ReportBatch]:
                             "spAdvertisedProduct array (advertisedAsin, cost, sales7d, …) or a SP-API report object")
 
 
-def _parse_tsv(raw: RawReport, text: str, encoding: str, data: bytes | None = None) -> list[ReportBatch]:
-    header = _first_line(text)
-    names = {h.strip().casefold() for h in header.split("\t")}
+def _parse_tsv(raw: RawReport, doc: TextDoc) -> list[ReportBatch]:
     for fn in recognisers("flat"):
-        out = fn(raw, names, text, encoding, data)
+        out = fn(raw, doc)
         if out is not None:
             return out
     # Business Reports / Ads exported as TSV ("Unicode text" from Excel)
-    df = _read_table(raw.name, text, "\t", quote_none=False)
     try:
-        return _dispatch_table(raw, df, fmt="tsv", encoding=encoding)
-    except ReportFormatError:
-        shown = ", ".join(repr(c) for c in header.split("\t")[:6])
-        raise ReportFormatError(raw.name, f"unknown tab-separated header ({shown}, …); expected an orders "
-                                "(amazon-order-id, purchase-date, …), FBA inventory (afn-fulfillable-quantity) or "
-                                "FBA returns (return-date) flat file") from None
+        return _parse_table_text(raw, doc, "\t", "tsv")
+    except ReportFormatError as exc:
+        if "header" not in exc.reason:
+            raise
+        n = len(doc.first_line.split("\t"))
+        raise ReportFormatError(raw.name, f"unknown tab-separated header ({n} columns, none matching a known "
+                                "report); expected an orders (amazon-order-id, purchase-date, …), FBA inventory "
+                                "(afn-fulfillable-quantity) or FBA returns (return-date) flat file, or a Business "
+                                "Report / Ads report saved as tab-separated text") from None

@@ -20,6 +20,7 @@ from .cells import (
     _map_columns,
     _num,
     _parse_dates_flexible,
+    _shown_date,
     _strip_guard,
 )
 from .registry import kinds, table_layout
@@ -90,7 +91,7 @@ def _ads_console(raw: RawReport, df: pd.DataFrame, fmt: str, table: dict[str, st
                                 "expected the daily or summary Advertised product report")
     bad = start_d.isna() | end_d.isna()
     if bad.all() and len(d):
-        raise ReportFormatError(raw.name, f"dates not recognised (e.g. {d.iloc[0][inv.get('date', inv.get('start_date', inv.get('date_range')))]!r}); "
+        raise ReportFormatError(raw.name, f"dates not recognised (e.g. {_shown_date(d.iloc[0][inv.get('date', inv.get('start_date', inv.get('date_range')))])}); "
                                 "expected 'Aug 24, 2019', YYYY-MM-DD or 'Jul 06, 2026 - Jul 29, 2026'")
     if bad.any():
         notes.append(f"{int(bad.sum())} row(s) with an unreadable date left out")

@@ -21,6 +21,7 @@ from .cells import (
     _map_columns,
     _num,
     _range_from_name,
+    _shown_date,
     _strip_guard,
     normalize_header,
 )
@@ -155,7 +156,7 @@ def _business_dates(name: str, s: pd.Series, locale_hint: str | None) -> tuple[p
         named = pd.to_datetime(t, format="%b %d, %Y", errors="coerce")
         if named.notna().any():
             return named.astype("datetime64[ns]"), "named", []
-        raise ReportFormatError(name, f"dates not recognised (e.g. {t.iloc[0]!r}); expected M/D/YYYY, DD/MM/YY or "
+        raise ReportFormatError(name, f"dates not recognised (e.g. {_shown_date(t.iloc[0])}); expected M/D/YYYY, DD/MM/YY or "
                                 "YYYY-MM-DD")
     a = pd.to_numeric(parts[0], errors="coerce")
     b = pd.to_numeric(parts[1], errors="coerce")

@@ -259,3 +259,12 @@ def _local_days(ts: pd.Series, marketplace: str | None) -> pd.Series:
     if marketplace in MARKETPLACES:
         utc = utc.dt.tz_convert(MARKETPLACES[marketplace]["tz"])
     return utc.dt.tz_localize(None).dt.normalize().astype("datetime64[ns]")
+
+
+_DATE_LIKE = re.compile(r"^[\d\s/.\-:T+Z]{4,30}$|^[A-Za-z]{3,9}\.? \d{1,2},? \d{2,4}$")
+
+
+def _shown_date(value: object) -> str:
+    """A cell quoted in a message only when it looks like a date (never arbitrary content of a stray file)."""
+    s = str(value).strip()
+    return repr(s) if _DATE_LIKE.match(s) else "a value that is not a date"

@@ -6,7 +6,7 @@ import pandas as pd
 
 from ...frames import RawReport, ReportBatch
 from .cells import _clean_text, _lower_cols, _num
-from .containers import _read_table
+from .containers import TextDoc
 from .registry import flat_layout, kinds
 
 kinds(fba_inventory="inventory")
@@ -43,8 +43,9 @@ def _inventory(raw: RawReport, df: pd.DataFrame) -> ReportBatch:
 
 
 @flat_layout(order=20)
-def recognise(raw: RawReport, names: set[str], text: str, encoding: str, data: bytes | None) -> list[ReportBatch] | None:
+def recognise(raw: RawReport, doc: TextDoc) -> list[ReportBatch] | None:
+    names = doc.names
     if not ("asin" in names and "afn-fulfillable-quantity" in names):
         return None
-    df = _read_table(raw.name, text, "\t", True, usecols=lambda c: c.strip().casefold() in INVENTORY_COLUMNS)
+    df = doc.table("\t", True, usecols=lambda c: c.strip().casefold() in INVENTORY_COLUMNS)
     return [_inventory(raw, _lower_cols(df))]

@@ -7,7 +7,7 @@ import pandas as pd
 from ...errors import ReportFormatError
 from ...frames import RawReport, ReportBatch
 from .cells import _clean_text, _local_days, _lower_cols, _num, _range_from_name
-from .containers import _read_table
+from .containers import TextDoc
 from .registry import flat_layout, kinds
 
 kinds(fba_returns="returns")
@@ -55,8 +55,9 @@ def _returns(raw: RawReport, df: pd.DataFrame) -> ReportBatch:
 
 
 @flat_layout(order=30)
-def recognise(raw: RawReport, names: set[str], text: str, encoding: str, data: bytes | None) -> list[ReportBatch] | None:
+def recognise(raw: RawReport, doc: TextDoc) -> list[ReportBatch] | None:
+    names = doc.names
     if not {"return-date", "asin", "quantity"} <= names:
         return None
-    df = _read_table(raw.name, text, "\t", True, usecols=lambda c: c.strip().casefold() in RETURNS_COLUMNS)
+    df = doc.table("\t", True, usecols=lambda c: c.strip().casefold() in RETURNS_COLUMNS)
     return [_returns(raw, _lower_cols(df))]

@@ -17,7 +17,7 @@ from .cells import (
     _per_unique,
     _range_from_name,
 )
-from .containers import _read_table
+from .containers import TextDoc
 from .registry import flat_layout, kinds
 
 kinds(orders_flat_file="orders")
@@ -115,10 +115,10 @@ def _orders(raw: RawReport, df: pd.DataFrame, encoding: str) -> list[ReportBatch
 
 
 @flat_layout(order=10)
-def recognise(raw: RawReport, names: set[str], text: str, encoding: str, data: bytes | None) -> list[ReportBatch] | None:
+def recognise(raw: RawReport, doc: TextDoc) -> list[ReportBatch] | None:
+    names = doc.names
     if not {"amazon-order-id", "purchase-date", "asin"} <= names:
         return None
     want = {c for c in ORDERS_COLUMNS if c in names}
-    df = _read_table(raw.name, text, "\t", True, usecols=lambda c: c.strip().casefold() in want, data=data,
-                     encoding=encoding)
-    return _orders(raw, _lower_cols(df), encoding)
+    df = doc.table("\t", True, usecols=lambda c: c.strip().casefold() in want)
+    return _orders(raw, _lower_cols(df), doc.encoding)

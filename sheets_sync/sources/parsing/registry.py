@@ -4,10 +4,14 @@ comes in and declares its ``kind`` → family:
 * ``@json_layout``  ``fn(raw, doc) -> list[ReportBatch] | None`` — a parsed JSON document (object or array);
 * ``@table_layout`` ``fn(raw, df, fmt, encoding) -> list[ReportBatch] | None`` — a CSV / XLSX / tab-separated
   export read as a table of strings (``fmt``: csv / tsv / xlsx);
-* ``@flat_layout``  ``fn(raw, names, text, encoding, data) -> list[ReportBatch] | None`` — an SP-API flat file
-  (tab-separated, unquoted); ``names`` is the set of casefolded header names;
-* ``@text_layout``  ``fn(raw, text, encoding, data) -> list[ReportBatch] | None`` — any other text (tried
-  first, e.g. line-delimited JSON).
+* ``@flat_layout``  ``fn(raw, doc) -> list[ReportBatch] | None`` — an SP-API flat file (tab-separated,
+  unquoted); ``doc`` is a :class:`~.containers.TextDoc` (``doc.names``: the casefolded header names,
+  ``doc.table(sep, quote_none, usecols)``: the rows, read from the bytes);
+* ``@text_layout``  ``fn(raw, doc) -> list[ReportBatch] | None`` — any other text, tried first (e.g.
+  line-delimited JSON); recognise it from ``doc.head`` / ``doc.first_line`` before touching ``doc.text``.
+
+Messages never quote the document's content (a stray credentials file must not end up in the Sync Log): say
+what was expected and where (line, column count), not what was there.
 
 A recogniser returns ``None`` when the content is not its layout (the next one is tried) and raises
 :class:`~sheets_sync.errors.ReportFormatError` when it is its layout but unusable. Recognisers of one

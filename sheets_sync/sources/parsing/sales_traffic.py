@@ -25,7 +25,7 @@ def _sales_traffic(raw: RawReport, doc: dict) -> ReportBatch:
     mps = {MARKETPLACE_BY_ID.get(str(i)) for i in ids}
     marketplace = next(iter(mps)) if len(mps) == 1 else None
     if mps and marketplace is None:
-        notes.append(f"marketplaceIds {ids} not US/MX (or several): the folder decides")
+        notes.append(f"{len(ids)} marketplaceId(s), not one of US/MX: the folder decides")
     start = _date_or_none(spec.get("dataStartTime"))
     end = _date_or_none(spec.get("dataEndTime"))
     by_date = doc.get("salesAndTrafficByDate") or []
@@ -103,7 +103,17 @@ def _sales_traffic(raw: RawReport, doc: dict) -> ReportBatch:
         "buy_box_views": arr[:, 4] * arr[:, 5] / 100.0,
     })
 
-    one_day = start is not None and start == end
+    opts = spec.get("reportOptions") if isinstance(spec.get("reportOptions"), dict) else {}
+    date_grain = str(opts.get("dateGranularity") or "DAY").strip().upper()
+    asin_grain = str(opts.get("asinGranularity") or "").strip().upper()
+    if asin_grain not in ("PARENT", "CHILD", "SKU"):     # not said: what the rows hold
+        asin_grain = "CHILD" if any(isinstance(a, dict) and a.get("childAsin") for a in by_asin[:50]) or \
+            not by_asin else "PARENT"
+    asin_df = _asin_grain(asin_df, by_asin, asin_grain, notes)
+    if date_grain in ("WEEK", "MONTH"):
+        start, end, daily = _period_totals(start, end, daily, date_grain, notes)
+
+    one_day = start is not None and start == end and date_grain == "DAY"
     asin_df.insert(0, "date", pd.Series(pd.Timestamp(start) if one_day else pd.NaT, index=asin_df.index,
                                         dtype="datetime64[ns]"))
     asin_df.insert(3, "title", "")
@@ -117,12 +127,66 @@ def _sales_traffic(raw: RawReport, doc: dict) -> ReportBatch:
         notes.append("an empty Sales and Traffic report: Amazon may not have the data ready yet (not zero sales)")
         if start and end and (end - start).days < 400:
             provisional = frozenset(start + dt.timedelta(days=i) for i in range((end - start).days + 1))
-    granularity = (spec.get("reportOptions") or {}).get("asinGranularity") if isinstance(
-        spec.get("reportOptions"), dict) else None
     return ReportBatch(source=raw.name, kind="sp_api_sales_traffic", family="traffic", marketplace=marketplace,
                        currency=currency, start=start, end=end, asin_rows=asin_df, daily_rows=daily.reset_index(drop=True),
                        warnings=notes, provisional_days=provisional,
-                       extras={"format": "json", "asin_granularity": granularity})
+                       extras={"format": "json", "asin_granularity": asin_grain,
+                               "date_granularity": date_grain})
+
+
+_METRICS = ["gmv", "units", "orders", "sessions", "page_views", "buy_box_views"]
+
+
+def _asin_grain(asin_df: pd.DataFrame, by_asin: list, grain: str, notes: list[str]) -> pd.DataFrame:
+    """Per-ASIN rows are child ASINs: PARENT totals are not used as such; SKU rows are added up per child."""
+    if not len(asin_df):
+        return asin_df
+    if grain == "PARENT":
+        notes.append(f"asinGranularity PARENT: {len(asin_df)} parent-ASIN total(s) are not per child ASIN and are "
+                     "not used (request CHILD or SKU for per-ASIN figures); the by-date account totals are used")
+        return asin_df.iloc[0:0]
+    child = np.fromiter((isinstance(a, dict) and bool(a.get("childAsin")) for a in by_asin), dtype=bool,
+                        count=len(by_asin))
+    if not child.all():
+        notes.append(f"{int((~child).sum())} per-ASIN row(s) without a childAsin (parent totals) left out")
+        asin_df = asin_df.loc[child].reset_index(drop=True)
+    if grain == "SKU" and asin_df["asin"].duplicated().any():
+        n = len(asin_df)
+        g = asin_df.groupby("asin", sort=False)
+        summed = g[_METRICS].sum(min_count=1)
+        summed["sku"] = g["sku"].first()
+        summed["parent_asin"] = g["parent_asin"].first()
+        asin_df = summed.reset_index()[["asin", "sku", "parent_asin", *_METRICS]]
+        notes.append(f"asinGranularity SKU: {n} SKU rows added up into {len(asin_df)} child ASIN(s)")
+    return asin_df
+
+
+def _period_totals(start: dt.date | None, end: dt.date | None, daily: pd.DataFrame, grain: str,
+                   notes: list[str]) -> tuple[dt.date | None, dt.date | None, pd.DataFrame]:
+    """WEEK (Sunday..Saturday) and MONTH rows are totals over their week or month: they cannot be split by day.
+    The by-date rows are left out with a reason; the per-ASIN rows are a range total over the whole weeks or
+    months the request expanded to (used like any range total: only when it fits in the period)."""
+    def first(d: dt.date) -> dt.date:
+        return d - dt.timedelta(days=(d.weekday() + 1) % 7) if grain == "WEEK" else d.replace(day=1)
+
+    def last(d: dt.date) -> dt.date:
+        if grain == "WEEK":
+            return first(d) + dt.timedelta(days=6)
+        return (pd.Timestamp(d) + pd.offsets.MonthEnd(0)).date()
+
+    days = [d.date() for d in daily["date"]] if len(daily) else []
+    lo = min([*days, *([start] if start else [])], default=None)
+    hi = max([*days, *([end] if end else [])], default=None)
+    new_start = first(lo) if lo else None
+    new_end = last(hi) if hi else None
+    word = "week" if grain == "WEEK" else "month"
+    if len(daily):
+        notes.append(f"dateGranularity {grain}: {len(daily)} by-date row(s) are {word}ly totals, which cannot be "
+                     f"split by day; not used (request DAY for daily figures)")
+    if new_start and start and end and (new_start, new_end) != (start, end):
+        notes.append(f"dateGranularity {grain}: the report covers whole {word}s, {new_start.isoformat()}.."
+                     f"{new_end.isoformat()}, not only the requested {start}..{end}")
+    return new_start, new_end, daily.iloc[0:0]
 
 
 @json_layout(order=10)

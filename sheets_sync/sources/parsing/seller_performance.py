@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from typing import Any
 
 import numpy as np
@@ -28,7 +29,8 @@ def _seller_performance(raw: RawReport, doc: dict) -> list[ReportBatch]:
         marketplace = MARKETPLACE_BY_ID.get(mp_id)
         notes: list[str] = []
         if marketplace is None:
-            notes.append(f"marketplaceId {mp_id!r} is not US/MX")
+            shown = repr(mp_id) if re.fullmatch(r"[A-Z0-9]{8,20}", mp_id) else "(not a marketplace id)"
+            notes.append(f"marketplaceId {shown} is not US/MX")
         health, more = _health_of(pm, notes)
         froms = [v["from"] for v in health.values() if v.get("from")]
         tos = [v["to"] for v in health.values() if v.get("to")]
