@@ -156,7 +156,7 @@ def sync_workbook(wb: Workbook, source: Source | None, *, period: str | None = N
     settings = inputs.settings
     try:
         today_team = started.astimezone(ZoneInfo(settings.timezone)).date()
-    except (KeyError, ValueError):
+    except (KeyError, ValueError, OSError):     # read_inputs already checked it; never a traceback
         inputs.problems.append(Problem("Settings", settings.timezone, "an IANA time zone such as "
                                        "America/Mexico_City", f"{tz} used", "warning"))
     problems = list(inputs.problems)
