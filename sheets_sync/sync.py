@@ -107,7 +107,8 @@ def collect_batches(source: Source, request: FetchRequest, problems: list[Proble
             batches.append(b)
             if notes is not None:
                 notes.extend(f"{b.source}: {w}" for w in b.warnings)
-    problems.extend(Problem(p.split(":", 1)[0], None, p.split(":", 1)[-1].strip(), "file skipped")
+    problems.extend(p if isinstance(p, Problem) else
+                    Problem(p.split(":", 1)[0], None, p.split(":", 1)[-1].strip(), "file skipped")
                     for p in source.problems)
     if notes is not None:
         notes.extend(getattr(source, "notes", ()))
