@@ -51,18 +51,26 @@ def too_large(name: str, size: int | None, limit: int, what: str, setting: str) 
 
 
 def _gunzip(name: str, data: bytes, limit: int) -> bytes:
-    """Decompress gzip data, never holding more than ``limit`` bytes of output. When the gzip trailer announces
-    more than the limit (or the data is damaged), the output is first only counted, chunk by chunk, so a bomb
-    costs no memory; otherwise it is kept as it comes and counted too (a trailer can lie)."""
-    announced = int.from_bytes(data[-4:], "little") if len(data) >= 18 else 0     # ISIZE: size mod 2**32
+    """Decompress gzip data without ever holding more output than the gzip trailer announces (and never more
+    than ``limit``). The trailer (ISIZE) can lie — several members, sizes over 4 GiB, a crafted bomb — so the
+    output is counted as it comes: past the announced size it is only counted, not kept, and it is decompressed
+    once more only if it turns out to fit the limit. A bomb costs its chunk buffer, not its size."""
+    announced = int.from_bytes(data[-4:], "little") if len(data) >= 18 else limit     # ISIZE: size mod 2**32
     if announced > limit:
-        _gunzip_chunks(name, data, limit, keep=False)
-    return _gunzip_chunks(name, data, limit, keep=True)
+        _gunzip_chunks(name, data, limit, keep_up_to=0)          # count only: raises when over the limit
+        announced = limit
+    out = _gunzip_chunks(name, data, limit, keep_up_to=announced)
+    if out is None:                                               # the trailer understated the size
+        out = _gunzip_chunks(name, data, limit, keep_up_to=limit)
+    return out or b""
 
 
-def _gunzip_chunks(name: str, data: bytes, limit: int, keep: bool) -> bytes:
+def _gunzip_chunks(name: str, data: bytes, limit: int, keep_up_to: int) -> bytes | None:
+    """Decompress, keeping the output while it stays within ``keep_up_to`` bytes; returns None when it went
+    past that (and stayed within ``limit``: over the limit is an error)."""
     parts: list[bytes] = []
     total = 0
+    keep = keep_up_to > 0
     try:
         with gzip.GzipFile(fileobj=io.BytesIO(data)) as gz:
             while chunk := gz.read(_CHUNK):
@@ -71,11 +79,16 @@ def _gunzip_chunks(name: str, data: bytes, limit: int, keep: bool) -> bytes:
                     parts.clear()
                     raise too_large(name, None, limit, "the gzip (.gz) data expands to more than allowed",
                                     "unpacked_mb")
+                if keep and total > keep_up_to:
+                    parts.clear()
+                    keep = False
                 if keep:
                     parts.append(chunk)
     except (OSError, EOFError, zlib.error) as exc:
         raise ReportFormatError(name, f"gzip data is truncated or damaged ({type(exc).__name__}); expected a "
                                 "complete .gz report (download it again)") from None
+    if not keep:
+        return None
     return parts[0] if len(parts) == 1 else b"".join(parts)
 
 
