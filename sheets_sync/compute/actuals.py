@@ -385,9 +385,10 @@ def _attach_products(asin: pd.DataFrame, products: list[Product]) -> pd.DataFram
                            "unit_fees": x.unit_fees, "product_sku": x.sku} for x in products])
         p = p.set_index(["marketplace", "asin"])
         asin = asin.join(p, how="left")
-    else:
+    else:           # no Products rows: text attributes empty (object), costs unknown
         for c in attrs:
-            asin[c] = np.nan
+            asin[c] = pd.Series(None, index=asin.index, dtype=object) if c in (
+                "tier", "category", "owner", "product_sku") else np.nan
     asin["in_products"] = asin["tier"].notna()
     asin["tier"] = asin["tier"].fillna("unassigned")
     for c in ("category", "owner", "product_sku"):
