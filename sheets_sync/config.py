@@ -19,7 +19,9 @@ Environment variables:
 
 from __future__ import annotations
 
+import math
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -92,6 +94,8 @@ class Config:
     ads_api_endpoint: str | None = None
     lwa_token_url: str | None = None
     addon: AddonConfig = field(default_factory=AddonConfig)
+    report_file_mb: float = 512.0            # limits.file_mb: largest report file / download read
+    report_unpacked_mb: float = 512.0        # limits.unpacked_mb: most one .gz / .zip / .xlsx may expand to
     env: Mapping[str, str] = field(default_factory=dict, repr=False, compare=False)  # for adapters needing secrets
 
     def workbook(self, name: str | None = None) -> WorkbookConfig:
@@ -125,18 +129,67 @@ def _tuple(value: Any, where: str) -> tuple[str, ...]:
     raise ConfigError(f"{where}: expected a list of strings, got {value!r}")
 
 
-def _check_no_secrets(data: Any, where: str) -> None:
+# Values that are credentials whatever key they sit under (never echoed in an error).
+SECRET_VALUES = (
+    (re.compile(r"\b(AKIA|ASIA|AGPA|AIDA|AROA)[A-Z0-9]{16}\b"), "an AWS access key"),
+    (re.compile(r"Atzr\|"), "a Login with Amazon refresh token"),
+    (re.compile(r"amzn1\.oa2-cs\."), "a Login with Amazon client secret"),
+    (re.compile(r"-----BEGIN [A-Z0-9 ]*(PRIVATE KEY|CERTIFICATE)"), "a PEM key or certificate"),
+    (re.compile(r"\bAIza[0-9A-Za-z_\-]{35}\b"), "a Google API key"),
+    (re.compile(r"\b(ghp|gho|ghs|xox[abpr])[_-][0-9A-Za-z]{10,}"), "an access token"),
+    (re.compile(r"://[^/\s:@]*:[^@\s/]+@"), "a password inside a URL"),
+)
+# Values that name things, not secrets, even when long and random-looking.
+IDENTIFIER_KEYS = ("sheet_id", "audience", "path", "reports", "data_dir", "url", "endpoint", "token_url")
+_ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_TOKEN_CHARS = re.compile(r"[A-Za-z0-9+/=_\-.~]{32,}")
+
+
+def _random_token(value: str) -> bool:
+    """A long string of token characters with the spread of random data (an API key, a secret, a JWT part)."""
+    if not _TOKEN_CHARS.fullmatch(value) or value.startswith((".", "/", "~")):
+        return False
+    classes = sum(bool(re.search(rx, value)) for rx in (r"[a-z]", r"[A-Z]", r"[0-9]"))
+    hexish = re.fullmatch(r"[0-9a-fA-F]{40,}", value) is not None
+    if classes < 3 and not hexish:
+        return False
+    counts = {c: value.count(c) for c in set(value)}
+    entropy = -sum(n / len(value) * math.log2(n / len(value)) for n in counts.values())
+    return entropy >= (3.5 if hexish else 4.0)
+
+
+def _secret_kind(value: str) -> str | None:
+    for rx, kind in SECRET_VALUES:
+        if rx.search(value):
+            return kind
+    return None
+
+
+def _check_no_secrets(data: Any, where: str, key: str = "") -> None:
     if isinstance(data, Mapping):
         for k, v in data.items():
-            key = str(k).lower()
-            if any(w in key for w in SECRET_WORDS) and not key.endswith("_env") and v not in (None, ""):
+            name = str(k).lower()
+            if any(w in name for w in SECRET_WORDS) and not name.endswith("_env") and v not in (None, ""):
                 raise ConfigError(
                     f"{where}.{k}: secrets do not belong in service.yaml; put the value in an environment "
                     f"variable and name the variable with '{k}_env'")
-            _check_no_secrets(v, f"{where}.{k}")
+            if name.endswith("_env") and v not in (None, "") and not (
+                    isinstance(v, str) and _ENV_NAME.fullmatch(v) and len(v) <= 64 and not _secret_kind(v)
+                    and not _random_token(v)):
+                raise ConfigError(f"{where}.{k}: expected the name of an environment variable (letters, digits "
+                                  "and _, such as SHEETS_SYNC_HMAC_SECRET), not its value; the value goes in "
+                                  "the environment")
+            _check_no_secrets(v, f"{where}.{k}", name)
     elif isinstance(data, list):
         for i, v in enumerate(data):
-            _check_no_secrets(v, f"{where}[{i}]")
+            _check_no_secrets(v, f"{where}[{i}]", key)
+    elif isinstance(data, str):
+        kind = _secret_kind(data)
+        if kind is None and not key.endswith(IDENTIFIER_KEYS) and _random_token(data):
+            kind = "a long random token (an API key or secret)"
+        if kind:
+            raise ConfigError(f"{where}: looks like {kind}; secrets do not belong in service.yaml: put it in an "
+                              "environment variable and name the variable with a key ending in '_env'")
 
 
 def _workbook(name: str, raw: Mapping[str, Any], base: Path) -> WorkbookConfig:
@@ -192,6 +245,14 @@ def _addon(raw: Any, base: Path) -> AddonConfig:
     )
 
 
+def _megabytes(limits: Mapping[str, Any], key: str) -> float:
+    value = limits.get(key, 512)
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value <= 1_000_000:
+        raise ConfigError(f"service.yaml limits.{key}: {value!r} is not a size in MB; expected a number "
+                          "above 0 such as 512")
+    return float(value)
+
+
 def load_config(path: str | os.PathLike[str] | None = None, env: Mapping[str, str] | None = None) -> Config:
     """Load service.yaml (if any) and the environment into one frozen :class:`Config`."""
     env = dict(os.environ if env is None else env)
@@ -222,6 +283,9 @@ def load_config(path: str | os.PathLike[str] | None = None, env: Mapping[str, st
     data_dir = env.get("SHEETS_SYNC_DATA_DIR") or raw.get("data_dir")
     cred = env.get("SHEETS_SYNC_GOOGLE_CREDENTIALS") or env.get("GOOGLE_APPLICATION_CREDENTIALS")
     hmac_env = str(webhook.get("hmac_secret_env", "SHEETS_SYNC_HMAC_SECRET"))
+    limits = raw.get("limits") or {}
+    if not isinstance(limits, Mapping):
+        raise ConfigError("service.yaml limits: expected a mapping (file_mb, unpacked_mb)")
     default = raw.get("default_workbook")
     if default is not None and str(default) not in workbooks:
         raise ConfigError(f"service.yaml default_workbook: {default!r} is not one of the workbooks")
@@ -237,6 +301,8 @@ def load_config(path: str | os.PathLike[str] | None = None, env: Mapping[str, st
         ads_api_endpoint=amazon.get("ads_api_endpoint"),
         lwa_token_url=amazon.get("lwa_token_url"),
         addon=_addon(raw.get("addon") or {}, base),
+        report_file_mb=_megabytes(limits, "file_mb"),
+        report_unpacked_mb=_megabytes(limits, "unpacked_mb"),
         env=env,
     )
     if config.addon.enabled:   # sheets registered from the add-on sit beside service.yaml's (sheets_sync.registry)

@@ -32,7 +32,9 @@ class Problem:
     severity: str = "error"  # "error" (row skipped / default used) or "warning" (value used, but look at it)
 
     def __str__(self) -> str:
-        shown = "empty" if self.value in (None, "") else f'"{self.value}"'
+        if self.value is None:          # a file, a tab: no cell value to show
+            return f"{self.where}: {self.expected}; {self.action}"
+        shown = "empty" if self.value == "" else f'"{self.value}"'
         return f"{self.where}: {shown} — {self.expected}; {self.action}"
 
 

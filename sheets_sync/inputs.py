@@ -14,6 +14,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from .errors import Problem
 from .frames import MARKETPLACES
@@ -241,6 +242,22 @@ def _text(v: Any) -> str:
     return str(v).strip()
 
 
+_ZONE_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_+\-]*(/[A-Za-z0-9_+\-]+){0,2}")
+
+
+def _time_zone(v: Any) -> str:
+    """An IANA time zone name that loads (``America/Mexico_City``); anything else is a ValueError."""
+    name = v.strip() if isinstance(v, str) else ""
+    if not (len(name) <= 64 and _ZONE_NAME.fullmatch(name)):
+        raise ValueError("expected an IANA time zone such as America/Mexico_City or Asia/Shanghai")
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError, OSError):
+        raise ValueError("expected an IANA time zone such as America/Mexico_City or Asia/Shanghai "
+                         f"({name!r} is not one)") from None
+    return name
+
+
 def _suggest(word: str, options: Sequence[str]) -> str:
     close = difflib.get_close_matches(word.lower(), list(options), n=1, cutoff=0.6)
     return f" (did you mean {close[0]!r}?)" if close else ""
@@ -300,7 +317,7 @@ def read_settings(tab: _TabReader, today: dt.date, period_override: str | None) 
                     raise ValueError(f"expected a list of {', '.join(MARKETPLACES)}")
                 kw["marketplaces"] = ms
             elif key == "timezone":
-                kw["timezone"] = _text(val)
+                kw["timezone"] = _time_zone(val)
             else:
                 tab.bad("key", r, key, f"an unknown setting; known: {', '.join(SETTING_KEYS)}, fx.<CUR>, vat.<MK>",
                         "row ignored", "warning")

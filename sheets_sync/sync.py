@@ -81,14 +81,17 @@ def _generated_rows(table: list[list[Any]] | None) -> list[list[Any]]:
     return [list(r) for r in table[GENERATED_HEADER_ROW:]]
 
 
-def collect_batches(source: Source, request: FetchRequest, problems: list[Problem]) -> list[ReportBatch]:
-    """Every document of the source, parsed; a bad file becomes a file-named problem and the rest go on."""
-    from .sources.reports import parse_report
+def collect_batches(source: Source, request: FetchRequest, problems: list[Problem],
+                    notes: list[str] | None = None) -> list[ReportBatch]:
+    """Every document of the source, parsed; a bad file becomes a file-named problem and the rest go on.
+    ``notes`` receives what the parsers noted about each file and the files the source did not read."""
+    from .sources.parsing import parse_report
 
+    limits = getattr(source, "limits", None)
     batches: list[ReportBatch] = []
     for raw in source.collect(request):
         try:
-            parsed = parse_report(raw)
+            parsed = parse_report(raw, limits)
         except ReportFormatError as exc:
             problems.append(Problem(exc.source, None, exc.reason, "file skipped"))
             continue
@@ -102,9 +105,30 @@ def collect_batches(source: Source, request: FetchRequest, problems: list[Proble
             if raw.provisional_days:
                 b.provisional_days = frozenset(b.provisional_days | raw.provisional_days)
             batches.append(b)
-    problems.extend(Problem(p.split(":", 1)[0], None, p.split(":", 1)[-1].strip(), "file skipped")
+            if notes is not None:
+                notes.extend(f"{b.source}: {w}" for w in b.warnings)
+    problems.extend(p if isinstance(p, Problem) else
+                    Problem(p.split(":", 1)[0], None, p.split(":", 1)[-1].strip(), "file skipped")
                     for p in source.problems)
+    if notes is not None:
+        notes.extend(getattr(source, "notes", ()))
     return batches
+
+
+def unaccounted_files(batches: list[ReportBatch], problems: list[Problem], lines: list[str]) -> list[str]:
+    """A line for every parsed file that neither supplied days (coverage) nor has a problem: each file the
+    sync read is named in the Sync Log with what became of it."""
+    named = {p.where for p in problems} | {line.split(": ", 1)[0] for line in lines}
+    out = []
+    for b in batches:
+        if b.source in named:
+            continue
+        named.add(b.source)
+        empty = all(df is None or df.empty for df in (b.asin_rows, b.daily_rows)) and not b.health
+        why = ("no rows in it (nothing reported for its dates, or an empty export)" if empty else
+               "nothing in it was needed (a newer file of the same kind, or other days)")
+        out.append(f"{b.source}: read as {b.kind} ({b.marketplace or 'no marketplace'}); not used: {why}")
+    return out
 
 
 def sync_workbook(wb: Workbook, source: Source | None, *, period: str | None = None, trigger: str = "cli",
@@ -133,19 +157,20 @@ def sync_workbook(wb: Workbook, source: Source | None, *, period: str | None = N
     settings = inputs.settings
     try:
         today_team = started.astimezone(ZoneInfo(settings.timezone)).date()
-    except (KeyError, ValueError):
+    except (KeyError, ValueError, OSError):     # read_inputs already checked it; never a traceback
         inputs.problems.append(Problem("Settings", settings.timezone, "an IANA time zone such as "
                                        "America/Mexico_City", f"{tz} used", "warning"))
     problems = list(inputs.problems)
     result.period = settings.period.label
     batches: list[ReportBatch] = []
+    file_notes: list[str] = []
     if source is not None:
         last = settings.period.previous(1)      # for comparisons: fetched after this period, when cheap
         req = FetchRequest(start=settings.period.start, end=min(settings.period.end, today_team),
                            marketplaces=settings.marketplaces, progress=progress or (lambda m: None),
                            comparison=(last.start, last.end))
         try:
-            batches = collect_batches(source, req, problems)
+            batches = collect_batches(source, req, problems, file_notes)
         except RetriableError:
             raise
         except SheetsSyncError as exc:
@@ -187,7 +212,8 @@ def sync_workbook(wb: Workbook, source: Source | None, *, period: str | None = N
                    "marked in the Daily tab and are not final figures" for mk, days in facts.provisional.items() if days]
     pending = [f"comparisons pending: {line}" for line in getattr(source, "pending", None) or []]
     detail += [["", "", "", "info", None, None, None, line]
-               for line in provisional + overrides + facts.coverage + pending]
+               for line in provisional + overrides + facts.coverage + pending + file_notes
+               + unaccounted_files(batches, problems, facts.coverage)]
     previous = _generated_rows(tables.get("Sync Log"))
     tabs.append(T.sync_log_tab(template, settings, entry, detail, previous, title))
     wb.write_tabs(tabs)   # RetriableError propagates: nothing was written, the caller may retry
@@ -233,7 +259,11 @@ def open_source(config: Config, wbc: WorkbookConfig, reports: Path | None = None
         if folder is None:
             raise ConfigError(f"workbook {wbc.name}: no reports folder; pass --reports DIR or set "
                               f"workbooks.{wbc.name}.reports in service.yaml")
-        return ReportFilesSource(folder)
+        from .sources.parsing import Limits
+
+        mb = 1 << 20
+        return ReportFilesSource(folder, Limits(file_bytes=int(config.report_file_mb * mb),
+                                                unpacked_bytes=int(config.report_unpacked_mb * mb)))
     from .sources.amazon import open_amazon_source
 
     if wbc.amazon_credentials:           # an operator-named credential set (the add-on's settings pick one)

@@ -14,7 +14,7 @@ from sheets_sync.sources.ads import AdsApiSource, AdsCredentials
 from sheets_sync.sources.amazon import open_amazon_source
 from sheets_sync.sources.amazon_common import MAX_RETRIES
 from sheets_sync.sources.base import FetchRequest
-from sheets_sync.sources.reports import parse_report
+from sheets_sync.sources.parsing import parse_report
 from sheets_sync.testing.amazon_server import (
     ADS_CLIENT_ID,
     ADS_CLIENT_SECRET,
@@ -200,3 +200,28 @@ def test_partial_ads_configuration_is_a_config_error(srv, tmp_path):
 def test_missing_sp_api_credentials_fail_at_open(srv, tmp_path):
     with pytest.raises(ConfigError, match="SP_API_REFRESH_TOKEN"):
         open_amazon_source(make_config(srv, tmp_path, {"LWA_APP_ID": "a", "LWA_CLIENT_SECRET": "b"}))
+
+
+def test_days_older_than_the_95_the_ads_api_keeps_are_a_clear_problem_not_an_http_400(srv, tmp_path):
+    src = source(srv, tmp_path)
+    oldest = TODAY - dt.timedelta(days=94)                       # 2024-02-28
+    raws = fetch(src, dt.date(2024, 2, 20), dt.date(2024, 3, 5), markets=("US",))
+    sent = [json.loads(e["body"]) for e in posts(srv)]
+    assert sent and min(b["startDate"] for b in sent) == oldest.isoformat()
+    assert len(raws) == len(sent) and all(r.marketplace_hint == "US" for r in raws)
+    [problem] = src.problems
+    assert str(problem).startswith('Amazon Ads US: "2024-02-20..2024-02-27" — older than the 95 days')
+    assert "Ads console" in str(problem)
+
+
+def test_the_local_ads_server_refuses_dates_beyond_95_days_like_amazon(srv, tmp_path):
+    import requests
+
+    body = {"startDate": "2024-02-01", "endDate": "2024-02-02", "configuration": {}}
+    token = requests.post(srv.url + "/auth/o2/token", data={"grant_type": "refresh_token",
+                                                            "refresh_token": ADS_REFRESH_TOKEN, "client_id": ADS_CLIENT_ID,
+                                                            "client_secret": ADS_CLIENT_SECRET}, timeout=5).json()
+    res = requests.post(srv.url + "/reporting/reports", json=body, timeout=5, headers={
+        "Authorization": f"Bearer {token['access_token']}", "Amazon-Advertising-API-ClientId": ADS_CLIENT_ID,
+        "Amazon-Advertising-API-Scope": ADS_PROFILES["US"]})
+    assert res.status_code == 400 and "retention start date (2024-02-27)" in res.json()["detail"]

@@ -9,7 +9,7 @@ import pytest
 
 from sheets_sync.cli import build_parser
 from sheets_sync.inputs import SETTING_KEYS
-from sheets_sync.sources.reports import KINDS
+from sheets_sync.sources.parsing import KINDS
 from sheets_sync.template import GENERATED_TABS, TEAM_TABS, load_template
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -50,7 +50,7 @@ def test_every_environment_variable_is_in_the_readme(var):
 
 
 def test_every_report_kind_is_documented_in_the_parser():
-    doc = (ROOT / "sheets_sync" / "sources" / "reports.py").read_text(encoding="utf-8").split('"""')[1]
+    doc = (ROOT / "sheets_sync" / "sources" / "parsing" / "__init__.py").read_text(encoding="utf-8").split('"""')[1]
     for kind in KINDS:
         assert f"``{kind}``" in doc, kind
 

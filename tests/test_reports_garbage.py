@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from sheets_sync.errors import ReportFormatError
 from sheets_sync.frames import RawReport
-from sheets_sync.sources.reports import parse_report
+from sheets_sync.sources.parsing import parse_report
 
 G3_HEADER = ("(Parent) ASIN,(Child) ASIN,Title,SKU,Sessions - Total,Sessions - Total - B2B,Session Percentage - Total,"
              "Session Percentage - Total - B2B,Page Views - Total,Page Views - Total - B2B,Page Views Percentage - Total,"

@@ -12,11 +12,10 @@ import pytest
 
 from sheets_sync.errors import ReportFormatError
 from sheets_sync.frames import FAMILIES, RawReport
-from sheets_sync.sources.reports import KINDS, normalize_header, parse_report
+from sheets_sync.sources.parsing import KINDS, normalize_header, parse_report
 
 REPO = Path(__file__).resolve().parents[1]
-SAMPLES = REPO.parent / "shared" / "spec" / "amazon-reports" / "samples"
-pytestmark = pytest.mark.skipif(not SAMPLES.is_dir(), reason=f"shared samples not found at {SAMPLES}")
+SAMPLES = REPO / "tests" / "fixtures" / "amazon-reports"
 
 
 def load(rel: str, hint: str | None = None, gz: bool = False, **kw) -> list:

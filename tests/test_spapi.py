@@ -11,7 +11,7 @@ import pytest
 from sheets_sync.errors import ConfigError, FatalError, QuotaError
 from sheets_sync.sources.amazon_common import MAX_WAIT_S, retry_wait
 from sheets_sync.sources.base import FetchRequest
-from sheets_sync.sources.reports import parse_report
+from sheets_sync.sources.parsing import parse_report
 from sheets_sync.sources.spapi import (
     ORDERS,
     SALES_AND_TRAFFIC,

@@ -18,7 +18,7 @@ from sheets_sync.frames import ReportBatch
 from sheets_sync.sources.amazon import open_amazon_source
 from sheets_sync.sources.base import FetchRequest
 from sheets_sync.sources.files import ReportFilesSource
-from sheets_sync.sources.reports import parse_report
+from sheets_sync.sources.parsing import parse_report
 from sheets_sync.sources.spapi import SP_REPORTS
 from sheets_sync.testing.amazon_server import (
     AmazonServer,

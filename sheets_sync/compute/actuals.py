@@ -251,6 +251,7 @@ def build_facts(batches: list[ReportBatch], settings: Settings, products: list[P
     # Inventory snapshot: newest per marketplace.
     snap: dict[str, ReportBatch] = {}
     health: dict[str, dict[str, dict[str, Any]]] = {}
+    health_source: dict[str, str] = {}
     reasons = []
     for b in usable:
         if b.family == "inventory" and b.asin_rows is not None:
@@ -260,6 +261,7 @@ def build_facts(batches: list[ReportBatch], settings: Settings, products: list[P
             prev = health.get(b.marketplace)
             if prev is None or b.fetched_at >= prev.get("_fetched_at", {}).get("t", 0):
                 health[b.marketplace] = {**b.health, "_fetched_at": {"t": b.fetched_at}}
+                health_source[b.marketplace] = b.source
             families[b.marketplace].add("health")
         if b.family == "returns" and isinstance(b.extras.get("return_reasons"), pd.DataFrame):
             rr = b.extras["return_reasons"].copy()
@@ -272,6 +274,7 @@ def build_facts(batches: list[ReportBatch], settings: Settings, products: list[P
         frames.append(f)
         families[mk].add("inventory")
         coverage.append(f"{b.source}: {mk} inventory snapshot")
+    coverage.extend(f"{src}: {mk} account health" for mk, src in health_source.items())
     metric_cols = list(ADDITIVE_METRICS) + list(SNAPSHOT_METRICS)
     if frames:
         allrows = pd.concat(frames, ignore_index=True)
@@ -382,9 +385,10 @@ def _attach_products(asin: pd.DataFrame, products: list[Product]) -> pd.DataFram
                            "unit_fees": x.unit_fees, "product_sku": x.sku} for x in products])
         p = p.set_index(["marketplace", "asin"])
         asin = asin.join(p, how="left")
-    else:
+    else:           # no Products rows: text attributes empty (object), costs unknown
         for c in attrs:
-            asin[c] = np.nan
+            asin[c] = pd.Series(None, index=asin.index, dtype=object) if c in (
+                "tier", "category", "owner", "product_sku") else np.nan
     asin["in_products"] = asin["tier"].notna()
     asin["tier"] = asin["tier"].fillna("unassigned")
     for c in ("category", "owner", "product_sku"):

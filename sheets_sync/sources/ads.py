@@ -29,7 +29,7 @@ from types import SimpleNamespace
 from typing import Any
 from urllib.parse import urlsplit
 
-from ..errors import ConfigError, FatalError, QuotaError, RetriableError
+from ..errors import ConfigError, FatalError, Problem, QuotaError, RetriableError
 from ..frames import RawReport
 from .amazon_common import (
     MAX_RETRIES,
@@ -56,6 +56,7 @@ ADS_API_ENDPOINT = "https://advertising-api.amazon.com"
 LWA_TOKEN_URL = "https://api.amazon.com/auth/o2/token"
 ADS_RESTATEMENT_DAYS = 14     # ad-attributed sales (7d/14d windows) are re-fetched this long
 MAX_REPORT_DAYS = 31
+ADS_RETENTION_DAYS = 95      # the Ads API serves reports for the last 95 days only (older: HTTP 400)
 REPORT_TYPE = "spAdvertisedProduct"
 
 ENV_CLIENT_ID = "ADS_CLIENT_ID"
@@ -270,6 +271,18 @@ class AdsApiSource(ReportApiSource):
                     cached.append(RawReport(
                         name=doc.name, data=doc.data, marketplace_hint=marketplace, fetched_at=doc.fetched_at,
                         charset=doc.charset, provisional_days=frozenset(doc.days) if doc.empty else frozenset()))
+        # One day of margin: Amazon counts its 95 days from its own (UTC) today.
+        oldest = today - dt.timedelta(days=ADS_RETENTION_DAYS - 1)
+        gone = [d for d in wanted if d < oldest and d not in have]
+        if gone:
+            self.problems.append(Problem(
+                f"Amazon Ads {marketplace}", ", ".join(a.isoformat() if a == b else f"{a.isoformat()}..{b.isoformat()}"
+                                                       for a, b in runs(gone, len(gone))),
+                f"older than the {ADS_RETENTION_DAYS} days the Ads API keeps (the oldest day it serves is "
+                f"{oldest.isoformat()}); download those days from the Ads console (Sponsored Products → "
+                "Advertised product report) into the reports folder", "ad figures for these days missing",
+                "warning"))
+            wanted = [d for d in wanted if d >= oldest or d in have]
         settled = [d for d in wanted if d < first_unsettled and d not in have]
         recent = [d for d in wanted if d >= first_unsettled]
         jobs = [_Job(marketplace, a, b, frozenset(), True) for a, b in runs(settled, MAX_REPORT_DAYS)]

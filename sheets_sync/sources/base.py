@@ -7,6 +7,7 @@ import datetime as dt
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 
+from ..errors import Problem
 from ..frames import RawReport
 
 
@@ -29,7 +30,7 @@ class Source(abc.ABC):
     api_calls: int = 0
 
     def __init__(self) -> None:
-        self.problems: list[str] = []
+        self.problems: list[str | Problem] = []    # "name: reason" (a skipped document) or a Problem
 
     @abc.abstractmethod
     def collect(self, request: FetchRequest) -> Iterator[RawReport]:

@@ -166,8 +166,42 @@ def _fmt_money(v: float) -> str:
 
 _ASIN_ROW = ('{{"parentAsin":"{}","childAsin":"{}","salesByAsin":{{"unitsOrdered":{},"orderedProductSales":'
              '{{"amount":{!r},"currencyCode":"{}"}},"totalOrderItems":{}}},"trafficByAsin":{{"browserSessions":{},'
-             '"mobileAppSessions":{},"sessions":{},"browserPageViews":{},"mobileAppPageViews":{},"pageViews":{},'
+             '"mobileAppSessions":{},"sessions":{},"browserSessionPercentage":{!r},"mobileAppSessionPercentage":{!r},'
+             '"sessionPercentage":{!r},"browserPageViews":{},"mobileAppPageViews":{},"pageViews":{},'
+             '"browserPageViewsPercentage":{!r},"mobileAppPageViewsPercentage":{!r},"pageViewsPercentage":{!r},'
              '"buyBoxPercentage":{!r},"unitSessionPercentage":{!r}}}}}')
+
+
+def _share(part: np.ndarray, total: float) -> np.ndarray:
+    """Percent of the day's total (Amazon's …Percentage fields), 0 when the total is 0."""
+    return np.round(100.0 * part / total, 2) if total else np.zeros(len(part))
+
+
+def _money(amount: float, cur: str) -> dict:
+    return {"amount": round(float(amount), 2), "currencyCode": cur}
+
+
+def _sales_by_date(cols: dict[str, np.ndarray], refunded: int, cur: str) -> dict:
+    """Every field Amazon's schema requires; shipments are taken equal to orders (the demo has no backlog)."""
+    gmv, units, orders = float(cols["gmv"].sum()), int(cols["units"].sum()), int(cols["orders"].sum())
+    return {"orderedProductSales": _money(gmv, cur), "unitsOrdered": units, "totalOrderItems": orders,
+            "averageSalesPerOrderItem": _money(gmv / orders if orders else 0.0, cur),
+            "averageUnitsPerOrderItem": round(units / orders, 2) if orders else 0.0,
+            "averageSellingPrice": _money(gmv / units if units else 0.0, cur),
+            "unitsRefunded": refunded, "refundRate": round(100.0 * refunded / units, 2) if units else 0.0,
+            "claimsGranted": 0, "claimsAmount": _money(0.0, cur), "shippedProductSales": _money(gmv, cur),
+            "unitsShipped": units, "ordersShipped": orders}
+
+
+def _traffic_by_date(ss: np.ndarray, pv: np.ndarray, pv_tot: int, bb_tot: float, cols: dict[str, np.ndarray]) -> dict:
+    sessions, units, orders = int(ss.sum()), float(cols["units"].sum()), float(cols["orders"].sum())
+    return {"browserPageViews": int((pv // 2).sum()), "mobileAppPageViews": int((pv - pv // 2).sum()),
+            "pageViews": pv_tot, "browserSessions": int((ss // 2).sum()), "mobileAppSessions": int((ss - ss // 2).sum()),
+            "sessions": sessions, "buyBoxPercentage": bb_tot,
+            "orderItemSessionPercentage": round(100.0 * orders / sessions, 2) if sessions else 0.0,
+            "unitSessionPercentage": round(100.0 * units / sessions, 2) if sessions else 0.0,
+            "averageOfferCount": len(ss), "averageParentItems": len(ss), "feedbackReceived": 0,
+            "negativeFeedbackReceived": 0, "receivedNegativeFeedbackRate": 0.0}
 
 
 def _write_sales_traffic(folder: Path, mp: str, cat: pd.DataFrame, g: pd.DataFrame, gz_every: int = 3) -> list[Path]:
@@ -183,11 +217,14 @@ def _write_sales_traffic(folder: Path, mp: str, cat: pd.DataFrame, g: pd.DataFra
         ss, pv = cols["sessions"].astype(np.int64), cols["page_views"].astype(np.int64)
         usp = np.round(np.divide(100.0 * cols["units"], ss, out=np.zeros(len(ss)), where=ss > 0), 2)
         # formatted straight to JSON text: ~300k ASIN rows for the benchmark, json.dumps of dicts is too slow
-        by_asin = ",".join(_ASIN_ROW.format(parents[i], asins[i], u, s_, cur, o, bs, ms, ss_, bp, mp_, pv_, bb, us)
-                           for i, u, s_, o, bs, ms, ss_, bp, mp_, pv_, bb, us in zip(
+        bs_, ms_, bp_, mp__ = ss // 2, ss - ss // 2, pv // 2, pv - pv // 2
+        pct = [_share(x, float(x.sum())).tolist() for x in (bs_, ms_, ss, bp_, mp__, pv)]
+        by_asin = ",".join(_ASIN_ROW.format(parents[i], asins[i], u, s_, cur, o, bs, ms, ss_, p1, p2, p3, bp, mp_,
+                                            pv_, p4, p5, p6, bb, us)
+                           for i, u, s_, o, bs, ms, ss_, bp, mp_, pv_, bb, us, p1, p2, p3, p4, p5, p6 in zip(
                                idx.tolist(), cols["units"].tolist(), cols["gmv"].tolist(), cols["orders"].tolist(),
-                               (ss // 2).tolist(), (ss - ss // 2).tolist(), ss.tolist(), (pv // 2).tolist(),
-                               (pv - pv // 2).tolist(), pv.tolist(), cols["bb_pct"].tolist(), usp.tolist(),
+                               bs_.tolist(), ms_.tolist(), ss.tolist(), bp_.tolist(),
+                               mp__.tolist(), pv.tolist(), cols["bb_pct"].tolist(), usp.tolist(), *pct,
                                strict=True))
         pv_tot = int(cols["page_views"].sum())
         bb_tot = round(float((cols["page_views"] * cols["bb_pct"]).sum() / pv_tot), 2) if pv_tot else 0.0
@@ -197,12 +234,8 @@ def _write_sales_traffic(folder: Path, mp: str, cat: pd.DataFrame, g: pd.DataFra
                                     "dataStartTime": d, "dataEndTime": d, "marketplaceIds": [info["marketplace_id"]]},
             "salesAndTrafficByDate": [{
                 "date": d,
-                "salesByDate": {"orderedProductSales": {"amount": round(float(cols["gmv"].sum()), 2),
-                                                        "currencyCode": cur},
-                                "unitsOrdered": int(cols["units"].sum()), "totalOrderItems": int(cols["orders"].sum()),
-                                "unitsRefunded": int(part["units_refunded"].sum())},
-                "trafficByDate": {"pageViews": pv_tot, "sessions": int(cols["sessions"].sum()),
-                                  "buyBoxPercentage": bb_tot}}],
+                "salesByDate": _sales_by_date(cols, int(part["units_refunded"].sum()), cur),
+                "trafficByDate": _traffic_by_date(ss, pv, pv_tot, bb_tot, cols)}],
             "salesAndTrafficByAsin": [],
         }
         text = json.dumps(doc, separators=(",", ":"))
@@ -454,6 +487,35 @@ def _write_returns(path: Path, mp: str, cat: pd.DataFrame, g: pd.DataFrame, rng:
     return float(ret.sum())
 
 
+_LISTING_METRICS = ("listingPolicyViolations", "productAuthenticityCustomerComplaints",
+                    "productConditionCustomerComplaints", "productSafetyCustomerComplaints",
+                    "receivedIntellectualPropertyComplaints", "restrictedProductPolicyViolations",
+                    "suspectedIntellectualPropertyViolations", "foodAndProductSafetyIssues", "otherPolicyViolations",
+                    "documentRequests")
+
+
+def _other_health(win: Any, mfn: int, tracked: int) -> dict:
+    """The rest of what Amazon's schema requires, all in good standing (no random draws: the demo's figures
+    do not change)."""
+    good = {"status": "GOOD", "targetCondition": "GREATER_THAN"}
+    out: dict[str, Any] = {
+        "invoiceDefectRate": {"reportingDateRange": win(7), "orderCount": mfn, "invoiceDefect": {"count": 0,
+                              "status": "NONE"}, "missingInvoice": {"count": 0, "status": "NONE"},
+                              "lateInvoice": {"count": 0, "status": "NONE"}, "status": "GOOD", "rate": 0.0,
+                              "targetValue": 0.05, "targetCondition": "LESS_THAN"},
+        "onTimeDeliveryRate": {"reportingDateRange": win(30), "shipmentCountWithValidTracking": tracked,
+                               "onTimeDeliveryCount": tracked, "rate": 1.0 if tracked else 0.0, "targetValue": 0.95,
+                               **good},
+        "unitOnTimeDeliveryRate": {"reportingDateRange": win(30), "unitOnTimeDeliveryCount": tracked,
+                                   "totalUnitCount": tracked, "rate": 1.0 if tracked else 0.0, "targetValue": 0.9,
+                                   **good},
+    }
+    for key in _LISTING_METRICS:
+        out[key] = {"reportingDateRange": win(180), "defectsCount": 0, "status": "GOOD", "targetValue": 0,
+                    "targetCondition": "EQUALS"}
+    return out
+
+
 def _write_performance(path: Path, mp: str, lines: pd.DataFrame, through: dt.date,
                        rng: np.random.Generator) -> dict[str, Any]:
     live = lines.loc[lines["status"] != "Cancelled"]
@@ -486,7 +548,7 @@ def _write_performance(path: Path, mp: str, lines: pd.DataFrame, through: dt.dat
                "lateShipmentRate": {"reportingDateRange": win(30), "orderCount": late_n, "lateShipmentCount": late_c,
                                     "status": "GOOD", "rate": round(late_c / late_n, 4) if late_n else 0.0,
                                     "targetValue": 0.04, "targetCondition": "LESS_THAN"},
-               ("prefulfillmentCancelRate" if mp == "MX" else "preFulfillmentCancellationRate"): {
+               "preFulfillmentCancellationRate": {
                    "reportingDateRange": win(7), "orderCount": canc_n, "cancellationCount": canc_c, "status": "GOOD",
                    "rate": round(canc_c / canc_n, 4) if canc_n else 0.0, "targetValue": 0.025,
                    "targetCondition": "LESS_THAN"},
@@ -495,6 +557,7 @@ def _write_performance(path: Path, mp: str, lines: pd.DataFrame, through: dt.dat
                                      "rate": round(vtr_c / vtr_n, 4) if vtr_n else 0.0, "targetValue": 0.95,
                                      "targetCondition": "GREATER_THAN"},
                "warningStates": [],
+               **_other_health(win, mfn, vtr_c),
            }]}
     path.write_text(json.dumps(doc, indent=1), encoding="utf-8")
     orders = afn + mfn

@@ -3,7 +3,7 @@
 For each marketplace (US, MX; NA endpoint) and report type: ``createReport`` → poll ``getReport`` with
 backoff → ``getReportDocument`` (the library downloads and decompresses it). Every document is yielded
 as a :class:`~sheets_sync.frames.RawReport` holding the bytes Amazon served (decompressed) and the
-charset the download said, so :func:`sheets_sync.sources.reports.parse_report` parses API documents and
+charset the download said, so :func:`sheets_sync.sources.parsing.parse_report` parses API documents and
 downloaded files the same way.
 
 * ``GET_SALES_AND_TRAFFIC_REPORT``: one report per marketplace per day, ``CHILD`` granularity, so the

@@ -862,6 +862,11 @@ class AmazonServer:
                 if mkt is None or self._throttled("ads_create"):
                     return
                 req = json.loads(body or b"{}")
+                retention = server.today - dt.timedelta(days=95)       # the real API keeps 95 days
+                if _date(req.get("startDate"), server.today) < retention:
+                    return self._send(400, {"code": "400", "detail": f"startDate ({req.get('startDate')}) must be "
+                                            "equal to or after report type data retention start date "
+                                            f"({retention.isoformat()})"})
                 key = f"{mkt}:{json.dumps(req, sort_keys=True)}"
                 with server.lock:
                     server.created[("spAdvertisedProduct", mkt)] += 1
