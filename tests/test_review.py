@@ -16,8 +16,9 @@ from builders import A1, A2, A3, asin_daily, asin_span, days, settings, standard
 
 from sheets_sync.compute.actuals import build_facts
 from sheets_sync.compute.attainment import evaluate_all, score_owners
-from sheets_sync.compute.review import Review, history_rows, review_tabs
+from sheets_sync.compute.review import Review, history_rows
 from sheets_sync.inputs import read_inputs
+from sheets_sync.render import review_tabs
 from sheets_sync.template import load_template
 
 TODAY = dt.date(2026, 11, 11)
@@ -451,7 +452,7 @@ def test_earlier_periods_ignore_undated_files_and_snapshots():
 
 
 def test_history_drops_the_oldest_as_of_dates_beyond_its_row_budget(monkeypatch):
-    import sheets_sync.compute.review as review_mod
+    import sheets_sync.compute.review.history as review_mod
 
     monkeypatch.setattr(review_mod, "HISTORY_MAX_ROWS", 5)
     rv = review([tgt("US", "account", None, "Li Na", "ops", "gmv", 3000),

@@ -1,41 +1,31 @@
-"""Generated tabs as :class:`GeneratedTab` values: rows plus format intents. Pure."""
+"""Rendering: computed results → :class:`GeneratedTab` values (rows plus format intents), in one place.
+
+Everything under :mod:`sheets_sync.compute` is pure numbers and sentences; this module is the only one that
+knows the template (column order, column types) and the workbook port's tab type. Pure: no I/O.
+"""
 
 from __future__ import annotations
 
-import math
+import datetime as dt
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from ..inputs import Settings
-from ..kpis import CATALOG
-from ..sheets.base import ChartIntent, GeneratedTab
-from ..template import Template
-from .actuals import Facts
-from .attainment import OwnerScore, Row, day_weights
+from .compute.actuals import Facts
+from .compute.attainment import Evaluator, OwnerScore, Row, day_weights
+from .compute.review import Review, definitions, history_rows
+from .compute.values import _round, clean
+from .frames import ReportBatch
+from .i18n import t as _t
+from .inputs import Settings, TeamInputs
+from .kpis import CATALOG
+from .sheets.base import GENERATED_HEADER_ROW, ChartIntent, GeneratedTab
+from .template import Template
 
 SYNC_LOG_KEEP = 200
 # How a KPI's unit (kpis.Kpi.unit) is shown in the target / actual columns.
 UNIT_FORMATS = {"money": "money", "percent": "percent", "count": "int", "rank": "int", "flag": "int"}
-
-
-def clean(v: Any) -> Any:
-    """NaN → None, numpy scalars → Python, dates kept."""
-    if v is None:
-        return None
-    if isinstance(v, np.generic):
-        v = v.item()
-    if isinstance(v, float) and (math.isnan(v) or math.isinf(v)):
-        return None
-    if isinstance(v, pd.Timestamp):
-        return v.date()
-    return v
-
-
-def _round(v: Any, nd: int = 10) -> Any:
-    v = clean(v)
-    return round(v, nd) if isinstance(v, float) else v
 
 
 def _tab(template: Template, name: str, rows: list[list[Any]], title: str, settings: Settings,
@@ -153,3 +143,33 @@ def sync_log_tab(template: Template, settings: Settings | None, entry: list[Any]
                        widths={c.name: c.width for c in template.tab("Sync Log").columns},
                        currency=settings.base_currency if settings else "USD")
     return tab
+
+
+def commentary_tab(template: Template, review: Review, title: str) -> GeneratedTab:
+    rows = [f.row() for f in review.findings()]
+    return _tab(template, "Commentary", rows, title, review.settings, status_column="severity")
+
+
+def review_tabs(template: Template, inputs: TeamInputs, facts: Facts, rows: list[Row], scores: list[OwnerScore],
+                tables: dict[str, Any], today: dt.date, title: str,
+                batches: list[ReportBatch] | None, ev: Evaluator | None = None) -> list[GeneratedTab]:
+    """Commentary, Target Suggestions and History for one sync."""
+    settings = inputs.settings
+    review = Review(inputs, facts, rows, today, list(batches or []), ev)
+    lang = settings.language
+    defs = definitions(settings, facts.data_through)
+
+    def head(note: str) -> str:
+        return f"{defs} · {_t(note, lang)}"
+
+    commentary = commentary_tab(template, review, head("note_commentary"))
+    suggestions = _tab(template, "Target Suggestions", review.suggestions(), head("note_suggestions"), settings)
+    hist_cols = template.tab("History").column_names
+    history = _tab(template, "History", history_rows(tables.get("History"), rows, settings.period.label, today,
+                                                     len(hist_cols), GENERATED_HEADER_ROW),
+                   head("note_history"), settings, status_column="status")
+    return [commentary, suggestions, history]
+
+
+__all__ = ["SYNC_LOG_KEEP", "UNIT_FORMATS", "actuals_tab", "attainment_tab", "clean", "commentary_tab", "daily_tab",
+           "review_tabs", "scorecard_tab", "sync_log_tab"]

@@ -1,0 +1,27 @@
+"""Cell values from computed numbers: NaN → None, numpy scalars → Python. Pure."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+
+def clean(v: Any) -> Any:
+    """NaN → None, numpy scalars → Python, dates kept."""
+    if v is None:
+        return None
+    if isinstance(v, np.generic):
+        v = v.item()
+    if isinstance(v, float) and (math.isnan(v) or math.isinf(v)):
+        return None
+    if isinstance(v, pd.Timestamp):
+        return v.date()
+    return v
+
+
+def _round(v: Any, nd: int = 10) -> Any:
+    v = clean(v)
+    return round(v, nd) if isinstance(v, float) else v
