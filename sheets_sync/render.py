@@ -14,8 +14,8 @@ import pandas as pd
 
 from .compute.actuals import Facts
 from .compute.attainment import Evaluator, OwnerScore, Row, day_weights
-from .compute.review import Review, definitions, history_rows
-from .compute.values import _round, clean
+from .compute.review import LastPeriod, Review, definitions, history_rows
+from .compute.values import clean
 from .frames import ReportBatch
 from .i18n import t as _t
 from .inputs import Settings, TeamInputs
@@ -31,7 +31,7 @@ UNIT_FORMATS = {"money": "money", "percent": "percent", "count": "int", "rank": 
 def _tab(template: Template, name: str, rows: list[list[Any]], title: str, settings: Settings,
          **kw: Any) -> GeneratedTab:
     spec = template.tab(name)
-    formats = {c.name: {"money": "money", "percent": "percent", "int": "int", "number": "number",
+    formats = {c.name: {"money": "money", "percent": "percent", "score": "score", "int": "int", "number": "number",
                         "date": "date"}.get(c.type, "text") for c in spec.columns}
     formats.update(kw.pop("formats", {}))
     return GeneratedTab(name=name, columns=spec.column_names, rows=rows, title=title, formats=formats,
@@ -56,8 +56,8 @@ def actuals_tab(template: Template, facts: Facts, settings: Settings, title: str
     rows: list[list[Any]] = []
     for mk in settings.marketplaces:
         acct = facts.account.get(mk, {})
-        total = [_round(acct.get(m)) if m not in ("fulfillable_units", "inbound_units", "reserved_units")
-                 else _round(a.loc[[mk], m].sum(min_count=1)) if mk in a.index.get_level_values(0) else None
+        total = [clean(acct.get(m)) if m not in ("fulfillable_units", "inbound_units", "reserved_units")
+                 else clean(a.loc[[mk], m].sum(min_count=1)) if mk in a.index.get_level_values(0) else None
                  for m in metrics]
         rows.append(_with_reason([mk, "ALL", "", f"{mk} account total", "", "", *total], metrics, ""))
         if mk not in a.index.get_level_values(0):
@@ -66,7 +66,7 @@ def actuals_tab(template: Template, facts: Facts, settings: Settings, title: str
         cols = [sub[m].to_numpy() if m in sub else np.full(len(sub), np.nan) for m in metrics]
         for i, asin in enumerate(sub.index):
             r = sub.iloc[i]
-            row = [mk, asin, r["sku"], r["title"], r["tier"], r["owner"], *[_round(c[i]) for c in cols]]
+            row = [mk, asin, r["sku"], r["title"], r["tier"], r["owner"], *[clean(c[i]) for c in cols]]
             rows.append(_with_reason(row, metrics, reasons.get((mk, asin), "")))
     return _tab(template, "Actuals", rows, title, settings)
 
@@ -97,31 +97,40 @@ def daily_tab(template: Template, facts: Facts, settings: Settings, calendar, ro
         for i, day in enumerate(days):
             if through is None or day > through:
                 break
-            vals = [(_round(sub.at[day, m]) if (not sub.empty and day in sub.index and m in sub) else None)
+            vals = [(clean(sub.at[day, m]) if (not sub.empty and day in sub.index and m in sub) else None)
                     for m in metrics]
-            rows.append([mk, day, *vals, _round(tgt * share[i]) if tgt else None,
+            rows.append([mk, day, *vals, clean(tgt * share[i]) if tgt else None,
                          "provisional" if day in prov else ""])
     charts = [ChartIntent("line", "Daily GMV vs paced target", "date", ("gmv", "paced_target_gmv"),
                           split_by="marketplace")]
     return _tab(template, "Daily", rows, title, settings, charts=charts)
 
 
-def attainment_tab(template: Template, rows: list[Row], title: str, settings: Settings) -> GeneratedTab:
+def attainment_tab(template: Template, rows: list[Row], title: str, settings: Settings,
+                   last: LastPeriod | None = None) -> GeneratedTab:
+    """Full precision everywhere (rounding lives in the number formats): attainment, its capped value and each
+    row's contribution, which add up to the owner's Scorecard score; last period's figures beside them."""
     out = []
     for r in rows:
         t = r.target
+        lr = last.for_row(r) if last else None
         out.append([t.row, t.period, t.marketplace, t.scope, t.scope_value, t.owner, t.role, t.kpi, t.direction,
-                    _round(t.target), _round(r.actual), _round(r.attainment, 4), _round(r.projected_actual),
-                    _round(r.projected_attainment, 4), r.status, _round(t.weight), r.data_through,
-                    r.note])
+                    clean(t.target), clean(r.actual), clean(r.attainment), clean(r.projected_actual),
+                    clean(r.projected_attainment), r.status, clean(t.weight), r.data_through,
+                    r.note, clean(r.capped_attainment), clean(r.contribution), clean(r.projected_contribution),
+                    last.period if last else None, clean(lr.actual) if lr else None,
+                    clean(lr.attainment) if lr else None])
     kinds = [UNIT_FORMATS.get(CATALOG[r.target.kpi].unit, "number") for r in rows]
-    row_formats = {"target": kinds, "actual": kinds, "projected_actual": kinds}
+    row_formats = {"target": kinds, "actual": kinds, "projected_actual": kinds, "last_actual": kinds}
     return _tab(template, "Attainment", out, title, settings, status_column="status", row_formats=row_formats)
 
 
-def scorecard_tab(template: Template, scores: list[OwnerScore], title: str, settings: Settings) -> GeneratedTab:
-    rows = [[s.owner, s.role, s.kpis, _round(s.score, 4), _round(s.projected_score, 4), s.tier,
-             _round(s.payout, 4), s.outcome_kpis, s.process_kpis, "; ".join(s.flags)] for s in scores]
+def scorecard_tab(template: Template, scores: list[OwnerScore], title: str, settings: Settings,
+                  last: LastPeriod | None = None) -> GeneratedTab:
+    rows = [[s.owner, s.role, s.kpis, clean(s.score), clean(s.projected_score), s.tier,
+             clean(s.payout), s.outcome_kpis, s.process_kpis, "; ".join(s.flags), s.tier_on or None,
+             s.next_tier or None, clean(s.to_next_tier), last.period if last else None,
+             clean(last.scores.get(s.owner)) if last else None] for s in scores]
     charts = [ChartIntent("bar", "Attainment score by owner", "owner", ("score", "projected_score"))]
     return _tab(template, "Scorecard", rows, title, settings, charts=charts)
 
@@ -150,12 +159,28 @@ def commentary_tab(template: Template, review: Review, title: str) -> GeneratedT
     return _tab(template, "Commentary", rows, title, review.settings, status_column="severity")
 
 
+def history_table(tables: dict[str, Any]) -> tuple[list[Any], list[list[Any]]]:
+    """The History tab as read back: (header, data rows)."""
+    table = tables.get("History") or []
+    header = list(table[GENERATED_HEADER_ROW - 1]) if len(table) >= GENERATED_HEADER_ROW else []
+    return header, [list(r) for r in table[GENERATED_HEADER_ROW:]]
+
+
+def build_review(inputs: TeamInputs, facts: Facts, rows: list[Row], today: dt.date,
+                 batches: list[ReportBatch] | None, ev: Evaluator | None, tables: dict[str, Any]) -> Review:
+    """The review of one sync, with last period's figures read from History (or the dated reports)."""
+    review = Review(inputs, facts, rows, today, list(batches or []), ev)
+    review.last_period(*history_table(tables))
+    return review
+
+
 def review_tabs(template: Template, inputs: TeamInputs, facts: Facts, rows: list[Row], scores: list[OwnerScore],
                 tables: dict[str, Any], today: dt.date, title: str,
-                batches: list[ReportBatch] | None, ev: Evaluator | None = None) -> list[GeneratedTab]:
+                batches: list[ReportBatch] | None, ev: Evaluator | None = None,
+                review: Review | None = None) -> list[GeneratedTab]:
     """Commentary, Target Suggestions and History for one sync."""
     settings = inputs.settings
-    review = Review(inputs, facts, rows, today, list(batches or []), ev)
+    review = review or build_review(inputs, facts, rows, today, batches, ev, tables)
     lang = settings.language
     defs = definitions(settings, facts.data_through)
 
@@ -165,11 +190,26 @@ def review_tabs(template: Template, inputs: TeamInputs, facts: Facts, rows: list
     commentary = commentary_tab(template, review, head("note_commentary"))
     suggestions = _tab(template, "Target Suggestions", review.suggestions(), head("note_suggestions"), settings)
     hist_cols = template.tab("History").column_names
+    complete = bool(facts.data_through) and all(d is not None and d >= settings.period.end
+                                                for d in facts.data_through.values())
     history = _tab(template, "History", history_rows(tables.get("History"), rows, settings.period.label, today,
-                                                     len(hist_cols), GENERATED_HEADER_ROW),
+                                                     len(hist_cols), GENERATED_HEADER_ROW, complete,
+                                                     review.last_period()),
                    head("note_history"), settings, status_column="status")
     return [commentary, suggestions, history]
 
 
-__all__ = ["SYNC_LOG_KEEP", "UNIT_FORMATS", "actuals_tab", "attainment_tab", "clean", "commentary_tab", "daily_tab",
-           "review_tabs", "scorecard_tab", "sync_log_tab"]
+__all__ = [
+    "SYNC_LOG_KEEP",
+    "UNIT_FORMATS",
+    "actuals_tab",
+    "attainment_tab",
+    "build_review",
+    "clean",
+    "commentary_tab",
+    "daily_tab",
+    "history_table",
+    "review_tabs",
+    "scorecard_tab",
+    "sync_log_tab",
+]

@@ -164,13 +164,15 @@ def sync_workbook(wb: Workbook, source: Source | None, *, period: str | None = N
     computed = any(r.actual is not None for r in rows) or bool(batches)
     errors = [p for p in problems if p.severity == "error"]
     status = "failed" if not computed else ("ok with warnings" if problems else "ok")
+    review = T.build_review(inputs, facts, rows, today_team, batches, ev, tables)
     tabs: list[GeneratedTab] = [
-        T.scorecard_tab(template, scores, title, settings),
-        T.attainment_tab(template, rows, title, settings),
+        T.scorecard_tab(template, scores, title, settings, review.last_period()),
+        T.attainment_tab(template, rows, title, settings, review.last_period()),
         T.actuals_tab(template, facts, settings, title),
         T.daily_tab(template, facts, settings, inputs.calendar, rows, title),
     ]
-    tabs.extend(T.review_tabs(template, inputs, facts, rows, scores, tables, today_team, title, batches, ev))
+    tabs.extend(T.review_tabs(template, inputs, facts, rows, scores, tables, today_team, title, batches, ev,
+                              review=review))
     duration = round(time.perf_counter() - t0, 3)
     api_calls = wb.api_calls + getattr(wb, "calls_per_write", 0) + (source.api_calls if source else 0)
     through = ", ".join(f"{m} {d.isoformat() if d else 'no data'}" for m, d in facts.data_through.items())

@@ -39,6 +39,11 @@ class Row:
     notes: list[str] = field(default_factory=list)
     manual: bool = False
     per_marketplace: dict[str, float] = field(default_factory=dict)
+    # set by score_owners: min(attainment, cap), and this row's part of the owner's (projected) score, so that
+    # the contributions of an owner's rows add up to the Scorecard score exactly
+    capped_attainment: float | None = None
+    contribution: float | None = None
+    projected_contribution: float | None = None
 
     @property
     def note(self) -> str:
@@ -57,6 +62,9 @@ class OwnerScore:
     outcome_kpis: int
     process_kpis: int
     flags: list[str]
+    tier_on: str = ""                   # "score" (period complete) or "projected_score" (mid-period)
+    next_tier: str = ""                 # the next Bonus Tiers row above the one reached
+    to_next_tier: float | None = None   # its min_score − the score the tier was decided on
 
 
 def day_weights(period_days: list[dt.date], events: list[CalendarEvent], marketplace: str) -> np.ndarray:
@@ -423,8 +431,10 @@ def score_owners(rows: list[Row], tiers: list[BonusTier], settings: Settings, pe
         rs = by_owner[owner]
         score = _weighted([(r.target.weight, r.attainment) for r in rs], cap)
         proj = _weighted([(r.target.weight, r.projected_attainment) for r in rs], cap)
+        _contributions(rs, cap)
         basis = score if period_complete else proj
         tier, payout = bonus(basis, tiers)
+        nxt = next_tier(basis, tiers)
         kinds = Counter(CATALOG[r.target.kpi].kind for r in rs if r.target.weight > 0)
         flags = []
         blank = [r for r in rs if r.attainment is None]
@@ -438,8 +448,33 @@ def score_owners(rows: list[Row], tiers: list[BonusTier], settings: Settings, pe
         out.append(OwnerScore(owner=owner, role=roles.most_common(1)[0][0] if roles else "", kpis=len(rs),
                               score=score, projected_score=proj, tier=tier, payout=payout,
                               outcome_kpis=kinds.get("outcome", 0),
-                              process_kpis=sum(v for k, v in kinds.items() if k != "outcome"), flags=flags))
+                              process_kpis=sum(v for k, v in kinds.items() if k != "outcome"), flags=flags,
+                              tier_on="" if basis is None else ("score" if period_complete else "projected_score"),
+                              next_tier=nxt[0] if nxt else "", to_next_tier=nxt[1] if nxt else None))
     return out
+
+
+def _contributions(rs: list[Row], cap: float) -> None:
+    """Each row's part of the owner's score: weight × min(attainment, cap) / Σ weight over the rows with an
+    attainment (the same terms as :func:`_weighted`, so the parts add up to the score)."""
+    den = sum(r.target.weight for r in rs if r.attainment is not None)
+    pden = sum(r.target.weight for r in rs if r.projected_attainment is not None)
+    for r in rs:
+        r.capped_attainment = None if r.attainment is None else min(r.attainment, cap)
+        r.contribution = (r.target.weight * r.capped_attainment / den
+                          if r.capped_attainment is not None and den > 0 else None)
+        r.projected_contribution = (r.target.weight * min(r.projected_attainment, cap) / pden
+                                    if r.projected_attainment is not None and pden > 0 else None)
+
+
+def next_tier(score: float | None, tiers: list[BonusTier]) -> tuple[str, float] | None:
+    """The first Bonus Tiers row whose min_score is above ``score``, and how far away it is."""
+    if score is None:
+        return None
+    for t in tiers:  # sorted ascending by min_score
+        if t.min_score > score:
+            return t.tier, t.min_score - score
+    return None
 
 
 def _weighted(pairs: list[tuple[float, float | None]], cap: float) -> float | None:

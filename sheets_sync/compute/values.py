@@ -20,8 +20,3 @@ def clean(v: Any) -> Any:
     if isinstance(v, pd.Timestamp):
         return v.date()
     return v
-
-
-def _round(v: Any, nd: int = 10) -> Any:
-    v = clean(v)
-    return round(v, nd) if isinstance(v, float) else v

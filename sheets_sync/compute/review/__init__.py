@@ -30,7 +30,8 @@ from __future__ import annotations
 from . import attribution, data, design
 from .base import SEVERITIES, Finding, ReviewContext, Rule
 from .decomposition import Decomposition, decompose, logmean, rounded_effects
-from .history import HISTORY_MAX_ROWS, history_rows
+from .history import HISTORY_MAX_ROWS, PERIOD_END, history_rows
+from .mom import LastPeriod, LastRow, last_period
 from .suggestions import suggestions as _suggestions
 from .text import definitions, fmt_value
 
@@ -66,6 +67,28 @@ class Review(ReviewContext):
     def suggestions(self) -> list[list]:
         return _suggestions(self)
 
+    def last_period(self, history_header: list | None = None, history: list[list] | None = None) -> LastPeriod:
+        """Last period's figures per Targets row and per owner (see :mod:`.mom`); computed once."""
+        if getattr(self, "_last", None) is None:
+            self._last = last_period(self, history_header, history)
+        return self._last
 
-__all__ = ["HISTORY_MAX_ROWS", "RULES", "Decomposition", "Finding", "Review", "ReviewContext", "Rule",
-           "decompose", "definitions", "fmt_value", "history_rows", "logmean", "rounded_effects"]
+
+__all__ = [
+    "HISTORY_MAX_ROWS",
+    "PERIOD_END",
+    "RULES",
+    "Decomposition",
+    "Finding",
+    "LastPeriod",
+    "LastRow",
+    "Review",
+    "ReviewContext",
+    "Rule",
+    "decompose",
+    "definitions",
+    "fmt_value",
+    "history_rows",
+    "logmean",
+    "rounded_effects",
+]

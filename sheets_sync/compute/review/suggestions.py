@@ -8,7 +8,7 @@ from typing import Any
 
 from ...inputs import Target
 from ...kpis import CATALOG
-from ..values import _round
+from ..values import clean
 from .base import CLEAR_PERIODS, HISTORY_PERIODS, ReviewContext
 from .text import _fmt_pct
 
@@ -41,19 +41,19 @@ def suggestions(ctx: ReviewContext) -> list[list[Any]]:
             owners[attr(k, "owner")] += v
         for tier, v in sorted(tiers.items(), key=lambda x: -x[1]):
             extra = ctx.t("basis_no_growth") if tier == "clearance" else ""
-            out.append([t.row, t.marketplace, ctx.kpi(t.kpi), _round(t.target), "tier", tier, "",
-                        _round(v / total, 4), _round(t.target * v / total, 2), note + extra])
+            out.append([t.row, t.marketplace, ctx.kpi(t.kpi), clean(t.target), "tier", tier, "",
+                        clean(v / total), clean(t.target * v / total), note + extra])
             if tier == "clearance":
                 out.extend(_clearance_rows(ctx, t, mks))
         for owner, v in sorted(owners.items(), key=lambda x: -x[1]):
-            out.append([t.row, t.marketplace, ctx.kpi(t.kpi), _round(t.target), "owner", owner, owner,
-                        _round(v / total, 4), _round(t.target * v / total, 2), note])
+            out.append([t.row, t.marketplace, ctx.kpi(t.kpi), clean(t.target), "owner", owner, owner,
+                        clean(v / total), clean(t.target * v / total), note])
         for k, v in sorted(w.items(), key=lambda x: -x[1]):
             if v <= 0:
                 continue
             extra = ctx.t("basis_no_growth") if ctx.tier_of.get(k) == "clearance" else ""
-            out.append([t.row, k[0], ctx.kpi(t.kpi), _round(t.target), "asin", k[1], attr(k, "owner"),
-                        _round(v / total, 4), _round(t.target * v / total, 2), note + extra])
+            out.append([t.row, k[0], ctx.kpi(t.kpi), clean(t.target), "asin", k[1], attr(k, "owner"),
+                        clean(v / total), clean(t.target * v / total), note + extra])
     return out
 
 def _asin_attr(ctx: ReviewContext, key: tuple[str, str], col: str) -> str:
@@ -94,7 +94,7 @@ def _clearance_rows(ctx: ReviewContext, t: Target, mks: list[str]) -> list[list[
                                                   direction="higher")).actual
     if margin is not None:
         rows.append([t.row, t.marketplace, ctx.kpi("net_margin"), None, "tier", "clearance", "", None,
-                     _round(max(margin, 0.0), 4),
+                     clean(max(margin, 0.0)),
                      ctx.t("basis_margin", now=ctx.value("net_margin", margin))])
     sold = stock = projected = 0.0
     for mk in mks:
@@ -110,7 +110,7 @@ def _clearance_rows(ctx: ReviewContext, t: Target, mks: list[str]) -> list[list[
         now = sold / (sold + stock)
         pace = min(1.0, projected / (sold + stock))
         rows.append([t.row, t.marketplace, ctx.t("sell_through"), None, "tier", "clearance", "", None,
-                     _round(max(pace, 1 / CLEAR_PERIODS), 4),
+                     clean(max(pace, 1 / CLEAR_PERIODS)),
                      ctx.t("basis_sell_through", now=_fmt_pct(now), pace=_fmt_pct(pace),
                             periods=CLEAR_PERIODS, sold=f"{sold:,.0f}", stock=f"{stock:,.0f}")])
     return rows
