@@ -13,7 +13,16 @@ import numpy as np
 import pandas as pd
 
 from .compute.actuals import Facts
-from .compute.attainment import Evaluator, OwnerScore, Row, day_weights
+from .compute.attainment import (
+    ASIN_KPIS,
+    Evaluator,
+    OwnerScore,
+    Row,
+    account_kpis,
+    asin_kpis,
+    day_weights,
+    top_return_reasons,
+)
 from .compute.review import LastPeriod, Review, definitions, history_rows
 from .compute.values import clean
 from .frames import ReportBatch
@@ -38,36 +47,33 @@ def _tab(template: Template, name: str, rows: list[list[Any]], title: str, setti
                         widths={c.name: c.width for c in spec.columns}, currency=settings.base_currency, **kw)
 
 
-def top_return_reasons(facts: Facts) -> dict[tuple[str, str], str]:
-    """(marketplace, asin) → its most frequent return reason with units, e.g. ``DEFECTIVE (4 of 9)``."""
-    rr = facts.return_reasons
-    if rr is None or rr.empty:
-        return {}
-    g = rr.groupby(["marketplace", "asin", "reason"], as_index=False)["units"].sum()
-    total = g.groupby(["marketplace", "asin"])["units"].sum()
-    top = g.sort_values("units", ascending=False).drop_duplicates(["marketplace", "asin"])
-    return {(m, a): f"{r} ({u:g} of {total[(m, a)]:g})" for m, a, r, u in top.itertuples(index=False)}
-
-
 def actuals_tab(template: Template, facts: Facts, settings: Settings, title: str) -> GeneratedTab:
+    """Per ASIN: the base metrics, then the KPIs a manager divides by hand otherwise (ACoS, TACoS, ROAS, CTR,
+    CVR, net margin, days of cover, return and refund rate), each a ratio of that row's own sums."""
     a = facts.asin
     reasons = top_return_reasons(facts)
-    metrics = [c for c in template.tab("Actuals").column_names[6:] if c != "top_return_reason"]
+    kpi_cols = [c for c in template.tab("Actuals").column_names[6:] if c in ASIN_KPIS]
+    metrics = [c for c in template.tab("Actuals").column_names[6:] if c != "top_return_reason" and c not in ASIN_KPIS]
+    per_asin = asin_kpis(facts)
     rows: list[list[Any]] = []
     for mk in settings.marketplaces:
         acct = facts.account.get(mk, {})
         total = [clean(acct.get(m)) if m not in ("fulfillable_units", "inbound_units", "reserved_units")
                  else clean(a.loc[[mk], m].sum(min_count=1)) if mk in a.index.get_level_values(0) else None
                  for m in metrics]
-        rows.append(_with_reason([mk, "ALL", "", f"{mk} account total", "", "", *total], metrics, ""))
+        akpi = account_kpis(facts, mk)
+        rows.append(_with_reason([mk, "ALL", "", f"{mk} account total", "", "", *total], metrics, "")
+                    + [clean(akpi.get(k)) for k in kpi_cols])
         if mk not in a.index.get_level_values(0):
             continue
         sub = a.loc[mk].sort_values("gmv", ascending=False, na_position="last")
         cols = [sub[m].to_numpy() if m in sub else np.full(len(sub), np.nan) for m in metrics]
+        kp = per_asin.loc[mk].reindex(sub.index)
+        kcols = [kp[k].to_numpy() for k in kpi_cols]
         for i, asin in enumerate(sub.index):
             r = sub.iloc[i]
             row = [mk, asin, r["sku"], r["title"], r["tier"], r["owner"], *[clean(c[i]) for c in cols]]
-            rows.append(_with_reason(row, metrics, reasons.get((mk, asin), "")))
+            rows.append(_with_reason(row, metrics, reasons.get((mk, asin), "")) + [clean(c[i]) for c in kcols])
     return _tab(template, "Actuals", rows, title, settings)
 
 

@@ -165,13 +165,14 @@ def _october(gmv_a1=100.0, units_a1=10.0, sessions_a1=200.0):
 def test_target_much_above_the_last_periods_best():
     # October: 150 a day × 31 = 4650 → 4500 for November's 30 days; 6000 is 33 % above
     rv = review([tgt("US", "account", None, "Li Na", "ops", "gmv", 6000)], batches=[*standard_batches(), *_october()])
-    (f,) = found(rv, "unrealistic_history")
-    assert "4,500 USD" in f.finding and "2026-10" in f.evidence
+    (f,) = found(rv, "unrealistic_history_one")       # one earlier period: "last period's actual", not
+    assert "4,500 USD" in f.finding and "2026-10" in f.evidence   # "the best of the last 1 periods"
+    assert "last period" in f.finding and "1 periods" not in f.finding and "1 periods" not in f.evidence
 
 
 def test_target_close_to_the_last_periods_best_is_realistic():
     rv = review([tgt("US", "account", None, "Li Na", "ops", "gmv", 5000)], batches=[*standard_batches(), *_october()])
-    assert "unrealistic_history" not in keys(rv)
+    assert not {"unrealistic_history", "unrealistic_history_one"} & set(keys(rv))
 
 
 def test_no_history_means_no_history_finding():

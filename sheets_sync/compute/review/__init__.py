@@ -27,7 +27,7 @@ severe first) and :meth:`Review.suggestions`. Rendering the tabs lives in :mod:`
 
 from __future__ import annotations
 
-from . import attribution, data, design
+from . import attribution, causes, data, design
 from .base import SEVERITIES, Finding, ReviewContext, Rule
 from .decomposition import Decomposition, decompose, logmean, rounded_effects
 from .history import HISTORY_MAX_ROWS, PERIOD_END, history_rows
@@ -42,11 +42,13 @@ RULES: tuple[Rule, ...] = (
     design.conflict_cover_stockout,
     design.not_controllable,
     design.unrealistic,
+    design.too_easy,
     design.clearance_growth,
     design.one_target_same,
     design.one_target_gap,
     design.no_cx,
     attribution.attribution,
+    causes.causes,
     data.data_lag,
     data.calendar,
 )

@@ -27,6 +27,8 @@ from .text import fmt_value
 SEVERITIES = ("high", "medium", "info")
 HISTORY_PERIODS = 3            # "the last 3 periods"
 STRICTER = 0.30                # a target stricter than the benchmark / best by more than this is unrealistic
+LOOSER_BENCHMARK = 0.20       # a target looser than the benchmark by more than this is too easy
+LOOSER_HISTORY = 0.30         # ... or looser than last period's actual by more than this
 CONFLICT_WEIGHT = 0.20         # both sides of a conflict weigh at least this share of the owner's weights
 LAG_DAYS = 2                   # data_through more than this many days behind today
 FBA_MAJORITY = 0.5             # an account this FBA cannot be judged on merchant-fulfilled shipping
@@ -35,6 +37,7 @@ CLEAR_PERIODS = 3              # clearance stock should clear within this many p
 REACH = ("ad_impressions", "sessions")
 COST = ("acos", "ad_spend")
 GROWTH = ("gmv", "units", "orders", "sessions", "ad_sales")
+TITLE_CHARS = 32              # how much of a product title a finding shows
 METRIC_FAMILY = {m: fam for fam, metrics in FAMILIES.items() for m in metrics}
 
 
@@ -48,6 +51,7 @@ class Finding:
     finding: str
     evidence: str
     key: str = ""          # the catalog key of the finding sentence (for tests and tooling; not shown)
+    target_row: int | None = None  # the Targets row a finding explains, when it is about one (not shown)
 
     def row(self) -> list[Any]:
         return [self.severity, self.marketplace, self.owner, self.kpi, self.scope, self.finding, self.evidence]
@@ -126,11 +130,29 @@ class ReviewContext:
                                                                                      manual=[]), f)
         return self._prior_ev[n]
 
-    def same_days_last_period(self) -> tuple[Period, Evaluator] | None:
-        """The first k days of the previous period, k = the days elapsed in this one (per the longest market)."""
+    def family_through(self, mks: Iterable[str], family: str) -> dt.date | None:
+        """The last day of this period with dated rows of a report family (e.g. ads) in these marketplaces."""
+        period = self.settings.period
+        last = None
+        for b in self.batches:
+            df = b.asin_rows
+            if b.family != family or b.marketplace not in mks or df is None or df.empty or "date" not in df:
+                continue
+            d = pd.to_datetime(df["date"].dropna())
+            if d.empty:
+                continue
+            d = d[(d >= pd.Timestamp(period.start)) & (d <= pd.Timestamp(period.end))]
+            if not d.empty:
+                x = d.max().date()
+                last = x if last is None or x > last else last
+        return last
+
+    def same_days_last_period(self, days: int | None = None) -> tuple[Period, Evaluator] | None:
+        """The first k days of the previous period, k = ``days`` or the days elapsed in this one (per the longest
+        market)."""
         if not self.batches:
             return None
-        k = max(self.facts.elapsed_days.values(), default=0)
+        k = days if days is not None else max(self.facts.elapsed_days.values(), default=0)
         if k <= 0:
             return None
         prev = self.settings.period.previous(1)
@@ -146,6 +168,17 @@ class ReviewContext:
             s = dataclasses.replace(self.settings, period=Period(prev.label, prev.start, end))
             self._range_ev[key] = Evaluator(dataclasses.replace(self.inputs, settings=s, manual=[]), f)
         return Period(prev.label, prev.start, end), self._range_ev[key]
+
+    def asin_name(self, mk: str, asin: str, with_mk: bool = False) -> str:
+        """An ASIN as a finding names it: the ASIN and the start of its title (Products or the reports)."""
+        title = ""
+        a = self.facts.asin
+        if len(a) and (mk, asin) in a.index:
+            title = str(a.at[(mk, asin), "title"] or "").strip()
+        if len(title) > TITLE_CHARS:
+            title = title[:TITLE_CHARS - 1].rstrip() + "…"
+        name = f"{asin} “{title}”" if title else asin
+        return f"{mk} {name}" if with_mk else name
 
     def weight_total(self, period: Period, mk: str) -> float:
         return float(day_weights(period.days, self.inputs.calendar, mk).sum())

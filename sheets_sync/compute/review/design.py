@@ -17,6 +17,8 @@ from .base import (
     FBA_MAJORITY,
     GROWTH,
     HISTORY_PERIODS,
+    LOOSER_BENCHMARK,
+    LOOSER_HISTORY,
     REACH,
     STRICTER,
     TIER_GAP,
@@ -26,6 +28,11 @@ from .base import (
 from .text import _fmt_pct, _list
 
 
+def _weighted(ctx: ReviewContext) -> list[Row]:
+    """The rows that count in a score: a weight-0 KPI is not reviewed as if it counted."""
+    return [r for r in ctx.rows if r.target.weight > 0]
+
+
 def _owner_rows(ctx: ReviewContext) -> dict[str, list[Row]]:
     by: dict[str, list[Row]] = defaultdict(list)
     for r in ctx.rows:
@@ -33,8 +40,13 @@ def _owner_rows(ctx: ReviewContext) -> dict[str, list[Row]]:
     return by
 
 def _weights(ctx: ReviewContext, rs: list[Row]) -> str:
+    """An owner's normalised weights, one entry per KPI (rows of the same KPI in several marketplaces or
+    scopes are added together, so no KPI is listed twice)."""
     total = sum(r.target.weight for r in rs) or 1.0
-    return ", ".join(f"{ctx.kpi(r.target.kpi)} {r.target.weight / total:.0%}" for r in rs)
+    by_kpi: dict[str, float] = {}
+    for r in rs:
+        by_kpi[r.target.kpi] = by_kpi.get(r.target.kpi, 0.0) + r.target.weight
+    return ", ".join(f"{ctx.kpi(k)} {w / total:.0%}" for k, w in by_kpi.items())
 
 def _mk_join(ctx: ReviewContext, rs: Iterable[Row]) -> str:
     mks = []
@@ -127,7 +139,7 @@ def conflict_cover_stockout(ctx: ReviewContext) -> list[Finding]:
 # 3. not controllable
 def not_controllable(ctx: ReviewContext) -> list[Finding]:
     out = []
-    for r in ctx.rows:
+    for r in _weighted(ctx):
         t = r.target
         meta = CATALOG[t.kpi]
         mks = ctx.markets(t.marketplace)
@@ -187,36 +199,46 @@ def stricter(target: float, ref: float, direction: str) -> float | None:
         return None
     return target / ref - 1 if direction == "higher" else 1 - target / ref
 
-def history_best(ctx: ReviewContext, t: Target) -> tuple[float, str, int] | None:
-    """The best actual of the last 3 complete periods (additive KPIs calendar-adjusted to this period)."""
+def period_actual(ctx: ReviewContext, t: Target, n: int) -> tuple[float, str] | None:
+    """The row's KPI over the n-th previous period when the reports cover all of it (additive KPIs rescaled to
+    this period's Calendar-weighted days), with that period's label."""
     meta = CATALOG[t.kpi]
     if meta.special in ("manual", "health"):
         return None
+    ev = ctx.prior_evaluator(n)
+    if ev is None:
+        return None
+    prev = ctx.settings.period.previous(n)
+    mks = ctx.markets(t.marketplace)
+    if any((ev.facts.data_through.get(mk) or dt.date.min) < prev.end for mk in mks):
+        return None
+    r = ev.evaluate(t)
+    if r.actual is None:
+        return None
+    actual = r.actual
+    if meta.additive:
+        actual = sum(v * ctx.weight_total(ctx.settings.period, mk) / ctx.weight_total(prev, mk)
+                     for mk, v in r.per_marketplace.items())
+    return actual, prev.label
+
+
+def history_best(ctx: ReviewContext, t: Target) -> tuple[float, str, int] | None:
+    """The best actual of the last 3 complete periods (additive KPIs calendar-adjusted to this period)."""
     best: tuple[float, str] | None = None
     n_used = 0
     for n in range(1, HISTORY_PERIODS + 1):
-        ev = ctx.prior_evaluator(n)
-        if ev is None:
+        got = period_actual(ctx, t, n)
+        if got is None:
             continue
-        prev = ctx.settings.period.previous(n)
-        mks = ctx.markets(t.marketplace)
-        if any((ev.facts.data_through.get(mk) or dt.date.min) < prev.end for mk in mks):
-            continue
-        r = ev.evaluate(t)
-        if r.actual is None:
-            continue
-        actual = r.actual
-        if meta.additive:
-            actual = sum(v * ctx.weight_total(ctx.settings.period, mk) / ctx.weight_total(prev, mk)
-                         for mk, v in r.per_marketplace.items())
         n_used += 1
-        if best is None or (actual > best[0] if t.direction == "higher" else actual < best[0]):
-            best = (actual, prev.label)
+        if best is None or (got[0] > best[0] if t.direction == "higher" else got[0] < best[0]):
+            best = got
     return (best[0], best[1], n_used) if best else None
+
 
 def unrealistic(ctx: ReviewContext) -> list[Finding]:
     out = []
-    for r in ctx.rows:
+    for r in _weighted(ctx):
         t = r.target
         bm = benchmark_for(ctx, t)
         if bm is not None:
@@ -228,17 +250,62 @@ def unrealistic(ctx: ReviewContext) -> list[Finding]:
                                           pct=f"{s:.0%}", limit=f"{STRICTER:.0%}"),
                                    ctx.t("ev_benchmark", target=ctx.value(t.kpi, t.target),
                                           bench=ctx.value(t.kpi, bm[0]), source=bm[1],
-                                          actual=ctx.value(t.kpi, r.actual), pct=f"{s:.0%}"), key="unrealistic_benchmark"))
+                                          actual=ctx.value(t.kpi, r.actual), pct=f"{s:.0%}"), key="unrealistic_benchmark",
+                                   target_row=t.row))
         hb = history_best(ctx, t)
         if hb is not None:
             s = stricter(t.target, hb[0], t.direction)
             if s is not None and s > STRICTER:
+                one = hb[2] == 1       # "the last 1 periods" reads wrong: one period is "last period"
+                key = "unrealistic_history_one" if one else "unrealistic_history"
                 out.append(Finding("medium", t.marketplace, t.owner, ctx.kpi(t.kpi), ctx.scope_text(t),
-                                   ctx.t("unrealistic_history", owner=t.owner, kpi=ctx.kpi(t.kpi),
+                                   ctx.t(key, owner=t.owner, kpi=ctx.kpi(t.kpi),
                                           target=ctx.value(t.kpi, t.target), best=ctx.value(t.kpi, hb[0]),
-                                          n=hb[2], pct=f"{s:.0%}", limit=f"{STRICTER:.0%}"),
-                                   ctx.t("ev_history", best=ctx.value(t.kpi, hb[0]), period=hb[1],
-                                          n=hb[2], target=ctx.value(t.kpi, t.target), pct=f"{s:.0%}"), key="unrealistic_history"))
+                                          n=hb[2], pct=f"{s:.0%}", limit=f"{STRICTER:.0%}") if not one else
+                                   ctx.t(key, owner=t.owner, kpi=ctx.kpi(t.kpi), target=ctx.value(t.kpi, t.target),
+                                          best=ctx.value(t.kpi, hb[0]), pct=f"{s:.0%}", limit=f"{STRICTER:.0%}"),
+                                   ctx.t("ev_history_one" if one else "ev_history", best=ctx.value(t.kpi, hb[0]),
+                                          period=hb[1], target=ctx.value(t.kpi, t.target), pct=f"{s:.0%}",
+                                          **({} if one else {"n": hb[2]})), key=key, target_row=t.row))
+    return out
+
+
+def looser(target: float, ref: float, direction: str) -> float | None:
+    """How much looser the target is than ``ref`` (0.25 = 25 % looser); None when not comparable."""
+    if ref <= 0:
+        return None
+    return 1 - target / ref if direction == "higher" else target / ref - 1
+
+
+def too_easy(ctx: ReviewContext) -> list[Finding]:
+    """4b. A target looser than the benchmark by more than 20 %, or than last period's actual by more than 30 %:
+    the bonus pays for what happens anyway."""
+    out = []
+    for r in _weighted(ctx):
+        t = r.target
+        bm = benchmark_for(ctx, t)
+        if bm is not None:
+            x = looser(t.target, bm[0], t.direction)
+            if x is not None and x > LOOSER_BENCHMARK:
+                out.append(Finding("medium", t.marketplace, t.owner, ctx.kpi(t.kpi), ctx.scope_text(t),
+                                   ctx.t("too_easy_benchmark", owner=t.owner, kpi=ctx.kpi(t.kpi),
+                                          target=ctx.value(t.kpi, t.target), bench=ctx.value(t.kpi, bm[0]),
+                                          pct=f"{x:.0%}", limit=f"{LOOSER_BENCHMARK:.0%}"),
+                                   ctx.t("ev_too_easy_benchmark", target=ctx.value(t.kpi, t.target),
+                                          bench=ctx.value(t.kpi, bm[0]), source=bm[1],
+                                          actual=ctx.value(t.kpi, r.actual), pct=f"{x:.0%}"),
+                                   key="too_easy_benchmark", target_row=t.row))
+        last = period_actual(ctx, t, 1)
+        if last is not None:
+            x = looser(t.target, last[0], t.direction)
+            if x is not None and x > LOOSER_HISTORY:
+                out.append(Finding("medium", t.marketplace, t.owner, ctx.kpi(t.kpi), ctx.scope_text(t),
+                                   ctx.t("too_easy_history", owner=t.owner, kpi=ctx.kpi(t.kpi),
+                                          target=ctx.value(t.kpi, t.target), last=ctx.value(t.kpi, last[0]),
+                                          period=last[1], pct=f"{x:.0%}", limit=f"{LOOSER_HISTORY:.0%}"),
+                                   ctx.t("ev_too_easy_history", last=ctx.value(t.kpi, last[0]), period=last[1],
+                                          target=ctx.value(t.kpi, t.target), pct=f"{x:.0%}"),
+                                   key="too_easy_history", target_row=t.row))
     return out
 
 # 5. no tiering
@@ -257,7 +324,7 @@ def tier_of_target(ctx: ReviewContext, t: Target) -> str | None:
 def clearance_growth(ctx: ReviewContext) -> list[Finding]:
     """5a. a growth target on clearance ASINs."""
     out = []
-    for r in ctx.rows:
+    for r in _weighted(ctx):
         t = r.target
         if t.kpi in GROWTH and t.direction == "higher" and ctx.is_clearance_scope(t):
             asins = ctx.clearance_asins(ctx.markets(t.marketplace), t)
@@ -277,7 +344,7 @@ def one_target_same(ctx: ReviewContext) -> list[Finding]:
     """5b. the same target value on new and mature scopes."""
     out = []
     groups: dict[tuple[str, str, float], dict[str, list[Row]]] = defaultdict(lambda: defaultdict(list))
-    for r in ctx.rows:
+    for r in _weighted(ctx):
         tier = tier_of_target(ctx, r.target)
         if tier in ("new", "mature"):
             groups[(r.target.kpi, r.target.marketplace, r.target.target)][tier].append(r)
@@ -297,7 +364,7 @@ def one_target_gap(ctx: ReviewContext) -> list[Finding]:
     out = []
     tiered = {(r.target.kpi, r.target.marketplace) for r in ctx.rows
               if tier_of_target(ctx, r.target) in ("new", "mature")}
-    for r in ctx.rows:
+    for r in _weighted(ctx):
         t = r.target
         meta = CATALOG[t.kpi]
         if meta.den is None or t.scope not in ("account", "category", "owner") or (t.kpi, t.marketplace) in tiered:
