@@ -194,7 +194,10 @@ def review_tabs(template: Template, inputs: TeamInputs, facts: Facts, rows: list
         return f"{defs} · {_t(note, lang)}"
 
     commentary = commentary_tab(template, review, head("note_commentary"))
-    suggestions = _tab(template, "Target Suggestions", review.suggestions(), head("note_suggestions"), settings)
+    sugg = review.suggestions()
+    kinds = [UNIT_FORMATS.get(u, "number") for u in getattr(review, "suggestion_units", [])]
+    suggestions = _tab(template, "Target Suggestions", sugg, head("note_suggestions"), settings,
+                       row_formats={"account_target": kinds, "suggested_target": kinds} if kinds else {})
     hist_cols = template.tab("History").column_names
     complete = bool(facts.data_through) and all(d is not None and d >= settings.period.end
                                                 for d in facts.data_through.values())

@@ -134,12 +134,29 @@ def test_last_period_prefers_what_history_recorded():
     assert [r for r in tabs["History"].rows if r[0] == "2026-10"] == [[*o] for o in old]
 
 
-def _check_sheet_values(values, formats):
+def _check_sheet_values(values, formats, read):
     header = values[1]
     rows = {r[header.index("owner")]: r for r in values[2:]}
     assert rows["Li Na"][header.index("score")] == pytest.approx(1.1995, abs=1e-12)
     assert rows["Li Na"][header.index("tier")] == "target"
+    assert rows["Li Na"][header.index("last_score")] == pytest.approx(0.5 * 3100 / 3750 + 0.5 * 248 / UNITS_TARGET)
     assert formats["score"] == "0.00%" and formats["to_next_tier"] == "0.00%"
+    # month over month in Attainment, period-end rows in History, next period's target in Target Suggestions
+    att = _records(read["Attainment"])
+    gmv = next(r for r in att if r["kpi"] == "gmv")
+    assert gmv["last_actual"] == pytest.approx(3100) and gmv["last_attainment"] == pytest.approx(3100 / 3750)
+    hist = _records(read["History"])
+    assert {(str(r["period"]), r["row_kind"]) for r in hist} == {("2026-10", "period_end"), ("2026-11", "period_end")}
+    sugg = _records(read["Target Suggestions"])
+    acct = next(r for r in sugg if r["kpi"] == "gmv" and r["scope"] == "account")
+    assert acct["suggested_target"] == pytest.approx((3100 + 4500) / 61 * 31 * 1.1) and acct["for_period"] == "2026-12"
+
+
+def _records(table):
+    return [dict(zip(table[1], r, strict=False)) for r in table[2:]]
+
+
+READ = ["Scorecard", "Attainment", "History", "Target Suggestions"]
 
 
 def test_xlsx_holds_full_precision_and_shows_two_decimals(tmp_path):
@@ -148,14 +165,18 @@ def test_xlsx_holds_full_precision_and_shows_two_decimals(tmp_path):
     init_workbook(wb, today=TODAY)
     tabs = build()
     wb.write_tabs(list(tabs.values()))
-    values = XlsxWorkbook(path).read_tabs(["Scorecard"])["Scorecard"]
+    read = XlsxWorkbook(path).read_tabs(READ)
     ws = openpyxl.load_workbook(path)["Scorecard"]
     header = [c.value for c in ws[2]]
     formats = {h: ws.cell(row=3, column=i + 1).number_format for i, h in enumerate(header)}
-    _check_sheet_values(values, formats)
-    att = openpyxl.load_workbook(path)["Attainment"]
+    _check_sheet_values(read["Scorecard"], formats, read)
+    book = openpyxl.load_workbook(path)
+    att = book["Attainment"]
     ah = [c.value for c in att[2]]
     assert att.cell(row=3, column=ah.index("contribution") + 1).number_format == "0.00%"
+    sg = book["Target Suggestions"]
+    sh = [c.value for c in sg[2]]
+    assert sg.cell(row=3, column=sh.index("suggested_target") + 1).number_format.startswith('"$"')   # money
 
 
 def test_google_holds_full_precision_and_shows_two_decimals(server, shared_book, make_workbook):
@@ -164,9 +185,13 @@ def test_google_holds_full_precision_and_shows_two_decimals(server, shared_book,
     wb.read_tabs(["Settings"])
     tabs = build()
     wb.write_tabs(list(tabs.values()))
-    values = wb.read_tabs(["Scorecard"])["Scorecard"]
+    read = wb.read_tabs(READ)
+    values = read["Scorecard"]
     snap = server.snapshot(SID, "Scorecard")
     header = values[1]
     formats = {h: snap["cells"].get((2, j), {}).get("userEnteredFormat", {}).get("numberFormat", {}).get("pattern")
                for j, h in enumerate(header)}
-    _check_sheet_values(values, formats)
+    _check_sheet_values(values, formats, read)
+    sg = server.snapshot(SID, "Target Suggestions")
+    j = read["Target Suggestions"][1].index("suggested_target")
+    assert sg["cells"][(2, j)]["userEnteredFormat"]["numberFormat"]["type"] == "CURRENCY"

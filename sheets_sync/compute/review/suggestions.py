@@ -3,58 +3,139 @@
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 from collections import defaultdict
 from typing import Any
 
 from ...inputs import Target
 from ...kpis import CATALOG
+from ...periods import _MONTH, Period, parse_period
+from ..attainment import Row
 from ..values import clean
 from .base import CLEAR_PERIODS, HISTORY_PERIODS, ReviewContext
 from .text import _fmt_pct
 
 
-def suggestions(ctx: ReviewContext) -> list[list[Any]]:
-    out: list[list[Any]] = []
+def next_period(p: Period) -> Period:
+    """The period after ``p`` (months step by calendar month, other periods by their length)."""
+    if _MONTH.match(p.label):
+        y, m = (p.start.year, p.start.month + 1) if p.start.month < 12 else (p.start.year + 1, 1)
+        return parse_period(f"{y:04d}-{m:02d}")
+    length = (p.end - p.start).days + 1
+    start = p.end + dt.timedelta(days=1)
+    end = start + dt.timedelta(days=length - 1)
+    return Period(f"{start.isoformat()}..{end.isoformat()}", start, end)
+
+
+def next_target(ctx: ReviewContext, r: Row) -> tuple[float, str] | None:
+    """Next period's target for an account-level additive KPI, per marketplace:
+    rate = (Σ actuals of the complete earlier periods among the last 3 + this period's projection)
+           ÷ (Σ their Calendar-weighted days);
+    next = rate × next period's Calendar-weighted days × (1 + growth), summed over the row's marketplaces."""
+    t = r.target
+    nxt = next_period(ctx.settings.period)
     growth = ctx.settings.growth
+    total, used, seasons = 0.0, [], []
+    for mk in ctx.markets(t.marketplace):
+        value = weight = 0.0
+        share = ctx.ev.share.get(mk, 0.0)
+        now = r.per_marketplace.get(mk)
+        if now is not None and share > 0:
+            value += now / share
+            weight += ctx.weight_total(ctx.settings.period, mk)
+            used.append(ctx.settings.period.label)
+        for n in range(1, HISTORY_PERIODS + 1):
+            ev = ctx.prior_evaluator(n)
+            prev = ctx.settings.period.previous(n)
+            if ev is None or (ev.facts.data_through.get(mk) or dt.date.min) < prev.end:
+                continue
+            x = ev.evaluate(dataclasses.replace(t, marketplace=mk)).actual
+            if x is None:
+                continue
+            value += x
+            weight += ctx.weight_total(prev, mk)
+            used.append(prev.label)
+        if weight <= 0:
+            continue
+        w_next = ctx.weight_total(nxt, mk)
+        total += value / weight * w_next * (1 + growth)
+        seasons.append(f"{mk} {w_next:g}")
+    if not used:
+        return None
+    periods = ", ".join(sorted(set(used)))
+    basis = ctx.t("next_basis", period=nxt.label, basis=ctx.t("basis_history", periods=periods,
+                                                                n=len(set(used))),
+                  growth=_fmt_pct(growth), season=", ".join(seasons), days=", ".join(seasons),
+                  days0=ctx.settings.period.label)
+    return total, basis
+
+
+def suggestions(ctx: ReviewContext) -> list[list[Any]]:
+    """Per account-level target of an additive KPI: next period's target (one ``account`` row that states the
+    basis), then its split over tiers, owners and ASINs (each group states its basis once). ``ctx.suggestion_units``
+    gets each row's KPI unit, for the number formats."""
+    out: list[list[Any]] = []
+    units: list[str] = []
+    growth = ctx.settings.growth
+    nxt = next_period(ctx.settings.period)
     for r in ctx.rows:
         t = r.target
         meta = CATALOG[t.kpi]
         if t.scope != "account" or not meta.additive or meta.num is None:
             continue
         mks = ctx.markets(t.marketplace)
-        weights, basis = _history_weights(ctx, meta.num, mks)
-        if not weights:
+        suggested = next_target(ctx, r)
+        if suggested is None:
             continue
+        goal, goal_basis = suggested
+        weights, basis = _history_weights(ctx, meta.num, mks)
         w = {k: v * (1 if ctx.tier_of.get(k, "unassigned") == "clearance" else 1 + growth)
              for k, v in weights.items()}
         total = sum(w.values())
+        out.append([t.row, t.marketplace, ctx.kpi(t.kpi), clean(t.target), "account", None, None, 1.0,
+                    clean(goal), goal_basis, nxt.label])
+        units.append(meta.unit)
         if total <= 0:
             continue
-        note = ctx.t("basis_growth", basis=basis, growth=_fmt_pct(growth))
+        note = ctx.t("next_split", period=nxt.label, basis=ctx.t("basis_growth", basis=basis,
+                                                                   growth=_fmt_pct(growth)))
+
         def attr(k: tuple[str, str], col: str) -> str:
             return _asin_attr(ctx, k, col)
+
+        def once(first: bool, extra: str = "", note: str = note) -> str:
+            return (note if first else "") + extra
 
         tiers: dict[str, float] = defaultdict(float)
         owners: dict[str, float] = defaultdict(float)
         for k, v in w.items():
             tiers[attr(k, "tier") or "unassigned"] += v
             owners[attr(k, "owner")] += v
-        for tier, v in sorted(tiers.items(), key=lambda x: -x[1]):
+        for i, (tier, v) in enumerate(sorted(tiers.items(), key=lambda x: -x[1])):
             extra = ctx.t("basis_no_growth") if tier == "clearance" else ""
             out.append([t.row, t.marketplace, ctx.kpi(t.kpi), clean(t.target), "tier", tier, "",
-                        clean(v / total), clean(t.target * v / total), note + extra])
+                        clean(v / total), clean(goal * v / total), once(i == 0, extra), nxt.label])
+            units.append(meta.unit)
             if tier == "clearance":
-                out.extend(_clearance_rows(ctx, t, mks))
-        for owner, v in sorted(owners.items(), key=lambda x: -x[1]):
+                for row in _clearance_rows(ctx, t, mks):
+                    out.append([*row, nxt.label])
+                    units.append("percent")
+        for i, (owner, v) in enumerate(sorted(owners.items(), key=lambda x: -x[1])):
             out.append([t.row, t.marketplace, ctx.kpi(t.kpi), clean(t.target), "owner", owner, owner,
-                        clean(v / total), clean(t.target * v / total), note])
+                        clean(v / total), clean(goal * v / total), once(i == 0), nxt.label])
+            units.append(meta.unit)
+        first = True
         for k, v in sorted(w.items(), key=lambda x: -x[1]):
             if v <= 0:
                 continue
             extra = ctx.t("basis_no_growth") if ctx.tier_of.get(k) == "clearance" else ""
             out.append([t.row, k[0], ctx.kpi(t.kpi), clean(t.target), "asin", k[1], attr(k, "owner"),
-                        clean(v / total), clean(t.target * v / total), note + extra])
+                        clean(v / total), clean(goal * v / total), once(first, extra), nxt.label])
+            units.append(meta.unit)
+            first = False
+    ctx.suggestion_units = units
     return out
+
 
 def _asin_attr(ctx: ReviewContext, key: tuple[str, str], col: str) -> str:
     if ctx._attrs is None:
