@@ -79,8 +79,18 @@ def test_cvr_shortfall_is_session_weighted():
     rv = review([tgt("US", "account", None, "Li Na", "ops", "cvr", 0.05)])
     (f,) = found(rv, "cause_ratio")
     # CVR 120 / 3000 = 4 %; A1 (100 − 0.05 × 2000) / 3000 = 0; A2 (20 − 0.05 × 1000) / 3000 = −1.00 pp
-    assert f"{A2} “Title {A2}”: 2.0%, 33.3% of sessions, moves it -1.00 pp" in f.finding
-    assert "(-1.00 pp)" in f.finding and "Buy Box" in f.finding
+    # and what moves it: A2's Buy Box is 60 of 120 page views
+    assert f"{A2} “Title {A2}”: 2.0%, 33.3% of sessions, moves it -1.00 pp, Buy Box 50%" in f.finding
+    assert "(-1.00 pp)" in f.finding and "reviews" in f.finding
+
+
+def test_cvr_names_price_change_against_last_period():
+    october = asin_daily("US/oct", "US", "traffic", {A1: {"gmv": 100.0, "units": 10.0, "sessions": 200.0},
+                                                     A2: {"gmv": 40.0, "units": 2.0, "sessions": 50.0}},
+                         days(1, 31, 10))
+    rv = review([tgt("US", "account", None, "Li Na", "ops", "cvr", 0.05)], batches=[*standard_batches(), october])
+    (f,) = found(rv, "cause_ratio")
+    assert "price per unit +25.0% vs 2026-10" in f.finding      # A2: 25 USD a unit now, 20 in October
 
 
 def test_net_margin_names_the_asins_and_parts_add_up():
@@ -118,6 +128,14 @@ def test_days_of_cover_over_target_names_units_to_clear():
     assert "+410 units" in f.finding and f"{A1} “Title {A1}”: 600 units, 10.0 a day, 60 days of cover, +400" in f.finding
     assert f"{A2} “Title {A2}”: 50 units, 2.0 a day, 25 days of cover, +10" in f.finding
     assert "all other ASINs together +0 units" in f.finding and "clear" in f.finding
+
+
+def test_days_of_cover_names_asins_below_cover_with_units_to_order():
+    rv = review([tgt("US", "account", None, "Zhang", "warehouse", "days_of_cover", 20)],
+                batches=[*standard_batches(), inventory(a1=600.0, a2=10.0)])
+    (f,) = found(rv, "cause_stock")
+    # A2 sells 2 a day with 10 in stock: 5 days; 20 days need 40 → 30 units to order
+    assert f"Below the target's cover (units to order to reach it): {A2} “Title {A2}” 30." in f.finding
 
 
 def test_stockouts_are_named_with_days_out_and_no_zero_loss_sentence():

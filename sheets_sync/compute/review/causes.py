@@ -70,7 +70,7 @@ def cause(ctx: ReviewContext, r: Row) -> Finding | None:
     if frame.empty:
         return _simple(ctx, r, "cause_no_asins", action=ACTIONS.get(t.kpi, "act_volume"))
     if t.kpi == "net_margin":
-        m = margin_parts(ctx.facts).reindex(frame.index)
+        m = _cached(ctx, "_margin_parts", lambda: margin_parts(ctx.facts)).reindex(frame.index)
         return _ratio(ctx, r, m["profit"], m["sales"], "profit", "sales")
     if t.kpi == "unit_logistics_cost":
         units = frame["units"].fillna(0).where(frame["unit_logistics_cost"].notna(), 0.0)
@@ -122,6 +122,35 @@ def _simple(ctx: ReviewContext, r: Row, key: str, action: str) -> Finding:
                     {"row": r.target.row, "status": r.status, "note": r.note or "—"})
 
 
+def _cached(ctx: ReviewContext, name: str, make):
+    """A per-review cache for tables every row of a kind needs (computed once, not once per row)."""
+    cache = ctx.__dict__.setdefault("_cause_cache", {})
+    if name not in cache:
+        cache[name] = make()
+    return cache[name]
+
+
+def _conversion_extras(ctx: ReviewContext, mk: str, asin: str) -> str:
+    """What moves an ASIN's conversion: its Buy Box %, days out of stock, price change vs last period."""
+    out = []
+    a = ctx.facts.asin
+    row = a.loc[(mk, asin)] if (mk, asin) in a.index else None
+    if row is not None and row.get("page_views") and row.get("buy_box_views") == row.get("buy_box_views"):
+        out.append(ctx.t("item_buy_box", pct=f"{float(row['buy_box_views']) / float(row['page_views']):.0%}"))
+    if (mk, asin) in set(ctx.stockouts([mk])):
+        est = ctx.lost_sales(mk, asin)
+        if est is not None and est[1] > 0:
+            out.append(ctx.t("item_out", days=est[1]))
+    base = ctx.same_days_last_period()
+    if base is not None and row is not None and row.get("units"):
+        b = base[1].facts.asin
+        if (mk, asin) in b.index and b.at[(mk, asin), "units"]:
+            p, p0 = float(row["gmv"]) / float(row["units"]), float(b.at[(mk, asin), "gmv"]) / float(b.at[(mk, asin), "units"])
+            if p0 > 0 and abs(p / p0 - 1) >= 0.005:
+                out.append(ctx.t("item_price", change=f"{p / p0 - 1:+.1%}", period=base[0].label))
+    return "".join(", " + x for x in out)
+
+
 def _harm(direction: str, part: float) -> float:
     return part if direction == "lower" else -part
 
@@ -138,12 +167,15 @@ def _ratio(ctx: ReviewContext, r: Row, num: pd.Series, den: pd.Series, num_name:
     residual = gap - float(parts.sum())                  # account-level reports vs ASIN sums
     harm = parts.map(lambda x: _harm(t.direction, x))
     top = harm[harm > 0].sort_values(ascending=False).index[:TOP_ASINS]
-    reasons = top_return_reasons(ctx.facts) if t.kpi in ("return_rate", "refund_rate") else {}
+    reasons = _cached(ctx, "_return_reasons", lambda: top_return_reasons(ctx.facts)) \
+        if t.kpi in ("return_rate", "refund_rate") else {}
     items = []
     for key in top:
         mk, asin = key
         own = n[key] / d[key] if d[key] else None
         extra = f", {reasons[key]}" if key in reasons else ""
+        if t.kpi == "cvr":
+            extra += _conversion_extras(ctx, mk, asin)
         items.append(ctx.t("cause_item", asin=ctx.asin_name(mk, asin, t.marketplace == "ALL"),
                            value=ctx.value(t.kpi, own) if own is not None else "—",
                            share=f"{d[key] / total_d:.1%}", den=den_name, part=_fmt_part(t.kpi, float(parts[key]),
@@ -221,11 +253,20 @@ def _excess_stock(ctx: ReviewContext, r: Row) -> Finding:
     others = total - float(excess[top].sum()) if len(top) else total
     act = ACTIONS[t.kpi] if (t.kpi != "days_of_cover" or t.direction == "lower") else "act_reorder"
     total_rate = float(rate.sum())
-    return _finding(ctx, r, "cause_stock", "ev_cause_stock", act,
+    under = ""
+    if t.kpi == "days_of_cover" and t.direction == "lower":
+        # the other side: ASINs below the target's cover, and the units that would bring them up to it
+        short = (-excess)[(excess < 0) & (rate > 0)].sort_values(ascending=False).index[:3]
+        if len(short):
+            under = ctx.t("sentence_sep") + ctx.t("cause_stock_under", asins=ctx.t("list_sep").join(
+                f"{ctx.asin_name(mk, a, t.marketplace == 'ALL')} {-excess[(mk, a)]:,.0f}" for mk, a in short))
+    f = _finding(ctx, r, "cause_stock", "ev_cause_stock", act,
                     {"units": f"{total:+,.0f}", "asins": ctx.t("list_sep").join(items) or "—", "others": f"{others:+,.0f}"},
                     {"formula": "T × units/day" if t.kpi == "days_of_cover" else "365 × units/day ÷ T",
                      "per_day": f"{total_rate:,.1f}", "stock": f"{float(stock.sum()):,.0f}",
                      "units": f"{total:+,.0f}"})
+    f.finding += under
+    return f
 
 
 def _stockouts(ctx: ReviewContext, r: Row) -> Finding:
