@@ -171,10 +171,12 @@ class ReviewContext:
 
     def asin_name(self, mk: str, asin: str, with_mk: bool = False) -> str:
         """An ASIN as a finding names it: the ASIN and the start of its title (Products or the reports)."""
-        title = ""
-        a = self.facts.asin
-        if len(a) and (mk, asin) in a.index:
-            title = str(a.at[(mk, asin), "title"] or "").strip()
+        titles = self.__dict__.get("_titles")
+        if titles is None:
+            a = self.facts.asin
+            titles = self._titles = ({k: str(v or "").strip() for k, v in a["title"].items()}
+                                     if len(a) and "title" in a else {})
+        title = titles.get((mk, asin), "")
         if len(title) > TITLE_CHARS:
             title = title[:TITLE_CHARS - 1].rstrip() + "…"
         name = f"{asin} “{title}”" if title else asin

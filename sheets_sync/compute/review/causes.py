@@ -23,10 +23,12 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
+from ...frames import ADDITIVE_METRICS as ADDITIVE
 from ...kpis import CATALOG
-from ..attainment import Row, margin_parts, top_return_reasons
+from ..attainment import SCOPE_KEYS, Evaluator, Row, margin_parts, top_return_reasons
 from .attribution import paced_miss
 from .base import Finding, ReviewContext
 from .text import _fmt_money, _iso
@@ -66,29 +68,80 @@ def cause(ctx: ReviewContext, r: Row) -> Finding | None:
         return _stockouts(ctx, r)
     if t.kpi in ("days_of_cover", "inventory_turnover"):
         return _excess_stock(ctx, r)
-    frame = _scope_frame(ctx, t)
-    if frame.empty:
+    tab, pos = _scope(ctx, t)
+    if not len(pos):
         return _simple(ctx, r, "cause_no_asins", action=ACTIONS.get(t.kpi, "act_volume"))
     if t.kpi == "net_margin":
-        m = _cached(ctx, "_margin_parts", lambda: margin_parts(ctx.facts)).reindex(frame.index)
-        return _ratio(ctx, r, m["profit"], m["sales"], "profit", "sales")
+        m = _cached(ctx, "_margin_table", lambda: AsinTable(margin_parts(ctx.facts).reindex(ctx.facts.asin.index)))
+        return _ratio(ctx, r, tab, pos, m.col("profit")[pos], m.col("sales")[pos], "profit", "sales")
     if t.kpi == "unit_logistics_cost":
-        units = frame["units"].fillna(0).where(frame["unit_logistics_cost"].notna(), 0.0)
-        return _ratio(ctx, r, units * frame["unit_logistics_cost"].fillna(0), units, "logistics_cost", "units")
+        cost = tab.col("unit_logistics_cost")[pos]
+        units = np.where(np.isnan(cost), 0.0, np.nan_to_num(tab.col("units")[pos]))
+        return _ratio(ctx, r, tab, pos, units * np.nan_to_num(cost), units, "logistics_cost", "units")
     if meta.den:
-        if meta.num not in frame or meta.den not in frame:
+        if meta.num not in tab.frame or meta.den not in tab.frame:
             return _simple(ctx, r, "cause_no_asins", action=ACTIONS.get(t.kpi, "act_volume"))
-        return _ratio(ctx, r, frame[meta.num], frame[meta.den], meta.num, meta.den)
+        return _ratio(ctx, r, tab, pos, tab.col(meta.num)[pos], tab.col(meta.den)[pos], meta.num, meta.den)
     if meta.num:
         return _volume(ctx, r, meta.num)
     return _simple(ctx, r, "cause_no_asins", action=ACTIONS.get(t.kpi, "act_volume"))
 
 
 # -- helpers -------------------------------------------------------------------------------------------------
-def _scope_frame(ctx: ReviewContext, t) -> pd.DataFrame:
-    parts = [ctx.ev.asin_rows(mk, t.scope, t.scope_value) for mk in ctx.markets(t.marketplace)]
-    parts = [p for p in parts if not p.empty]
-    return pd.concat(parts) if parts else pd.DataFrame()
+_NONE = np.zeros(0, dtype=np.intp)
+
+
+class AsinTable:
+    """An ASIN table (rows = (marketplace, ASIN)) with its scope groups built once, so that a finding for each
+    of 20,000 targets costs array look-ups rather than a scan of the table. Scope keys match the Evaluator's
+    (ASIN upper-case, SKU as typed, tier / category / owner case-insensitive)."""
+
+    def __init__(self, frame: pd.DataFrame):
+        self.frame = frame
+        self.labels = list(frame.index)
+        self.mks = np.asarray(frame.index.get_level_values(0).astype(str)) if len(frame) else np.array([], dtype=str)
+        self._groups: dict[str, dict] = {}
+        self._cols: dict[str, np.ndarray] = {}
+
+    def col(self, name: str) -> np.ndarray:
+        if name not in self._cols:
+            a = self.frame
+            self._cols[name] = (pd.to_numeric(a[name], errors="coerce").to_numpy(dtype=float) if name in a
+                                else np.full(len(a), np.nan))
+        return self._cols[name]
+
+    def positions(self, mks: Iterable[str], scope: str, value: str) -> np.ndarray:
+        a = self.frame
+        if not len(a):
+            return _NONE
+        if scope not in self._groups:
+            if scope == "account":
+                key = np.full(len(a), "", dtype=object)
+            elif scope == "asin":
+                key = np.asarray(a.index.get_level_values(1).astype(str).str.upper())
+            elif scope == "sku":
+                key = np.asarray(a["sku"].astype(str)) if "sku" in a else np.full(len(a), "", dtype=object)
+            else:
+                col = SCOPE_KEYS[scope]
+                key = (np.asarray(a[col].astype(str).str.lower()) if col in a
+                       else np.full(len(a), "", dtype=object))
+            self._groups[scope] = pd.Series(np.arange(len(a))).groupby([self.mks, key]).indices
+        k = Evaluator._key(scope, value)
+        parts = [self._groups[scope].get((mk, k), _NONE) for mk in mks]
+        return np.concatenate(parts) if parts else _NONE
+
+
+def _table(ctx: ReviewContext) -> AsinTable:
+    return _cached(ctx, "_asin_table", lambda: AsinTable(ctx.facts.asin))
+
+
+def _scope(ctx: ReviewContext, t) -> tuple[AsinTable, np.ndarray]:
+    tab = _table(ctx)
+    return tab, tab.positions(ctx.markets(t.marketplace), t.scope, t.scope_value)
+
+
+def _name(ctx: ReviewContext, key: tuple[str, str], all_mks: bool) -> str:
+    return ctx.asin_name(key[0], key[1], all_mks)
 
 
 def _sev(r: Row) -> str:
@@ -130,89 +183,121 @@ def _cached(ctx: ReviewContext, name: str, make):
     return cache[name]
 
 
-def _conversion_extras(ctx: ReviewContext, mk: str, asin: str) -> str:
+def _conversion_extras(ctx: ReviewContext, tab: AsinTable, i: int) -> str:
     """What moves an ASIN's conversion: its Buy Box %, days out of stock, price change vs last period."""
     out = []
-    a = ctx.facts.asin
-    row = a.loc[(mk, asin)] if (mk, asin) in a.index else None
-    if row is not None and row.get("page_views") and row.get("buy_box_views") == row.get("buy_box_views"):
-        out.append(ctx.t("item_buy_box", pct=f"{float(row['buy_box_views']) / float(row['page_views']):.0%}"))
-    if (mk, asin) in set(ctx.stockouts([mk])):
+    mk, asin = tab.labels[i]
+    pv, bb = tab.col("page_views")[i], tab.col("buy_box_views")[i]
+    if pv == pv and pv > 0 and bb == bb:
+        out.append(ctx.t("item_buy_box", pct=f"{bb / pv:.0%}"))
+    if (mk, asin) in _cached(ctx, f"_stockouts_{mk}", lambda: set(ctx.stockouts([mk]))):
         est = ctx.lost_sales(mk, asin)
         if est is not None and est[1] > 0:
             out.append(ctx.t("item_out", days=est[1]))
     base = ctx.same_days_last_period()
-    if base is not None and row is not None and row.get("units"):
-        b = base[1].facts.asin
-        if (mk, asin) in b.index and b.at[(mk, asin), "units"]:
-            p, p0 = float(row["gmv"]) / float(row["units"]), float(b.at[(mk, asin), "gmv"]) / float(b.at[(mk, asin), "units"])
-            if p0 > 0 and abs(p / p0 - 1) >= 0.005:
-                out.append(ctx.t("item_price", change=f"{p / p0 - 1:+.1%}", period=base[0].label))
+    units, gmv = tab.col("units")[i], tab.col("gmv")[i]
+    if base is not None and units == units and units > 0 and gmv == gmv:
+        before = _cached(ctx, "_price0", lambda: _prices(base[1].facts.asin))
+        p0 = before.get((mk, asin))
+        p = gmv / units
+        if p0 and abs(p / p0 - 1) >= 0.005:
+            out.append(ctx.t("item_price", change=f"{p / p0 - 1:+.1%}", period=base[0].label))
     return "".join(", " + x for x in out)
+
+
+def _prices(a: pd.DataFrame) -> dict[tuple[str, str], float]:
+    if a.empty or "gmv" not in a or "units" not in a:
+        return {}
+    u = a["units"].astype(float)
+    p = (a["gmv"].astype(float) / u.where(u > 0)).dropna()
+    return {k: float(v) for k, v in p.items() if v > 0}
 
 
 def _harm(direction: str, part: float) -> float:
     return part if direction == "lower" else -part
 
 
-def _ratio(ctx: ReviewContext, r: Row, num: pd.Series, den: pd.Series, num_name: str,
-           den_name: str) -> Finding:
+def _top(harm: np.ndarray, k: int = TOP_ASINS) -> np.ndarray:
+    """Indices of the k largest positive values, largest first (stable for ties)."""
+    idx = np.flatnonzero(harm > 0)
+    return idx[np.argsort(-harm[idx], kind="stable")][:k]
+
+
+def _ratio(ctx: ReviewContext, r: Row, tab: AsinTable, pos: np.ndarray, num: np.ndarray, den: np.ndarray,
+           num_name: str, den_name: str) -> Finding:
     t = r.target
-    n, d = num.astype(float).fillna(0.0), den.astype(float).fillna(0.0)
+    n, d = np.nan_to_num(num.astype(float)), np.nan_to_num(den.astype(float))
     total_d = float(d.sum())
     if total_d <= 0:
         return _simple(ctx, r, "cause_no_asins", action=ACTIONS.get(t.kpi, "act_volume"))
     parts = (n - t.target * d) / total_d
     gap = float(r.actual) - t.target
     residual = gap - float(parts.sum())                  # account-level reports vs ASIN sums
-    harm = parts.map(lambda x: _harm(t.direction, x))
-    top = harm[harm > 0].sort_values(ascending=False).index[:TOP_ASINS]
+    top = _top(parts if t.direction == "lower" else -parts)
     reasons = _cached(ctx, "_return_reasons", lambda: top_return_reasons(ctx.facts)) \
         if t.kpi in ("return_rate", "refund_rate") else {}
     items = []
-    for key in top:
-        mk, asin = key
-        own = n[key] / d[key] if d[key] else None
+    for j in top:
+        key = tab.labels[pos[j]]
+        own = n[j] / d[j] if d[j] else None
         extra = f", {reasons[key]}" if key in reasons else ""
         if t.kpi == "cvr":
-            extra += _conversion_extras(ctx, mk, asin)
-        items.append(ctx.t("cause_item", asin=ctx.asin_name(mk, asin, t.marketplace == "ALL"),
+            extra += _conversion_extras(ctx, tab, int(pos[j]))
+        items.append(ctx.t("cause_item", asin=_name(ctx, key, t.marketplace == "ALL"),
                            value=ctx.value(t.kpi, own) if own is not None else "—",
-                           share=f"{d[key] / total_d:.1%}", den=den_name, part=_fmt_part(t.kpi, float(parts[key]),
-                                                                                         ctx.cur)) + extra)
-    others = gap - float(parts[top].sum()) if len(top) else gap
+                           share=f"{d[j] / total_d:.1%}", den=den_name,
+                           part=_fmt_part(t.kpi, float(parts[j]), ctx.cur)) + extra)
+    others = gap - float(parts[top].sum())
     fmt = {"gap": _fmt_part(t.kpi, gap, ctx.cur), "asins": ctx.t("list_sep").join(items) or "—",
            "others": _fmt_part(t.kpi, others, ctx.cur), "den": den_name}
-    ev = {"num": num_name, "den": den_name, "n": int((d > 0).sum() + (n > 0).sum() - ((d > 0) & (n > 0)).sum()),
+    ev = {"num": num_name, "den": den_name, "n": int(((d > 0) | (n > 0)).sum()),
           "gap": _fmt_part(t.kpi, gap, ctx.cur), "account": _fmt_part(t.kpi, residual, ctx.cur),
           "target": ctx.value(t.kpi, t.target)}
     return _finding(ctx, r, "cause_ratio", "ev_cause_ratio", ACTIONS.get(t.kpi, "act_volume"), fmt, ev)
 
 
+def _combined(ctx: ReviewContext, ev0) -> AsinTable:
+    """This period's and the baseline's ASIN rows on one index (an ASIN that stopped selling is still there),
+    with the scope attributes of either."""
+    a, b = ctx.facts.asin, ev0.facts.asin
+    idx = a.index.union(b.index) if len(b) else a.index
+    attrs = [c for c in ("sku", "tier", "category", "owner") if c in a or c in b]
+    out = pd.DataFrame(index=idx)
+    for c in attrs:
+        now = a[c].reindex(idx) if c in a else pd.Series(np.nan, index=idx)
+        before = b[c].reindex(idx) if c in b else pd.Series(np.nan, index=idx)
+        out[c] = now.where(now.notna(), before).fillna("")
+    for m in ADDITIVE:
+        out[f"now_{m}"] = pd.to_numeric(a[m], errors="coerce").reindex(idx) if m in a else np.nan
+        out[f"before_{m}"] = pd.to_numeric(b[m], errors="coerce").reindex(idx) if m in b else np.nan
+    return AsinTable(out)
+
+
 def _volume(ctx: ReviewContext, r: Row, metric: str) -> Finding:
     t = r.target
     base = ctx.same_days_last_period()
-    now = _metric_by_asin(ctx.ev.asin_rows(mk, t.scope, t.scope_value) for mk in ctx.markets(t.marketplace))
-    now = now.get(metric, pd.Series(dtype=float))
     proj = ctx.value(t.kpi, r.projected_actual)
+    all_mks = t.marketplace == "ALL"
     if base is None:
-        top = now.sort_values(ascending=False).index[:TOP_ASINS]
-        items = [f"{ctx.asin_name(mk, a, t.marketplace == 'ALL')} {ctx.value(t.kpi, float(now[(mk, a)]))}"
-                 for mk, a in top]
+        tab, pos = _scope(ctx, t)
+        now = np.nan_to_num(tab.col(metric)[pos])
+        top = _top(now)
+        items = [f"{_name(ctx, tab.labels[pos[j]], all_mks)} {ctx.value(t.kpi, float(now[j]))}" for j in top]
         return _finding(ctx, r, "cause_volume_no_base", "ev_cause_volume_no_base",
-                        ACTIONS.get(t.kpi, "act_volume"), {"projected": proj, "asins": ctx.t("list_sep").join(items) or "—"},
+                        ACTIONS.get(t.kpi, "act_volume"),
+                        {"projected": proj, "asins": ctx.t("list_sep").join(items) or "—"},
                         {"metric": metric, "total": ctx.value(t.kpi, float(now.sum()))})
     period0, ev0 = base
-    before = _metric_by_asin(ev0.asin_rows(mk, t.scope, t.scope_value) for mk in ctx.markets(t.marketplace))
-    before = before.get(metric, pd.Series(dtype=float))
-    idx = now.index.union(before.index)
-    change = now.reindex(idx, fill_value=0.0) - before.reindex(idx, fill_value=0.0)
-    harm = change.map(lambda x: _harm(t.direction, x))
-    top = harm[harm > 0].sort_values(ascending=False).index[:TOP_ASINS]
-    items = [f"{ctx.asin_name(mk, a, t.marketplace == 'ALL')} {_fmt_part(t.kpi, float(change[(mk, a)]), ctx.cur)}"
-             for mk, a in top]
+    tab = _cached(ctx, "_combined", lambda: _combined(ctx, ev0))
+    pos = tab.positions(ctx.markets(t.marketplace), t.scope, t.scope_value)
+    now = np.nan_to_num(tab.col(f"now_{metric}")[pos])
+    before = np.nan_to_num(tab.col(f"before_{metric}")[pos])
+    change = now - before
+    top = _top(change if t.direction == "lower" else -change)
+    items = [f"{_name(ctx, tab.labels[pos[j]], all_mks)} {_fmt_part(t.kpi, float(change[j]), ctx.cur)}"
+             for j in top]
     total = float(change.sum())
-    others = total - float(change[top].sum()) if len(top) else total
+    others = total - float(change[top].sum())
     p = ctx.settings.period
     through = max((d for d in ctx.facts.data_through.values() if d), default=p.start)
     return _finding(ctx, r, "cause_volume", "ev_cause_volume", ACTIONS.get(t.kpi, "act_volume"),
@@ -223,48 +308,46 @@ def _volume(ctx: ReviewContext, r: Row, metric: str) -> Finding:
                      "start0": _iso(period0.start), "end0": _iso(period0.end)})
 
 
-def _metric_by_asin(frames: Iterable[pd.DataFrame]) -> pd.DataFrame:
-    frames = [f for f in frames if not f.empty]
-    if not frames:
-        return pd.DataFrame()
-    a = pd.concat(frames)
-    return a.select_dtypes("number").fillna(0.0)
-
-
 def _excess_stock(ctx: ReviewContext, r: Row) -> Finding:
     t = r.target
-    frame = _scope_frame(ctx, t)
-    if frame.empty or "fulfillable_units" not in frame:
+    tab, pos = _scope(ctx, t)
+    stock_all = tab.col("fulfillable_units")[pos]
+    pos = pos[~np.isnan(stock_all)]
+    if not len(pos):
         return _simple(ctx, r, "cause_no_asins", action=ACTIONS[t.kpi])
-    frame = frame[frame["fulfillable_units"].notna()]
-    days = pd.Series([ctx.facts.elapsed_days.get(mk, 0) for mk in frame.index.get_level_values(0)],
-                     index=frame.index, dtype=float)
-    rate = (frame["units"].fillna(0) / days.where(days > 0)).fillna(0.0)
-    stock = frame["fulfillable_units"].astype(float)
-    allowed = rate * t.target if t.kpi == "days_of_cover" else (rate * 365 / t.target if t.target > 0 else stock)
+    stock = tab.col("fulfillable_units")[pos]
+    days = np.array([ctx.facts.elapsed_days.get(mk, 0) for mk in tab.mks[pos]], dtype=float)
+    units = np.nan_to_num(tab.col("units")[pos])
+    rate = np.divide(units, days, out=np.zeros(len(pos)), where=days > 0)
+    if t.kpi == "days_of_cover":
+        allowed = rate * t.target
+    else:
+        allowed = rate * 365 / t.target if t.target > 0 else stock
     excess = stock - allowed
-    harm = excess.map(lambda x: _harm(t.direction, x)) if t.kpi == "days_of_cover" else excess
-    top = harm[harm > 0].sort_values(ascending=False).index[:TOP_ASINS]
-    items = [ctx.t("cause_stock_item", asin=ctx.asin_name(mk, a, t.marketplace == "ALL"),
-                   stock=f"{stock[(mk, a)]:,.0f}", per_day=f"{rate[(mk, a)]:,.1f}",
-                   cover=f"{stock[(mk, a)] / rate[(mk, a)]:,.0f}" if rate[(mk, a)] > 0 else "∞",
-                   units=f"{excess[(mk, a)]:+,.0f}") for mk, a in top]
+    harm = (excess if t.direction == "lower" else -excess) if t.kpi == "days_of_cover" else excess
+    top = _top(harm)
+    all_mks = t.marketplace == "ALL"
+    items = [ctx.t("cause_stock_item", asin=_name(ctx, tab.labels[pos[j]], all_mks),
+                   stock=f"{stock[j]:,.0f}", per_day=f"{rate[j]:,.1f}",
+                   cover=f"{stock[j] / rate[j]:,.0f}" if rate[j] > 0 else "∞",
+                   units=f"{excess[j]:+,.0f}") for j in top]
     total = float(excess.sum())
-    others = total - float(excess[top].sum()) if len(top) else total
+    others = total - float(excess[top].sum())
     act = ACTIONS[t.kpi] if (t.kpi != "days_of_cover" or t.direction == "lower") else "act_reorder"
     total_rate = float(rate.sum())
     under = ""
     if t.kpi == "days_of_cover" and t.direction == "lower":
         # the other side: ASINs below the target's cover, and the units that would bring them up to it
-        short = (-excess)[(excess < 0) & (rate > 0)].sort_values(ascending=False).index[:3]
+        short = _top(np.where(rate > 0, -excess, 0.0), 3)
         if len(short):
             under = ctx.t("sentence_sep") + ctx.t("cause_stock_under", asins=ctx.t("list_sep").join(
-                f"{ctx.asin_name(mk, a, t.marketplace == 'ALL')} {-excess[(mk, a)]:,.0f}" for mk, a in short))
+                f"{_name(ctx, tab.labels[pos[j]], all_mks)} {-excess[j]:,.0f}" for j in short))
     f = _finding(ctx, r, "cause_stock", "ev_cause_stock", act,
-                    {"units": f"{total:+,.0f}", "asins": ctx.t("list_sep").join(items) or "—", "others": f"{others:+,.0f}"},
-                    {"formula": "T × units/day" if t.kpi == "days_of_cover" else "365 × units/day ÷ T",
-                     "per_day": f"{total_rate:,.1f}", "stock": f"{float(stock.sum()):,.0f}",
-                     "units": f"{total:+,.0f}"})
+                 {"units": f"{total:+,.0f}", "asins": ctx.t("list_sep").join(items) or "—",
+                  "others": f"{others:+,.0f}"},
+                 {"formula": "T × units/day" if t.kpi == "days_of_cover" else "365 × units/day ÷ T",
+                  "per_day": f"{total_rate:,.1f}", "stock": f"{float(stock.sum()):,.0f}",
+                  "units": f"{total:+,.0f}"})
     f.finding += under
     return f
 
