@@ -161,11 +161,11 @@ def _fmt_part(kpi: str, x: float, cur: str) -> str:
 
 
 def _finding(ctx: ReviewContext, r: Row, key: str, ev_key: str, action: str, fmt: dict[str, Any],
-             ev: dict[str, Any]) -> Finding:
+             ev: dict[str, Any], more: str = "") -> Finding:
     t = r.target
     base = {"owner": t.owner, "kpi": ctx.kpi(t.kpi), "mk": t.marketplace, "actual": ctx.value(t.kpi, r.actual),
             "target": ctx.value(t.kpi, t.target)}
-    text = ctx.t(key, **base, **fmt) + ctx.t("sentence_sep") + ctx.t(action)
+    text = ctx.t(key, **base, **fmt) + more + ctx.t("sentence_sep") + ctx.t(action)
     return Finding(_sev(r), t.marketplace, t.owner, ctx.kpi(t.kpi), ctx.scope_text(t), text,
                    ctx.t(ev_key, **ev), key=key, target_row=t.row)
 
@@ -342,14 +342,12 @@ def _excess_stock(ctx: ReviewContext, r: Row) -> Finding:
         if len(short):
             under = ctx.t("sentence_sep") + ctx.t("cause_stock_under", asins=ctx.t("list_sep").join(
                 f"{_name(ctx, tab.labels[pos[j]], all_mks)} {-excess[j]:,.0f}" for j in short))
-    f = _finding(ctx, r, "cause_stock", "ev_cause_stock", act,
+    return _finding(ctx, r, "cause_stock", "ev_cause_stock", act,
                  {"units": f"{total:+,.0f}", "asins": ctx.t("list_sep").join(items) or "—",
                   "others": f"{others:+,.0f}"},
                  {"formula": "T × units/day" if t.kpi == "days_of_cover" else "365 × units/day ÷ T",
                   "per_day": f"{total_rate:,.1f}", "stock": f"{float(stock.sum()):,.0f}",
-                  "units": f"{total:+,.0f}"})
-    f.finding += under
-    return f
+                  "units": f"{total:+,.0f}"}, more=under)
 
 
 def _stockouts(ctx: ReviewContext, r: Row) -> Finding:
