@@ -295,3 +295,14 @@ def test_causes_on_google(shared_book, make_workbook):
     wb.read_tabs(["Settings"])
     wb.write_tabs(_tabs_for_backends())
     _check(wb.read_tabs(["Commentary", "Actuals"]))
+
+
+def test_a_title_typed_in_products_wins_over_the_reports():
+    from builders import PRODUCTS_HEADER, products
+
+    rows = [[*PRODUCTS_HEADER, "title"], *[[*r, "Garlic press, steel" if r[1] == A2 and r[0] == "US" else None]
+                                           for r in products()[1:]]]
+    rv = review([tgt("US", "account", None, "Li Na", "ops", "cvr", 0.05)], product_rows=rows)
+    (f,) = found(rv, "cause_ratio")
+    assert f"{A2} “Garlic press, steel”" in f.finding
+    assert rv.facts.asin.at[("US", A1), "title"] == f"Title {A1}"       # blank in Products: the reports' title
