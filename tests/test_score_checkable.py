@@ -195,3 +195,24 @@ def test_google_holds_full_precision_and_shows_two_decimals(server, shared_book,
     sg = server.snapshot(SID, "Target Suggestions")
     j = read["Target Suggestions"][1].index("suggested_target")
     assert sg["cells"][(2, j)]["userEnteredFormat"]["numberFormat"]["type"] == "CURRENCY"
+
+
+def test_history_budget_drops_snapshots_before_period_end_rows(monkeypatch):
+    import sheets_sync.compute.review.history as history
+
+    monkeypatch.setattr(history, "HISTORY_MAX_ROWS", 3)
+    cols = load_template().tab("History").column_names
+    old = [["2026-09", dt.date(2026, 9, 30), 2, "Li Na", "US", "gmv", "account", None, 1, 1, 1, 1, "on track",
+            "period_end"],
+           ["2026-10", dt.date(2026, 10, 5), 2, "Li Na", "US", "gmv", "account", None, 1, 1, 1, 1, "on track", None],
+           ["2026-10", dt.date(2026, 10, 6), 2, "Li Na", "US", "gmv", "account", None, 1, 1, 1, 1, "on track", None]]
+    tabs = tables(TARGETS[:1])
+    inputs = read_inputs(tabs, today=TODAY)
+    facts = build_facts(standard_batches(last_day=30), inputs.settings, inputs.products, today=TODAY)
+    rows, _ = evaluate_all(inputs, facts)
+    out = history.history_rows([["defs"], cols, *old], rows, "2026-11", TODAY, len(cols), complete=True)
+    # 4 rows for a budget of 3: one goes — the oldest snapshot, not September's older period-end row
+    kept = {(str(r[0]), r[1]) for r in out}
+    assert ("2026-09", dt.date(2026, 9, 30)) in kept                  # the older period-end row stays
+    assert ("2026-10", dt.date(2026, 10, 5)) not in kept              # the oldest snapshot went first
+    assert ("2026-11", TODAY) in kept and len(out) == 3
