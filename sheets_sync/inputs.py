@@ -137,6 +137,7 @@ class Product:
     unit_cost: float | None
     unit_logistics_cost: float | None
     unit_fees: float | None
+    title: str = ""          # optional; blank = the reports' title
 
 
 @dataclass(frozen=True)
@@ -523,7 +524,8 @@ def _read_products(tab: _TabReader) -> list[Product]:
                            category=_text(v.get("category")), owner=_text(v.get("owner")),
                            unit_cost=_money(tab, "unit_cost", r, v.get("unit_cost")),
                            unit_logistics_cost=_money(tab, "unit_logistics_cost", r, v.get("unit_logistics_cost")),
-                           unit_fees=_money(tab, "unit_fees", r, v.get("unit_fees"))))
+                           unit_fees=_money(tab, "unit_fees", r, v.get("unit_fees")),
+                           title=_text(v.get("title"))))
     return out
 
 

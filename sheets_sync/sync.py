@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from .compute import tables as T
+from . import render as T
 from .compute.actuals import build_facts, ranges
 from .compute.attainment import evaluate_all, score_owners
 from .config import Config, WorkbookConfig
@@ -191,13 +191,15 @@ def sync_workbook(wb: Workbook, source: Source | None, *, period: str | None = N
     computed = any(r.actual is not None for r in rows) or bool(batches)
     errors = [p for p in problems if p.severity == "error"]
     status = "failed" if not computed else ("ok with warnings" if problems else "ok")
+    review = T.build_review(inputs, facts, rows, today_team, batches, ev, tables)
     tabs: list[GeneratedTab] = [
-        T.scorecard_tab(template, scores, title, settings),
-        T.attainment_tab(template, rows, title, settings),
+        T.scorecard_tab(template, scores, title, settings, review.last_period()),
+        T.attainment_tab(template, rows, title, settings, review.last_period()),
         T.actuals_tab(template, facts, settings, title),
         T.daily_tab(template, facts, settings, inputs.calendar, rows, title),
     ]
-    tabs.extend(_review_tabs(template, inputs, facts, rows, scores, tables, today_team, title, batches, ev))
+    tabs.extend(T.review_tabs(template, inputs, facts, rows, scores, tables, today_team, title, batches, ev,
+                              review=review))
     duration = round(time.perf_counter() - t0, 3)
     api_calls = wb.api_calls + getattr(wb, "calls_per_write", 0) + (source.api_calls if source else 0)
     through = ", ".join(f"{m} {d.isoformat() if d else 'no data'}" for m, d in facts.data_through.items())
@@ -229,16 +231,6 @@ def sync_workbook(wb: Workbook, source: Source | None, *, period: str | None = N
     if not computed:
         result.error, result.error_code = "nothing could be computed", "input"
     return result
-
-
-def _review_tabs(template: Template, inputs, facts, rows, scores, tables, today, title,
-                 batches, ev) -> list[GeneratedTab]:
-    """Commentary, Target Suggestions and History (see sheets_sync.compute.review)."""
-    try:
-        from .compute import review
-    except ImportError:  # pragma: no cover - review module arrives with the review issue
-        return []
-    return review.review_tabs(template, inputs, facts, rows, scores, tables, today, title, batches, ev)
 
 
 def open_workbook(config: Config, wbc: WorkbookConfig, template: Template | None = None) -> Workbook:

@@ -90,7 +90,7 @@ class Template:
 
 
 def _format_of(col_type: str) -> str:
-    return {"money": "money", "percent": "percent", "int": "int", "number": "number", "date": "date",
+    return {"money": "money", "percent": "percent", "score": "score", "int": "int", "number": "number", "date": "date",
             "target": "number"}.get(col_type, "text")
 
 

@@ -16,8 +16,9 @@ from builders import A1, A2, A3, asin_daily, asin_span, days, settings, standard
 
 from sheets_sync.compute.actuals import build_facts
 from sheets_sync.compute.attainment import evaluate_all, score_owners
-from sheets_sync.compute.review import Review, history_rows, review_tabs
+from sheets_sync.compute.review import Review, history_rows
 from sheets_sync.inputs import read_inputs
+from sheets_sync.render import review_tabs
 from sheets_sync.template import load_template
 
 TODAY = dt.date(2026, 11, 11)
@@ -164,13 +165,14 @@ def _october(gmv_a1=100.0, units_a1=10.0, sessions_a1=200.0):
 def test_target_much_above_the_last_periods_best():
     # October: 150 a day × 31 = 4650 → 4500 for November's 30 days; 6000 is 33 % above
     rv = review([tgt("US", "account", None, "Li Na", "ops", "gmv", 6000)], batches=[*standard_batches(), *_october()])
-    (f,) = found(rv, "unrealistic_history")
-    assert "4,500 USD" in f.finding and "2026-10" in f.evidence
+    (f,) = found(rv, "unrealistic_history_one")       # one earlier period: "last period's actual", not
+    assert "4,500 USD" in f.finding and "2026-10" in f.evidence   # "the best of the last 1 periods"
+    assert "last period" in f.finding and "1 periods" not in f.finding and "1 periods" not in f.evidence
 
 
 def test_target_close_to_the_last_periods_best_is_realistic():
     rv = review([tgt("US", "account", None, "Li Na", "ops", "gmv", 5000)], batches=[*standard_batches(), *_october()])
-    assert "unrealistic_history" not in keys(rv)
+    assert not {"unrealistic_history", "unrealistic_history_one"} & set(keys(rv))
 
 
 def test_no_history_means_no_history_finding():
@@ -356,17 +358,27 @@ def _by(tab, scope, kpi="gmv"):
 def test_suggestions_split_by_current_share_when_there_is_no_history_and_clearance_gets_no_growth():
     tab = _tabs([tgt("MX", "account", None, "Wang Lei", "ops", "gmv", 1000)])["Target Suggestions"]
     c = tab.columns
+    # next period (December, 31 days): MX runs 75 USD a day (750 in 10 days, projected 2,250 over 30 days)
+    # → 75 × 31 × 1.1 = 2,557.50, stated once on the account row
+    (acct,) = [r for r in tab.rows if r[c.index("scope")] == "account"]
+    goal = 75 * 31 * 1.1
+    assert acct[c.index("suggested_target")] == pytest.approx(goal) and acct[c.index("for_period")] == "2026-12"
+    assert "2026-12" in acct[c.index("basis")]
     tiers = _by(tab, "tier")
-    # MX A1 mature 500 × 1.1 = 550, A3 clearance 250 × 1 → shares 550/800 and 250/800
-    assert tiers["mature"][c.index("share")] == pytest.approx(550 / 800, abs=1e-4)
-    assert tiers["clearance"][c.index("suggested_target")] == pytest.approx(1000 * 250 / 800, abs=0.01)
+    # MX A1 mature 500 × 1.1 = 550, A3 clearance 250 × 1 → shares 550/800 and 250/800 of next period's target
+    assert tiers["mature"][c.index("share")] == pytest.approx(550 / 800)
+    assert tiers["clearance"][c.index("suggested_target")] == pytest.approx(goal * 250 / 800)
     assert "no earlier period" in tiers["mature"][c.index("basis")]
     assert "clearance: no growth" in tiers["clearance"][c.index("basis")]
     # clearance also gets margin and sell-through rows
     kpis = [r[c.index("kpi")] for r in tab.rows if r[c.index("scope_value")] == "clearance"]
     assert "net_margin" in kpis and any(k.startswith("sell-through") for k in kpis)
     asins = _by(tab, "asin")
-    assert sum(r[c.index("suggested_target")] for r in asins.values()) == pytest.approx(1000, abs=0.05)
+    assert sum(r[c.index("suggested_target")] for r in asins.values()) == pytest.approx(goal)
+    # the basis is stated once per group, not on every row
+    owner_bases = [r[c.index("basis")] for r in tab.rows if r[c.index("scope")] == "owner"]
+    assert owner_bases[0] and all(not b for b in owner_bases[1:])
+    assert tab.row_formats["suggested_target"][0] == "money"
 
 
 def test_suggestions_use_the_last_periods_share():
@@ -374,10 +386,23 @@ def test_suggestions_use_the_last_periods_share():
     tab = _tabs([tgt("US", "account", None, "Li Na", "ops", "gmv", 3000)],
                 batches=[*standard_batches(), *_october(gmv_a1=150.0)])["Target Suggestions"]
     c = tab.columns
+    # next period: (October 6,200 + November projected 4,500) / (31 + 30) days × 31 × 1.1
+    goal = (6200 + 4500) / 61 * 31 * 1.1
+    (acct,) = [r for r in tab.rows if r[c.index("scope")] == "account"]
+    assert acct[c.index("suggested_target")] == pytest.approx(goal)
     asins = _by(tab, "asin")
-    assert asins[A1][c.index("share")] == pytest.approx(0.75, abs=1e-4)
-    assert asins[A2][c.index("suggested_target")] == pytest.approx(750, abs=0.01)
-    assert "2026-10" in asins[A1][c.index("basis")]
+    assert asins[A1][c.index("share")] == pytest.approx(0.75)
+    assert asins[A2][c.index("suggested_target")] == pytest.approx(goal * 0.25)
+    assert "2026-10" in asins[A1][c.index("basis")] and "2026-10" in acct[c.index("basis")]
+
+
+def test_next_period_target_follows_the_calendar():
+    # a 3× event on December 1–2 in the US: next period has 31 + 4 = 35 weighted days
+    cal = [["US", "Promo", dt.date(2026, 12, 1), dt.date(2026, 12, 2), 3]]
+    tab = _tabs([tgt("US", "account", None, "Li Na", "ops", "gmv", 3000)], calendar=cal)["Target Suggestions"]
+    c = tab.columns
+    (acct,) = [r for r in tab.rows if r[c.index("scope")] == "account"]
+    assert acct[c.index("suggested_target")] == pytest.approx(150 * 35 * 1.1)      # US runs 150 USD a day
 
 
 def test_ratio_targets_get_no_split():
@@ -451,7 +476,7 @@ def test_earlier_periods_ignore_undated_files_and_snapshots():
 
 
 def test_history_drops_the_oldest_as_of_dates_beyond_its_row_budget(monkeypatch):
-    import sheets_sync.compute.review as review_mod
+    import sheets_sync.compute.review.history as review_mod
 
     monkeypatch.setattr(review_mod, "HISTORY_MAX_ROWS", 5)
     rv = review([tgt("US", "account", None, "Li Na", "ops", "gmv", 3000),

@@ -378,11 +378,13 @@ def _combine_daily(parts: list[pd.DataFrame]) -> pd.DataFrame:
 
 
 def _attach_products(asin: pd.DataFrame, products: list[Product]) -> pd.DataFrame:
-    attrs = ["tier", "category", "owner", "unit_cost", "unit_logistics_cost", "unit_fees", "product_sku"]
+    attrs = ["tier", "category", "owner", "unit_cost", "unit_logistics_cost", "unit_fees", "product_sku",
+             "product_title"]
     if products:
         p = pd.DataFrame([{"marketplace": x.marketplace, "asin": x.asin, "tier": x.tier, "category": x.category,
                            "owner": x.owner, "unit_cost": x.unit_cost, "unit_logistics_cost": x.unit_logistics_cost,
-                           "unit_fees": x.unit_fees, "product_sku": x.sku} for x in products])
+                           "unit_fees": x.unit_fees, "product_sku": x.sku, "product_title": x.title}
+                          for x in products])
         p = p.set_index(["marketplace", "asin"])
         asin = asin.join(p, how="left")
     else:           # no Products rows: text attributes empty (object), costs unknown
@@ -391,10 +393,12 @@ def _attach_products(asin: pd.DataFrame, products: list[Product]) -> pd.DataFram
                 "tier", "category", "owner", "product_sku") else np.nan
     asin["in_products"] = asin["tier"].notna()
     asin["tier"] = asin["tier"].fillna("unassigned")
-    for c in ("category", "owner", "product_sku"):
+    for c in ("category", "owner", "product_sku", "product_title"):
         asin[c] = asin[c].fillna("").astype(str)
     asin["sku"] = asin["sku"].where(asin["sku"] != "", asin["product_sku"])
-    return asin.drop(columns=["product_sku"])
+    if "title" in asin:       # a title typed in Products wins over the reports'
+        asin["title"] = asin["product_title"].where(asin["product_title"] != "", asin["title"])
+    return asin.drop(columns=["product_sku", "product_title"])
 
 
 def _apply_tax_and_refunds(asin: pd.DataFrame, account: dict[str, dict[str, float]], daily: pd.DataFrame,

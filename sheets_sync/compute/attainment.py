@@ -39,6 +39,11 @@ class Row:
     notes: list[str] = field(default_factory=list)
     manual: bool = False
     per_marketplace: dict[str, float] = field(default_factory=dict)
+    # set by score_owners: min(attainment, cap), and this row's part of the owner's (projected) score, so that
+    # the contributions of an owner's rows add up to the Scorecard score exactly
+    capped_attainment: float | None = None
+    contribution: float | None = None
+    projected_contribution: float | None = None
 
     @property
     def note(self) -> str:
@@ -57,6 +62,9 @@ class OwnerScore:
     outcome_kpis: int
     process_kpis: int
     flags: list[str]
+    tier_on: str = ""                   # "score" (period complete) or "projected_score" (mid-period)
+    next_tier: str = ""                 # the next Bonus Tiers row above the one reached
+    to_next_tier: float | None = None   # its min_score − the score the tier was decided on
 
 
 def day_weights(period_days: list[dt.date], events: list[CalendarEvent], marketplace: str) -> np.ndarray:
@@ -423,8 +431,10 @@ def score_owners(rows: list[Row], tiers: list[BonusTier], settings: Settings, pe
         rs = by_owner[owner]
         score = _weighted([(r.target.weight, r.attainment) for r in rs], cap)
         proj = _weighted([(r.target.weight, r.projected_attainment) for r in rs], cap)
+        _contributions(rs, cap)
         basis = score if period_complete else proj
         tier, payout = bonus(basis, tiers)
+        nxt = next_tier(basis, tiers)
         kinds = Counter(CATALOG[r.target.kpi].kind for r in rs if r.target.weight > 0)
         flags = []
         blank = [r for r in rs if r.attainment is None]
@@ -438,8 +448,33 @@ def score_owners(rows: list[Row], tiers: list[BonusTier], settings: Settings, pe
         out.append(OwnerScore(owner=owner, role=roles.most_common(1)[0][0] if roles else "", kpis=len(rs),
                               score=score, projected_score=proj, tier=tier, payout=payout,
                               outcome_kpis=kinds.get("outcome", 0),
-                              process_kpis=sum(v for k, v in kinds.items() if k != "outcome"), flags=flags))
+                              process_kpis=sum(v for k, v in kinds.items() if k != "outcome"), flags=flags,
+                              tier_on="" if basis is None else ("score" if period_complete else "projected_score"),
+                              next_tier=nxt[0] if nxt else "", to_next_tier=nxt[1] if nxt else None))
     return out
+
+
+def _contributions(rs: list[Row], cap: float) -> None:
+    """Each row's part of the owner's score: weight × min(attainment, cap) / Σ weight over the rows with an
+    attainment (the same terms as :func:`_weighted`, so the parts add up to the score)."""
+    den = sum(r.target.weight for r in rs if r.attainment is not None)
+    pden = sum(r.target.weight for r in rs if r.projected_attainment is not None)
+    for r in rs:
+        r.capped_attainment = None if r.attainment is None else min(r.attainment, cap)
+        r.contribution = (r.target.weight * r.capped_attainment / den
+                          if r.capped_attainment is not None and den > 0 else None)
+        r.projected_contribution = (r.target.weight * min(r.projected_attainment, cap) / pden
+                                    if r.projected_attainment is not None and pden > 0 else None)
+
+
+def next_tier(score: float | None, tiers: list[BonusTier]) -> tuple[str, float] | None:
+    """The first Bonus Tiers row whose min_score is above ``score``, and how far away it is."""
+    if score is None:
+        return None
+    for t in tiers:  # sorted ascending by min_score
+        if t.min_score > score:
+            return t.tier, t.min_score - score
+    return None
 
 
 def _weighted(pairs: list[tuple[float, float | None]], cap: float) -> float | None:
@@ -460,3 +495,87 @@ def bonus(score: float | None, tiers: list[BonusTier]) -> tuple[str, float | Non
         if score >= t.min_score:
             chosen = t
     return (chosen.tier, chosen.payout) if chosen else ("none", 0.0)
+
+
+# -- per-ASIN KPIs (Actuals columns, and the ASIN parts of a KPI's gap) ----------------------------------------
+ASIN_KPIS = ("acos", "tacos", "roas", "ctr", "cvr", "net_margin", "days_of_cover", "return_rate", "refund_rate")
+
+
+def margin_parts(facts: Facts) -> pd.DataFrame:
+    """Per (marketplace, ASIN): ``sales`` G and ``profit`` G − kept units × unit costs − ad spend, on the rules
+    of ``net_margin`` (refunds per ASIN when known, else the account's refunded share pro rata); rows without
+    unit_cost in Products have NaN. Σ profit / Σ sales over a scope is that scope's net margin."""
+    a = facts.asin
+    if a.empty:
+        return pd.DataFrame(columns=["sales", "profit"], index=a.index)
+    d = _derived(a)
+    frac = pd.Series(0.0, index=a.index)
+    for mk in a.index.get_level_values(0).unique():
+        acct = facts.account.get(mk, {})
+        units_a, refunded_a = _f(acct.get("units")), _f(acct.get("units_refunded"))
+        if units_a and refunded_a is not None:
+            frac[a.index.get_level_values(0) == mk] = refunded_a / units_a
+    known = d["_ref_known"] > 0
+    sales = d["_g_margin"].where(known, d["_g_ex"] * (1 - frac))
+    cost = d["_cost_kept"].where(known, d["_cost_units"] * (1 - frac))
+    costed = a["unit_cost"].notna()
+    out = pd.DataFrame({"sales": sales.where(costed), "profit": (sales - cost - d["_ads_costed"]).where(costed)})
+    return out
+
+
+def asin_kpis(facts: Facts) -> pd.DataFrame:
+    """The :data:`ASIN_KPIS` of every (marketplace, ASIN), as ratios of that ASIN's own sums (blank where the
+    denominator is 0 or missing)."""
+    a = facts.asin
+    out = pd.DataFrame(index=a.index, columns=list(ASIN_KPIS), dtype=float)
+    if a.empty:
+        return out
+
+    def col(name: str) -> pd.Series:
+        return a[name].astype(float) if name in a else pd.Series(np.nan, index=a.index)
+
+    def ratio(n: pd.Series, d: pd.Series) -> pd.Series:
+        return (n / d.where(d != 0)).astype(float)
+
+    for kpi in ("acos", "tacos", "roas", "ctr", "cvr", "return_rate", "refund_rate"):
+        meta = CATALOG[kpi]
+        out[kpi] = ratio(col(meta.num), col(meta.den))
+    days = pd.Series([facts.elapsed_days.get(mk, 0) for mk in a.index.get_level_values(0)], index=a.index, dtype=float)
+    rate = col("units").fillna(0) / days.where(days > 0)
+    out["days_of_cover"] = (col("fulfillable_units") / rate.where(rate > 0)).astype(float)
+    m = margin_parts(facts)
+    out["net_margin"] = ratio(m["profit"], m["sales"].where(m["sales"] > 0))
+    return out
+
+
+def account_kpis(facts: Facts, mk: str) -> dict[str, float | None]:
+    """The :data:`ASIN_KPIS` of a marketplace's account total (ratios of the account sums; cover and margin
+    from the ASIN sums, as the KPIs themselves)."""
+    acct = {k: _f(v) for k, v in facts.account.get(mk, {}).items()}
+    out: dict[str, float | None] = {}
+    for kpi in ("acos", "tacos", "roas", "ctr", "cvr", "return_rate", "refund_rate"):
+        meta = CATALOG[kpi]
+        n, d = acct.get(meta.num), acct.get(meta.den)
+        out[kpi] = n / d if n is not None and d else None
+    a = facts.asin
+    sub = a.loc[[mk]] if len(a) and mk in a.index.get_level_values(0) else a.iloc[0:0]
+    days = facts.elapsed_days.get(mk, 0)
+    inv = sub[sub["fulfillable_units"].notna()] if "fulfillable_units" in sub else sub.iloc[0:0]
+    rate = float(inv["units"].fillna(0).sum()) / days if days > 0 and len(inv) else 0.0
+    out["days_of_cover"] = float(inv["fulfillable_units"].sum()) / rate if rate > 0 else None
+    m = margin_parts(facts)
+    m = m.loc[[mk]] if len(m) and mk in m.index.get_level_values(0) else m.iloc[0:0]
+    sales = float(m["sales"].sum()) if len(m) else 0.0
+    out["net_margin"] = float(m["profit"].sum()) / sales if sales > 0 else None
+    return out
+
+
+def top_return_reasons(facts: Facts) -> dict[tuple[str, str], str]:
+    """(marketplace, asin) → its most frequent return reason with units, e.g. ``DEFECTIVE (4 of 9)``."""
+    rr = facts.return_reasons
+    if rr is None or rr.empty:
+        return {}
+    g = rr.groupby(["marketplace", "asin", "reason"], as_index=False)["units"].sum()
+    total = g.groupby(["marketplace", "asin"])["units"].sum()
+    top = g.sort_values("units", ascending=False).drop_duplicates(["marketplace", "asin"])
+    return {(m, a): f"{r} ({u:g} of {total[(m, a)]:g})" for m, a, r, u in top.itertuples(index=False)}

@@ -25,7 +25,9 @@ GENERATED_HEADER_ROW = 2
 TEAM_HEADER_ROW = 1
 
 # Number-format intents a column may carry.
-FORMATS = ("text", "int", "number", "money", "percent", "date", "datetime")
+FORMATS = ("text", "int", "number", "money", "percent", "score", "date", "datetime")
+# "score": a percent shown with two decimals (attainment, score, contribution), so that a score of 119.95 %
+# reads 119.95 %, not 120.0 %, beside a tier decided on that same stored value.
 STATUS_COLOURS = {"on track": "C6EFCE", "at risk": "FFEB9C", "off track": "FFC7CE"}
 SEVERITY_COLOURS = {"high": "FFC7CE", "medium": "FFEB9C"}
 

@@ -90,6 +90,7 @@ NUMBER_FORMATS = {
     "int": {"type": "NUMBER", "pattern": "#,##0"},
     "number": {"type": "NUMBER", "pattern": "#,##0.00"},
     "percent": {"type": "PERCENT", "pattern": "0.0%"},
+    "score": {"type": "PERCENT", "pattern": "0.00%"},
     "date": {"type": "DATE", "pattern": "yyyy-mm-dd"},
     "datetime": {"type": "DATE_TIME", "pattern": "yyyy-mm-dd hh:mm:ss"},
 }

@@ -49,7 +49,7 @@ TEAM_HEADER_FILL = PatternFill("solid", fgColor="FFF2CC")
 HEADER_FONT = Font(bold=True)
 TITLE_FONT = Font(italic=True, color="555555")
 CURRENCY_FORMATS = {"USD": '"$"#,##0.00', "MXN": '"MX$"#,##0.00', "EUR": '#,##0.00 "€"'}
-NUMBER_FORMATS = {"int": "#,##0", "number": "#,##0.00##", "percent": "0.0%", "date": "yyyy-mm-dd",
+NUMBER_FORMATS = {"int": "#,##0", "number": "#,##0.00##", "percent": "0.0%", "score": "0.00%", "date": "yyyy-mm-dd",
                   "datetime": "yyyy-mm-dd hh:mm"}
 META_SHEET = "_sheets_sync"
 HEADER_MAX_WIDTH = 16     # a header longer than this wraps onto two lines
@@ -383,7 +383,7 @@ def _add_chart(ws, tab: GeneratedTab, chart, first: int, last: int, slot: int) -
             c.series[-1].tx = SeriesLabel(v=s)
         c.set_categories(Reference(ws, min_col=cat_idx, min_row=r0, max_row=r1))
         fmt = _format_for(tab.formats.get(chart.series[0], "number"), tab.currency) if chart.series else None
-        c.y_axis.number_format = {"percent": "0%"}.get(tab.formats.get(chart.series[0], ""), fmt or "General")
+        c.y_axis.number_format = {"percent": "0%", "score": "0%"}.get(tab.formats.get(chart.series[0], ""), fmt or "General")
         c.y_axis.majorGridlines = ChartLines()
         c.x_axis.delete = False
         c.y_axis.delete = False

@@ -13,12 +13,12 @@ kinds(fba_inventory="inventory")
 
 INVENTORY_COLUMNS = ("sku", "asin", "afn-fulfillable-quantity", "afn-reserved-quantity",
                      "afn-inbound-working-quantity", "afn-inbound-shipped-quantity",
-                     "afn-inbound-receiving-quantity", "afn-listing-exists")
+                     "afn-inbound-receiving-quantity", "afn-listing-exists", "product-name")
 def _inventory(raw: RawReport, df: pd.DataFrame) -> ReportBatch:
     get = lambda c: df[c] if c in df else pd.Series("", index=df.index, dtype=str)  # noqa: E731
     asin = _clean_text(get("asin"), upper=True)
     frame = pd.DataFrame({
-        "asin": asin, "sku": _clean_text(get("sku")),
+        "asin": asin, "sku": _clean_text(get("sku")), "title": _clean_text(get("product-name")),
         "fulfillable_units": _num(get("afn-fulfillable-quantity")).fillna(0.0),
         "inbound_units": (_num(get("afn-inbound-working-quantity")).fillna(0.0)
                           + _num(get("afn-inbound-shipped-quantity")).fillna(0.0)
@@ -33,7 +33,7 @@ def _inventory(raw: RawReport, df: pd.DataFrame) -> ReportBatch:
     rows = g[["fulfillable_units", "inbound_units", "reserved_units"]].sum().reset_index()
     rows["sku"] = g["sku"].first().values
     rows.insert(0, "date", pd.Series(pd.NaT, index=rows.index, dtype="datetime64[ns]"))
-    rows["title"] = ""
+    rows["title"] = g["title"].first().values      # product-name: the title Actuals and findings show
     rows["parent_asin"] = ""
     rows = rows[["date", "asin", "sku", "title", "parent_asin", "fulfillable_units", "inbound_units",
                  "reserved_units"]]

@@ -1,0 +1,22 @@
+"""Cell values from computed numbers: NaN → None, numpy scalars → Python. Pure."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+
+def clean(v: Any) -> Any:
+    """NaN → None, numpy scalars → Python, dates kept."""
+    if v is None:
+        return None
+    if isinstance(v, np.generic):
+        v = v.item()
+    if isinstance(v, float) and (math.isnan(v) or math.isinf(v)):
+        return None
+    if isinstance(v, pd.Timestamp):
+        return v.date()
+    return v
