@@ -28,6 +28,7 @@ import pandas as pd
 
 from ...frames import ADDITIVE_METRICS as ADDITIVE
 from ...kpis import CATALOG
+from ...stores import GROUPS
 from ..attainment import SCOPE_KEYS, Evaluator, Row, margin_parts, top_return_reasons
 from .attribution import paced_miss
 from .base import Finding, ReviewContext
@@ -243,7 +244,7 @@ def _ratio(ctx: ReviewContext, r: Row, tab: AsinTable, pos: np.ndarray, num: np.
         extra = f", {reasons[key]}" if key in reasons else ""
         if t.kpi == "cvr":
             extra += _conversion_extras(ctx, tab, int(pos[j]))
-        items.append(ctx.t("cause_item", asin=_name(ctx, key, t.marketplace == "ALL"),
+        items.append(ctx.t("cause_item", asin=_name(ctx, key, t.marketplace in GROUPS),
                            value=ctx.value(t.kpi, own) if own is not None else "—",
                            share=f"{d[j] / total_d:.1%}", den=den_name,
                            part=_fmt_part(t.kpi, float(parts[j]), ctx.cur)) + extra)
@@ -277,7 +278,7 @@ def _volume(ctx: ReviewContext, r: Row, metric: str) -> Finding:
     t = r.target
     base = ctx.same_days_last_period()
     proj = ctx.value(t.kpi, r.projected_actual)
-    all_mks = t.marketplace == "ALL"
+    all_mks = t.marketplace in GROUPS
     if base is None:
         tab, pos = _scope(ctx, t)
         now = np.nan_to_num(tab.col(metric)[pos])
@@ -326,7 +327,7 @@ def _excess_stock(ctx: ReviewContext, r: Row) -> Finding:
     excess = stock - allowed
     harm = (excess if t.direction == "lower" else -excess) if t.kpi == "days_of_cover" else excess
     top = _top(harm)
-    all_mks = t.marketplace == "ALL"
+    all_mks = t.marketplace in GROUPS
     items = [ctx.t("cause_stock_item", asin=_name(ctx, tab.labels[pos[j]], all_mks),
                    stock=f"{stock[j]:,.0f}", per_day=f"{rate[j]:,.1f}",
                    cover=f"{stock[j] / rate[j]:,.0f}" if rate[j] > 0 else "∞",
@@ -356,7 +357,7 @@ def _stockouts(ctx: ReviewContext, r: Row) -> Finding:
     outs = ctx.stockouts(ctx.markets(t.marketplace), t)
     for mk, asin in outs:
         est = ctx.lost_sales(mk, asin)
-        name = ctx.asin_name(mk, asin, t.marketplace == "ALL")
+        name = ctx.asin_name(mk, asin, t.marketplace in GROUPS)
         if est is None:
             items.append(ctx.t("asin_out_unknown", asin=name))
         elif est[1] == 0:
