@@ -273,7 +273,7 @@ SETTING_KEYS = ("period", "base_currency", "gmv_tax", "gmv_refunds", "ads_attrib
 def read_settings(tab: _TabReader, today: dt.date, period_override: str | None) -> Settings:
     kw: dict[str, Any] = {}
     fx: dict[str, float] = {}
-    vat = {"MX": 0.16, "US": 0.0}
+    vat = {"MX": 0.16, "US": 0.0, "MLM": 0.16}
     rows = tab.rows if tab.usable else []
     for r, v in rows:
         key = _text(v.get("key")).lower()

@@ -31,7 +31,7 @@ STORE_NAMES: dict[str, str] = {"US": "Amazon US", "MX": "Amazon MX", "MLM": "Mer
 # KPIs only Amazon reports (detail-page sessions and Buy Box, FBA, Amazon's account-health metrics, Amazon's
 # returns/refunds reports, Sponsored Products' order counts).
 AMAZON_ONLY: frozenset[str] = frozenset({
-    "sessions", "cvr", "buy_box_pct", "fba_share", "return_rate", "refund_rate", "ad_cvr",
+    "sessions", "cvr", "buy_box_pct", "fba_share", "return_rate", "refund_rate",
     "odr", "a_to_z_rate", "late_shipment_rate", "cancel_rate", "valid_tracking_rate",
 })
 # KPIs only Mercado Libre reports (listing visits, and its seller reputation).
