@@ -262,7 +262,14 @@ def open_source(config: Config, wbc: WorkbookConfig, reports: Path | None = None
         from .registry import credential_config
 
         config = credential_config(config, wbc.amazon_credentials)
-    return open_amazon_source(config)
+    amazon = open_amazon_source(config)
+    from .sources.mercadolibre import mercadolibre_configured, open_mercadolibre_source
+
+    if not mercadolibre_configured(config.env):      # Mercado Libre México: when its variables are set
+        return amazon
+    from .sources.combined import CombinedSource
+
+    return CombinedSource([amazon, open_mercadolibre_source(config.env, config.data_dir)])
 
 
 def run_sync(config: Config, workbook: str | None = None, *, period: str | None = None, trigger: str = "cli",

@@ -17,9 +17,10 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from dataclasses import replace
 
 from ..config import Config
-from ..frames import RawReport
+from ..frames import AMAZON_MARKETPLACES, RawReport
 from .ads import ADS_ENV, AdsApiSource, AdsCredentials
 from .amazon_common import Budget, Clock, LocalBudget, Sleep, StageProgress
 from .base import FetchRequest, Source
@@ -59,6 +60,8 @@ class AmazonSource(Source):
         return self.sp.create_report_calls + (self.ads.create_report_calls if self.ads else 0)
 
     def collect(self, request: FetchRequest) -> Iterator[RawReport]:
+        # Amazon's stores only (Mercado Libre's MLM has its own source)
+        request = replace(request, marketplaces=tuple(m for m in request.marketplaces if m in AMAZON_MARKETPLACES))
         yield from self.sp.collect(request)
         if self.ads is not None:
             yield from self.ads.collect(request)
