@@ -28,7 +28,7 @@ import pandas as pd
 
 from ...frames import ADDITIVE_METRICS as ADDITIVE
 from ...kpis import CATALOG
-from ...stores import GROUPS
+from ...stores import GROUPS, store
 from ..attainment import SCOPE_KEYS, Evaluator, Row, margin_parts, top_return_reasons
 from .attribution import paced_miss
 from .base import Finding, ReviewContext
@@ -373,12 +373,39 @@ def _stockouts(ctx: ReviewContext, r: Row) -> Finding:
 def _health(ctx: ReviewContext, r: Row) -> Finding:
     t = r.target
     h = ctx.facts.health.get(t.marketplace, {}).get(t.kpi) or {}
+    if store(t.marketplace) != "amazon":
+        return _health_ml(ctx, r, h)
     count, orders = h.get("count"), h.get("orders")
     window = f"{h['from']}..{h['to']}" if h.get("from") and h.get("to") else "—"
     allowed = None
     if orders:
         allowed = t.target * float(orders)
     return _finding(ctx, r, "cause_health", "ev_cause_health", "act_health",
+                    {"count": "—" if count is None else f"{count:,.0f}",
+                     "orders": "—" if orders is None else f"{orders:,.0f}", "window": window,
+                     "allowed": "—" if allowed is None else f"{allowed:,.1f}"},
+                    {"count": "—" if count is None else f"{count:,.0f}",
+                     "orders": "—" if orders is None else f"{orders:,.0f}", "window": window})
+
+
+def _health_ml(ctx: ReviewContext, r: Row, h: dict[str, Any]) -> Finding:
+    """Mercado Libre's reputation: a rate with its sales, or the colour / MercadoLíder level with the three
+    rates that set it."""
+    t = r.target
+    health = ctx.facts.health.get(t.marketplace, {})
+    if t.kpi in ("ml_reputation_level", "mercadolider_level"):
+        rate = {k: health.get(f"ml_{k}_rate", {}).get("rate") for k in ("claims", "cancellations", "delayed_handling")}
+        shown = {k: "—" if v is None else f"{v:.1%}" for k, v in rate.items()}
+        level = health.get("ml_reputation_level", {}).get("rate")
+        lider = health.get("mercadolider_level", {}).get("rate")
+        return _finding(ctx, r, "cause_ml_level", "ev_cause_ml_level", "act_health_ml",
+                        {"claims": shown["claims"], "cancellations": shown["cancellations"],
+                         "delayed": shown["delayed_handling"]},
+                        {"level": "—" if level is None else f"{level:g}", "lider": "—" if lider is None else f"{lider:g}"})
+    count, orders = h.get("count"), h.get("orders")
+    window = f"{h['from']}..{h['to']}" if h.get("from") and h.get("to") else "—"
+    allowed = t.target * float(orders) if orders else None
+    return _finding(ctx, r, "cause_health_ml", "ev_cause_health_ml", "act_health_ml",
                     {"count": "—" if count is None else f"{count:,.0f}",
                      "orders": "—" if orders is None else f"{orders:,.0f}", "window": window,
                      "allowed": "—" if allowed is None else f"{allowed:,.1f}"},
