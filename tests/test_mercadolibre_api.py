@@ -87,6 +87,12 @@ def test_a_sync_from_the_api_gives_the_figures_of_a_sync_from_the_downloads(data
         assert value is not None, key
         assert api[key] == pytest.approx(value, rel=1e-9), key
     assert server.calls["orders"] > 21      # Buen Fin days have more than one page of 50 orders
+    # the Actuals tab shows Mercado Libre's own measures (visits, fees, shipping) the same from both
+    for wb in (from_files, from_api):
+        total = next(r for r in wb.generated_rows("Actuals") if r["marketplace"] == "MLM" and r["asin"] == "ALL")
+        assert total["visits"] == sum(sum(v.values()) for v in data["visits"].values())
+        assert total["ml_fees"] == pytest.approx(
+            sum(o["fee"] * o["qty"] for o in data["orders"] if o["status"] == "paid") / 18.3)
 
 
 def test_refresh_tokens_rotate_and_the_newest_is_kept(server, tmp_path):
