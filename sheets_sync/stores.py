@@ -81,6 +81,21 @@ def mixes_stores(reviewed: Sequence[str]) -> bool:
     return len({store(m) for m in reviewed}) > 1 or any(store(m) != AMAZON for m in reviewed)
 
 
+def store_name(code: str) -> str:
+    """'Amazon' or 'Mercado Libre': who reports a marketplace's figures."""
+    return "Mercado Libre" if store(code) == MERCADO_LIBRE else "Amazon"
+
+
+def kind_store_name(kind: str) -> str:
+    return "Mercado Libre" if kind.startswith("ml_") else "Amazon"
+
+
+def store_reads(code: str, kind: str) -> bool:
+    """Whether a report of ``kind`` (a parsing layout) can belong to marketplace ``code``: Mercado Libre's
+    layouts (``ml_…``) to MLM, Amazon's to US / MX."""
+    return kind.startswith("ml_") == (store(code) == MERCADO_LIBRE)
+
+
 def available(kpi: str, code: str) -> bool:
     s = store(code)
     if kpi in AMAZON_ONLY:

@@ -31,6 +31,7 @@ from .frames import ReportBatch
 from .inputs import read_inputs
 from .sheets.base import GENERATED_HEADER_ROW, GeneratedTab, Workbook
 from .sources.base import FetchRequest, Source
+from .stores import kind_store_name, store_name, store_reads
 from .template import GENERATED_TABS, TEAM_TABS, Template, load_template
 
 
@@ -100,6 +101,11 @@ def collect_batches(source: Source, request: FetchRequest, problems: list[Proble
                 problems.append(Problem(raw.name, b.marketplace, f"the file is in the {raw.marketplace_hint}/ "
                                         f"folder but its content is for {b.marketplace}",
                                         f"used as {b.marketplace}", "warning"))
+            if b.marketplace is None and raw.marketplace_hint and not store_reads(raw.marketplace_hint, b.kind):
+                problems.append(Problem(raw.name, raw.marketplace_hint, f"{'a' if kind_store_name(b.kind).startswith('M') else 'an'} {kind_store_name(b.kind)} report in the "
+                                        f"{raw.marketplace_hint}/ folder, which is {store_name(raw.marketplace_hint)}'s",
+                                        "file skipped (move it to its store's folder)"))
+                continue
             b.marketplace = b.marketplace or raw.marketplace_hint
             b.fetched_at = b.fetched_at or raw.fetched_at
             if raw.provisional_days:
@@ -210,7 +216,7 @@ def sync_workbook(wb: Workbook, source: Source | None, *, period: str | None = N
     entry = [started.isoformat().replace("+00:00", "Z"), trigger, requested_by or "", status, duration, api_calls,
              inputs.rows_read, message]
     detail = [["", "", "", p.severity, None, None, None, str(p)] for p in problems]
-    provisional = [f"{mk}: {ranges(sorted(days))} provisional — Amazon may still revise these days; they are "
+    provisional = [f"{mk}: {ranges(sorted(days))} provisional — {store_name(mk)} may still revise these days; they are "
                    "marked in the Daily tab and are not final figures" for mk, days in facts.provisional.items() if days]
     pending = [f"comparisons pending: {line}" for line in getattr(source, "pending", None) or []]
     detail += [["", "", "", "info", None, None, None, line]

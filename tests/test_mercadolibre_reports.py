@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 import shutil
+from pathlib import Path
 
 import openpyxl
 import pytest
@@ -137,3 +138,15 @@ def test_mercado_libre_files_do_not_pass_for_amazon_mx(store, tmp_path):
     (b,) = collect_batches(ReportFilesSource(folder), FetchRequest(PERIOD.start, THROUGH, ("MX", "MLM")), problems)
     assert b.marketplace == "MLM"
     assert any("content is for MLM" in str(p) for p in problems)
+
+
+def test_an_amazon_report_in_the_mercado_libre_folder_is_not_taken_for_mercado_libre(tmp_path):
+    """A Business Report carries no marketplace: under MLM/ it must not become Mercado Libre's sales."""
+    src = Path(__file__).parent / "fixtures"
+    business = src / "amazon-reports" / "ui" / "en_us_business_child_item_2019_gen1.csv"
+    (tmp_path / "MLM").mkdir()
+    shutil.copy(business, tmp_path / "MLM" / business.name)
+    problems: list = []
+    batches = collect_batches(ReportFilesSource(tmp_path), FetchRequest(PERIOD.start, THROUGH, ("MLM",)), problems)
+    assert batches == []
+    assert any("an Amazon report in the MLM/ folder" in str(p) for p in problems), [str(p) for p in problems]
