@@ -85,8 +85,8 @@ CATALOG: dict[str, Kpi] = {k.key: k for k in [
        unit="percent", special="health", fbm_only=True),
     # Mercado Libre México (sheets_sync/stores.py says which store has which KPI).
     _k("avg_price", "平均售价", "Precio promedio", "higher", "outcome", "ops", num="gmv", den="units", unit="money"),
-    _k("visits", "访问量 (美客多)", "Visitas", "higher", "process", "ops ads", num="visits"),
-    _k("visit_conversion", "访问转化率 (美客多)", "Conversión de visitas", "higher", "process", "ops",
+    _k("visits", "美客多访问量", "Visitas", "higher", "process", "ops ads", num="visits"),
+    _k("visit_conversion", "美客多访问转化率", "Conversión de visitas", "higher", "process", "ops",
        num="orders", den="visits", unit="percent"),
     _k("ml_claims_rate", "美客多投诉率", "Tasa de reclamos", "lower", "cx", "cs", scope="account",
        unit="percent", special="health"),

@@ -195,3 +195,13 @@ def test_buen_fin_and_hot_sale_weigh_both_mexican_stores():
     assert mlm[29] == 2.0 and mx[29] == 1.8
     hot = [CalendarEvent("MX-ALL", "Hot Sale", dt.date(2026, 11, 2), dt.date(2026, 11, 2), 2.0)]
     assert day_weights(period, hot, "MLM")[1] == 2.0 and day_weights(period, hot, "US")[1] == 1.0
+
+
+def test_mx_all_paces_each_store_on_its_own_calendar_with_buen_fin_in_both():
+    # data through day 10 of 30; Buen Fin (MX row) 13–16 × 3 weighs both stores: Σ weights 26 + 12 = 38,
+    # elapsed 10 → projected = actual × 38 / 10 per store; MX-ALL adds the stores' projections
+    cal = [["MX", "Buen Fin", dt.date(2026, 11, 13), dt.date(2026, 11, 16), 3]]
+    _, _, rows = run([[*T, "MLM", "account", None, "Ana", "ops", "gmv", 1, 1, None, None],
+                      [*T, "MX-ALL", "account", None, "Ana", "ops", "gmv", 1, 1, None, None]], calendar=cal)
+    assert rows[0].projected_actual == pytest.approx(350 * 38 / 10)
+    assert rows[1].projected_actual == pytest.approx((750 + 350) * 38 / 10)
