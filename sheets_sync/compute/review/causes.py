@@ -365,7 +365,8 @@ def _stockouts(ctx: ReviewContext, r: Row) -> Finding:
         else:
             lost_total += est[0]
             items.append(ctx.t("asin_out", asin=name, days=est[1], lost=_fmt_money(est[0], ctx.cur)))
-    return _finding(ctx, r, "cause_stockouts", "ev_cause_stockouts", "act_stockout",
+    ml = all(store(m) != "amazon" for m in ctx.markets(t.marketplace))     # Mercado Libre's Full, not FBA
+    return _finding(ctx, r, "cause_stockouts", "ev_cause_stockouts", "act_stockout_ml" if ml else "act_stockout",
                     {"n": len(outs), "asins": ctx.t("list_sep").join(items) or "—"},
                     {"n": len(outs), "lost": _fmt_money(lost_total, ctx.cur) if lost_total > 0 else "—"})
 
