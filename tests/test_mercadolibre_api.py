@@ -165,3 +165,23 @@ def test_without_an_advertiser_id_ads_are_named_as_not_fetched(server, tmp_path)
     assert not any(":ads:" in r.name for r in docs)
     assert any("MERCADOLIBRE_ADVERTISER_ID" in str(p) for p in src.problems)
     assert list(src.collect(FetchRequest(dt.date(2026, 11, 18), TODAY, ("US", "MX")))) == []   # not its stores
+
+
+def test_calls_are_paced_by_the_shared_budget(server, tmp_path):
+    """The source asks its Budget before every call (the interface Amazon's shared budgets use): at 1 call a
+    second with a burst of 2, five calls wait three times about a second on the budget's clock."""
+    from sheets_sync.sources.amazon_common import LocalBudget
+
+    now = [0.0]
+    budget = LocalBudget({"mercadolibre": (1.0, 2)}, clock=lambda: now[0])
+    waits: list[float] = []
+
+    def sleep(s: float) -> None:
+        waits.append(s)
+        now[0] += s
+
+    src = open_mercadolibre_source(ENV, tmp_path, url=server.url, budget=budget, sleep=sleep, today=lambda: TODAY)
+    for _ in range(5):
+        src.api.get("/users/me")
+    assert len(waits) == 3 and all(w == pytest.approx(1.0, abs=0.02) for w in waits)
+    assert 429 not in [s for _, _, s in server.log]
