@@ -5,7 +5,7 @@ IVA 16 % (vat.MX and vat.MLM), per day on days 1–10:
 
 * M1: gmv 580 MXN (IVA incl.) → 580/1.16/20 = 25 USD, units 2, orders 2, visits 100, cargo por venta 87 MXN
   (4.35 USD), envío 58 MXN (2.90 USD); Product Ads spend 40 MXN (2 USD), ad sales 160 MXN (8 USD),
-  clicks 20, impressions 1000;
+  clicks 20, impressions 1000, 4 ad sales;
 * M2: gmv 232 MXN → 10 USD, units 1, orders 1, visits 50, cargo 34.8 MXN (1.74 USD), envío 0;
 * Full stock: M1 60 available, M2 0; reputation: claims 1 %, cancellations 0.5 %, delayed 8 %, level 5 (green),
   MercadoLíder 3 (platinum).
@@ -30,7 +30,7 @@ T = [None]
 MLM_SALES = {M1: {"gmv": 580.0, "units": 2.0, "orders": 2.0, "ml_fees": 87.0, "ml_shipping_cost": 58.0},
              M2: {"gmv": 232.0, "units": 1.0, "orders": 1.0, "ml_fees": 34.8, "ml_shipping_cost": 0.0}}
 MLM_VISITS = {M1: {"visits": 100.0}, M2: {"visits": 50.0}}
-MLM_ADS = {M1: {"ad_spend": 40.0, "ad_sales": 160.0, "ad_clicks": 20.0, "ad_impressions": 1000.0}}
+MLM_ADS = {M1: {"ad_spend": 40.0, "ad_sales": 160.0, "ad_clicks": 20.0, "ad_impressions": 1000.0, "ad_orders": 4.0}}
 
 
 def mlm_settings(**kv):
@@ -97,6 +97,9 @@ def actual(marketplace, kpi, scope="account", value=None):
     ("MLM", "cpc", 20 / 200),
     ("MLM", "days_of_cover", 60 / (30 / 10)),    # 60 available ÷ 3 units a day
     ("MLM", "stockout_asins", 1.0),              # M2 sold with 0 in Full
+    ("MLM", "inventory_turnover", 3 * 365 / 60),
+    ("MLM", "ad_cvr", 40 / 200),                 # Product Ads sales (direct + indirect) ÷ clicks
+    ("MX-ALL", "ad_cvr", (40 + 10) / (200 + 100)),   # Amazon MX: 1 order, 10 clicks a day
     ("MLM", "ml_claims_rate", 0.01),
     ("MLM", "ml_cancellations_rate", 0.005),
     ("MLM", "ml_delayed_handling_rate", 0.08),
