@@ -29,6 +29,7 @@ from .errors import (
 )
 from .frames import ReportBatch
 from .inputs import read_inputs
+from .localize import finish_tabs
 from .sheets.base import GENERATED_HEADER_ROW, GeneratedTab, Workbook
 from .sources.base import FetchRequest, Source
 from .template import GENERATED_TABS, TEAM_TABS, Template, load_template
@@ -187,6 +188,7 @@ def sync_workbook(wb: Workbook, source: Source | None, *, period: str | None = N
                for line in provisional + overrides + facts.coverage]
     previous = _generated_rows(tables.get("Sync Log"))
     tabs.append(T.sync_log_tab(template, settings, entry, detail, previous, title))
+    tabs = finish_tabs(tabs, template, settings.language)   # the reader's language; canonical values above
     wb.write_tabs(tabs)   # RetriableError propagates: nothing was written, the caller may retry
     result.status = status
     result.duration_s = round(time.perf_counter() - t0, 3)

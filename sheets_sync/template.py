@@ -26,6 +26,11 @@ class Column:
     required: bool = False
     values: tuple[str, ...] = ()
     width: int = 12
+    labels: tuple[tuple[str, str], ...] = ()   # (language, header) pairs: ("zh", "达成率"), ("es", "Cumplimiento")
+
+    def label(self, language: str) -> str:
+        """The header shown in ``language`` (the contract name when the template has no label for it)."""
+        return dict(self.labels).get(language) or self.name
 
 
 @dataclass(frozen=True)
@@ -110,7 +115,9 @@ def load_template() -> Template:
         raw = yaml.safe_load(res.read_text(encoding="utf-8"))
         cols = tuple(Column(name=c["name"], type=c.get("type", "text"), help=c.get("help", ""),
                             required=bool(c.get("required", False)), values=tuple(c.get("values", ())),
-                            width=int(c.get("width", 12))) for c in raw["columns"])
+                            width=int(c.get("width", 12)),
+                            labels=tuple(sorted((str(k), str(v)) for k, v in (c.get("label") or {}).items())))
+                     for c in raw["columns"])
         tabs.append(TabSpec(name=raw["name"], kind=raw["kind"], order=int(raw["order"]), help=raw.get("help", ""),
                             columns=cols, examples=tuple(tuple(r) for r in raw.get("examples", ()))))
     tabs.sort(key=lambda t: t.order)

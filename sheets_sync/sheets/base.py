@@ -30,10 +30,13 @@ STATUS_COLOURS = {"on track": "C6EFCE", "at risk": "FFEB9C", "off track": "FFC7C
 SEVERITY_COLOURS = {"high": "FFC7CE", "medium": "FFEB9C"}
 
 
-def colour_rules(status_column: str | None) -> dict[str, str]:
-    """Cell text → background colour for a tab's status column (Commentary colours its severities)."""
+def colour_rules(status_column: str | None, colours: dict[str, str] | None = None) -> dict[str, str]:
+    """Cell text → background colour for a tab's status column (Commentary colours its severities).
+    ``colours`` (a tab's own, e.g. the shown words of a translated status column) wins when given."""
     if not status_column:
         return {}
+    if colours:
+        return dict(colours)
     return SEVERITY_COLOURS if status_column == "severity" else STATUS_COLOURS
 
 
@@ -90,6 +93,8 @@ class GeneratedTab:
     #   (overrides ``formats`` where not None: e.g. Attainment's target is money on one row, percent on the next)
     widths: dict[str, int] = field(default_factory=dict)    # column → width in characters
     status_column: str | None = None                        # values coloured by STATUS_COLOURS
+    colours: dict[str, str] = field(default_factory=dict)   # shown cell text → colour for the status column
+    #   (set by sheets_sync.localize from the canonical English values, so colours never depend on the language)
     charts: list[ChartIntent] = field(default_factory=list)
     protected: bool = True
     currency: str = "USD"                                   # for "money" columns

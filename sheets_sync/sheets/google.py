@@ -33,7 +33,7 @@ import re
 import time
 import zlib
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -541,10 +541,7 @@ class GoogleWorkbook(Workbook):
         rows = list(tab.rows)
         for i in long_rows:
             rows[i] = [cut(v, f"{tab.name}!{col_letter(j)}{i + GENERATED_HEADER_ROW + 1}") for j, v in enumerate(rows[i])]
-        return GeneratedTab(name=tab.name, columns=tab.columns, rows=rows, title=title, formats=tab.formats,
-                            row_formats=tab.row_formats,
-                            widths=tab.widths, status_column=tab.status_column, charts=tab.charts,
-                            protected=tab.protected, currency=tab.currency)
+        return replace(tab, rows=rows, title=title)
 
     def _check_cells(self, tabs: Sequence[GeneratedTab], meta: _Meta, extra: int = 0) -> None:
         names = {t.name for t in tabs}
@@ -642,7 +639,7 @@ def _content_requests(tab: GeneratedTab, sid: int, n_rows: int) -> list[dict[str
     reqs.extend(_width_requests(sid, tab.columns, tab.widths))
     if tab.status_column:
         j = tab.columns.index(tab.status_column)
-        for i, (text, colour) in enumerate(colour_rules(tab.status_column).items()):
+        for i, (text, colour) in enumerate(colour_rules(tab.status_column, tab.colours).items()):
             reqs.append({"addConditionalFormatRule": {"index": i, "rule": {
                 "ranges": [_grid(sid, GENERATED_HEADER_ROW, n_rows, j, j + 1)],
                 "booleanRule": {"condition": {"type": "TEXT_EQ", "values": [{"userEnteredValue": text}]},

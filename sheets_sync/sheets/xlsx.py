@@ -352,7 +352,7 @@ def _render_generated(ws, tab: GeneratedTab, stream: bool = False) -> RowPlan | 
     if tab.status_column and tab.status_column in tab.columns and tab.rows:
         col = get_column_letter(tab.columns.index(tab.status_column) + 1)
         rng = f"{col}{first}:{col}{last}"
-        for status, colour in colour_rules(tab.status_column).items():
+        for status, colour in colour_rules(tab.status_column, tab.colours).items():
             ws.conditional_formatting.add(rng, CellIsRule(operator="equal", formula=[f'"{status}"'],
                                                           fill=PatternFill("solid", bgColor=colour)))
     if tab.rows:
