@@ -59,21 +59,6 @@ _CJK_SPACE = re.compile(r"(?<=[\u3400-\u9fff\uff08\uff09\uff1a\uff1b\uff0c\u3001
 TIER_COLOURS = ("FFC7CE", "FFEB9C", "E2EFDA", "C6EFCE", "A9D08E")   # lowest payout → highest
 
 
-def normalise_language(value: Any) -> str | None:
-    """``zh`` / ``zh-CN`` / ``中文`` / ``Chinese`` → ``zh`` (and es, en alike); None when not a language."""
-    s = str(value or "").strip().lower().replace("_", "-")
-    if not s:
-        return None
-    aliases = {"zh": ("zh", "中文", "chinese", "简体中文", "汉语", "cn", "chino"),
-               "es": ("es", "español", "espanol", "spanish", "西班牙语"),
-               "en": ("en", "english", "英文", "英语", "inglés", "ingles")}
-    base = s.split("-")[0]
-    for lang, words in aliases.items():
-        if s in words or base in words:
-            return lang
-    return None
-
-
 def zh_punctuation(text: str) -> str:
     """Chinese punctuation for a sentence the code joined with Latin marks (numbers keep their commas; what
     people typed, quoted in a Sync Log line, is left as typed)."""
@@ -323,5 +308,5 @@ def _widths(tab: GeneratedTab, header: dict[str, str]) -> dict[str, int]:
     return out
 
 
-__all__ = ["Translator", "display_width", "finish_tabs", "labels", "localize_tab", "normalise_language", "say",
+__all__ = ["Translator", "display_width", "finish_tabs", "labels", "localize_tab", "say",
            "translate_lines", "translator"]

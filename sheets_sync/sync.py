@@ -50,6 +50,7 @@ class SyncResult:
     scorecard: list[dict[str, Any]] = field(default_factory=list)
     error: str | None = None            # set when status == "failed"
     error_code: str | None = None       # stable code, e.g. "retriable", "fatal", "config", "input"
+    language: str = "en"                # the Settings language (the console summary is shown in it)
 
     @property
     def ok(self) -> bool:
@@ -191,6 +192,7 @@ def sync_workbook(wb: Workbook, source: Source | None, *, period: str | None = N
     tabs = finish_tabs(tabs, template, settings.language)   # the reader's language; canonical values above
     wb.write_tabs(tabs)   # RetriableError propagates: nothing was written, the caller may retry
     result.status = status
+    result.language = settings.language
     result.duration_s = round(time.perf_counter() - t0, 3)
     result.api_calls = wb.api_calls + (source.api_calls if source else 0)
     result.rows_read = inputs.rows_read
@@ -257,11 +259,19 @@ def run_sync(config: Config, workbook: str | None = None, *, period: str | None 
                          progress=progress)
 
 
-def init_workbook(wb: Workbook, template: Template | None = None, today: dt.date | None = None) -> list[str]:
+def init_workbook(wb: Workbook, template: Template | None = None, today: dt.date | None = None,
+                  examples: bool = True, language: str | None = None) -> list[str]:
+    """Add the template's missing tabs. ``examples=False`` (``sheets-sync init``) leaves Targets, Products,
+    Manual Actuals and Benchmarks empty; ``language`` sets the Settings language row of a new Settings tab."""
     from . import TEMPLATE_VERSION
 
     template = template or load_template()
-    return wb.create_tabs(template.seeds(today), template.empty_generated(),
+    seeds = template.seeds(today, examples=examples)
+    if language:
+        for seed in seeds:
+            if seed.name == "Settings":
+                seed.rows = [[r[0], language, *r[2:]] if r and r[0] == "language" else r for r in seed.rows]
+    return wb.create_tabs(seeds, template.empty_generated(),
                           {"sheets_sync_template_version": str(TEMPLATE_VERSION)})
 
 

@@ -113,6 +113,9 @@ class TeamTabSeed:
     formats: dict[str, str] = field(default_factory=dict)
     widths: dict[str, int] = field(default_factory=dict)
     notes: dict[str, str] = field(default_factory=dict)     # column → help text (header comment / note)
+    validations: dict[str, tuple[str, ...]] = field(default_factory=dict)   # column → drop-down values
+    cell_validations: list[tuple[int, str, tuple[str, ...]]] = field(default_factory=list)
+    #   (data row index from 0, column, drop-down values): one cell's own list (a Settings row such as language)
 
 
 @dataclass

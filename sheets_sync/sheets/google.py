@@ -695,6 +695,32 @@ def _seed_requests(seed: TeamTabSeed, sid: int) -> list[dict[str, Any]]:
                                  "fields": "userEnteredValue,userEnteredFormat.textFormat,"
                                            "userEnteredFormat.backgroundColor,note"}})
     reqs.extend(_width_requests(sid, seed.columns, seed.widths))
+    reqs.extend(_validation_requests(seed, sid, n_rows))
+    return reqs
+
+
+def _validation_requests(seed: TeamTabSeed, sid: int, n_rows: int) -> list[dict[str, Any]]:
+    """Drop-downs (ONE_OF_LIST) on the enumerated columns and Settings rows; not strict: another word gets a
+    warning mark, not a rejection (the sync also reads zh / es words such as 转化率)."""
+    def rule(values: Sequence[str], note: str) -> dict[str, Any]:
+        r: dict[str, Any] = {"condition": {"type": "ONE_OF_LIST",
+                                           "values": [{"userEnteredValue": v} for v in values]},
+                             "strict": False, "showCustomUi": True}
+        if note:
+            r["inputMessage"] = note
+        return r
+
+    reqs = []
+    for name, values in seed.validations.items():
+        if name in seed.columns and values:
+            j = seed.columns.index(name)
+            reqs.append({"setDataValidation": {"range": _grid(sid, TEAM_HEADER_ROW, n_rows, j, j + 1),
+                                               "rule": rule(values, seed.notes.get(name, ""))}})
+    for i, name, values in seed.cell_validations:
+        if name in seed.columns and values:
+            j = seed.columns.index(name)
+            row = TEAM_HEADER_ROW + i
+            reqs.append({"setDataValidation": {"range": _grid(sid, row, row + 1, j, j + 1), "rule": rule(values, "")}})
     return reqs
 
 
