@@ -22,9 +22,9 @@ Scorecard coloured by bonus tier, History's trend chart, and column widths from 
 from __future__ import annotations
 
 import dataclasses
+import math
 import re
 import string
-import unicodedata
 from collections.abc import Iterable, Sequence
 from functools import cache
 from importlib import resources
@@ -35,7 +35,7 @@ import yaml
 from .i18n import LANGUAGES
 from .i18n import catalog as sentences
 from .kpis import CATALOG
-from .sheets.base import ChartIntent, GeneratedTab, colour_rules
+from .sheets.base import ChartIntent, GeneratedTab, colour_rules, display_width
 from .template import Template
 
 # Placeholders whose text is shown as captured (file names, cell addresses, what people typed, dates, numbers).
@@ -68,12 +68,6 @@ def zh_punctuation(text: str) -> str:
     return '"'.join(parts)
 
 
-def display_width(text: Any) -> int:
-    """Columns the text takes in a fixed-width view: East Asian wide and full-width characters count 2."""
-    s = "" if text is None else str(text)
-    return sum(2 if unicodedata.east_asian_width(ch) in ("W", "F") else 1 for ch in s)
-
-
 @cache
 def labels(language: str) -> dict[str, str]:
     lang = language if language in LANGUAGES else "en"
@@ -92,6 +86,7 @@ class Translator:
     def __init__(self, language: str):
         self.language = language
         self.values: dict[str, str] = {}
+        self.kpis: dict[str, str] = {}
         self.patterns: list[tuple[str, re.Pattern[str], str]] = []
         if language == "en":
             return
@@ -99,9 +94,8 @@ class Translator:
         pairs = [(en[k], other[k]) for k in en if not k.startswith("tab.")]
         en_s, other_s = sentences("en"), sentences(language)
         pairs += [(en_s[k], other_s[k]) for k in SENTENCE_KEYS if k in en_s and k in other_s]
-        for key, kpi in CATALOG.items():
-            name = kpi.zh if language == "zh" else kpi.es
-            pairs.append((key, name))
+        self.kpis = {key: (kpi.zh if language == "zh" else kpi.es) for key, kpi in CATALOG.items()}
+        pairs += list(self.kpis.items())
         for src, dst in pairs:
             if not _fields(src):
                 self.values.setdefault(src, dst)
@@ -117,6 +111,12 @@ class Translator:
             self.patterns.append((literal, re.compile(f"^{regex}$", re.S), dst))
         self.patterns.sort(key=lambda p: -len(p[0]))
         self._cache: dict[str, str] = {}
+
+    def kpi(self, v: Any) -> Any:
+        """A KPI cell: the KPI's name for a key, else as a line (Commentary lists names already)."""
+        if self.language == "en" or not isinstance(v, str):
+            return v
+        return self.kpis.get(v) or self.line(v)
 
     def value(self, v: Any) -> Any:
         if self.language == "en" or not isinstance(v, str):
@@ -230,18 +230,66 @@ def _scorecard(tab: GeneratedTab, language: str) -> None:
     tab.charts = [ChartIntent("bar", say("chart.score", language), "owner", ("score", "projected_score"))]
 
 
-def finish_tabs(tabs: Sequence[GeneratedTab], template: Template, language: str) -> list[GeneratedTab]:
-    """The tabs as the reader sees them: presentation, then the language (``en`` keeps the canonical text)."""
+def _history(tab: GeneratedTab, attainment: GeneratedTab | None, language: str, cap: float) -> None:
+    """Each owner's weighted score per as-of date, as a block right of History's columns, and its trend chart.
+    Weights are the Attainment tab's (by target row, owner and KPI; 1 for rows no longer in Targets)."""
+    need = {"period", "as_of", "target_row", "owner", "kpi", "attainment"}
+    if not need <= set(tab.columns) or not tab.rows:
+        return
+    ix = {c: tab.columns.index(c) for c in need}
+    weights: dict[tuple, float] = {}
+    if attainment is not None and {"target_row", "owner", "kpi", "weight"} <= set(attainment.columns):
+        a = {c: attainment.columns.index(c) for c in ("target_row", "owner", "kpi", "weight")}
+        for r in attainment.rows:
+            w = r[a["weight"]]
+            weights[(r[a["target_row"]], r[a["owner"]], r[a["kpi"]])] = w if isinstance(w, int | float) else 1.0
+    sums: dict[tuple[Any, Any], dict[str, list[float]]] = {}
+    owners: list[str] = []
+    for r in tab.rows:
+        att, owner = r[ix["attainment"]], r[ix["owner"]]
+        if not isinstance(att, int | float) or not owner:
+            continue
+        if owner not in owners:
+            owners.append(owner)
+        w = weights.get((r[ix["target_row"]], owner, r[ix["kpi"]]), 1.0)
+        acc = sums.setdefault((r[ix["period"]], r[ix["as_of"]]), {}).setdefault(owner, [0.0, 0.0])
+        acc[0] += w * min(att, cap)
+        acc[1] += w
+    if not sums or len(sums) > len(tab.rows) or len(owners) > 50:
+        return
+    date_col = say("chart.history_date", language)
+    extra = ["", date_col, *owners]
+    if len(set(extra[1:]) | set(tab.columns)) != len(extra) - 1 + len(tab.columns):
+        return                                           # an owner named like a column: no block
+    width = len(tab.columns)
+    for n, (key, per_owner) in enumerate(sorted(sums.items(), key=lambda kv: (str(kv[0][0]), str(kv[0][1])))):
+        row = tab.rows[n]
+        row.extend([None] * (width - len(row)))
+        row.extend([None, key[1], *[(round(per_owner[o][0] / per_owner[o][1], 6) if o in per_owner and
+                                     per_owner[o][1] else None) for o in owners]])
+    tab.columns = [*tab.columns, *extra]
+    tab.formats = {**tab.formats, date_col: "date", **{o: "percent" for o in owners}}
+    tab.widths = {**tab.widths, "": 2, date_col: 12, **{o: max(9, display_width(o) + 2) for o in owners}}
+    tab.charts = [*tab.charts, ChartIntent("line", say("chart.history", language), date_col, tuple(owners))]
+
+
+def finish_tabs(tabs: Sequence[GeneratedTab], template: Template, language: str,
+                cap: float = 1.5) -> list[GeneratedTab]:
+    """The tabs as the reader sees them: presentation, then the language (``en`` keeps the canonical text).
+    ``cap`` is the Settings attainment_cap (History's owner scores use it like the Scorecard)."""
     lang = language if language in LANGUAGES else "en"
     out = []
+    attainment = next((t for t in tabs if t.name == "Attainment"), None)
     for tab in tabs:
-        copy = lang != "en" or tab.name == "Daily"     # the computation's rows are never changed in place
+        copy = lang != "en" or tab.name in ("Daily", "History")   # the computation's rows are never changed in place
         tab = dataclasses.replace(tab, rows=[list(r) for r in tab.rows] if copy else tab.rows,
                                   charts=list(tab.charts), colours=dict(tab.colours))
         if tab.name == "Daily":
             _daily(tab, lang)
         elif tab.name == "Scorecard":
             _scorecard(tab, lang)
+        elif tab.name == "History":
+            _history(tab, attainment, lang, cap)
         out.append(localize_tab(tab, template, lang))
     return out
 
@@ -257,12 +305,13 @@ def localize_tab(tab: GeneratedTab, template: Template, language: str) -> Genera
     if tab.status_column and not tab.colours:
         tab.colours = colour_rules(tab.status_column)
     if language != "en":
-        kinds = [("skip" if c in DATA_COLUMNS else "line" if c in LINE_COLUMNS else "value") for c in tab.columns]
+        kinds = [("skip" if c in DATA_COLUMNS else "line" if c in LINE_COLUMNS else "kpi" if c == "kpi" else "value")
+                 for c in tab.columns]
         punct = [language == "zh" and c in SENTENCE_COLUMNS for c in tab.columns]
         for row in tab.rows:
             for j, v in enumerate(row):
                 if isinstance(v, str) and v and j < len(kinds) and kinds[j] != "skip":
-                    v = tr.line(v) if kinds[j] == "line" else tr.value(v)
+                    v = tr.line(v) if kinds[j] == "line" else tr.kpi(v) if kinds[j] == "kpi" else tr.value(v)
                     row[j] = zh_punctuation(v) if punct[j] else v
         tab.colours = {tr.value(k): c for k, c in tab.colours.items()}
         title = tr.line(tab.title)
@@ -300,7 +349,8 @@ def _widths(tab: GeneratedTab, header: dict[str, str]) -> dict[str, int]:
     for j, c in enumerate(tab.columns):
         base = int(tab.widths.get(c, 10))
         head = display_width(header.get(c, c))
-        need = max(base, min(head, 2 * 14) // 2 + 2 if head > 16 else head + 2)
+        # bold headers are about a tenth wider than their characters; a long one wraps over two lines
+        need = max(base, math.ceil(1.1 * head + 2) if head <= 16 else math.ceil(1.1 * math.ceil(head / 2)) + 4)
         if base < WIDE_TEXT and tab.formats.get(c, "text") == "text":
             longest = max((display_width(r[j]) for r in sample if j < len(r) and isinstance(r[j], str)), default=0)
             need = max(need, min(longest + 1, MAX_FIT))

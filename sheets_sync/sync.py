@@ -189,7 +189,7 @@ def sync_workbook(wb: Workbook, source: Source | None, *, period: str | None = N
                for line in provisional + overrides + facts.coverage]
     previous = _generated_rows(tables.get("Sync Log"))
     tabs.append(T.sync_log_tab(template, settings, entry, detail, previous, title))
-    tabs = finish_tabs(tabs, template, settings.language)   # the reader's language; canonical values above
+    tabs = finish_tabs(tabs, template, settings.language, settings.attainment_cap)   # as the reader sees them
     wb.write_tabs(tabs)   # RetriableError propagates: nothing was written, the caller may retry
     result.status = status
     result.language = settings.language

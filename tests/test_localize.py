@@ -287,3 +287,26 @@ def test_sentence_catalogues_read_naturally():
     for lang in ("zh", "es"):
         for key, text in catalog(lang).items():
             assert not re.search(r"\b(high|medium|info)\b", text), (lang, key)
+
+
+def test_history_gets_each_owners_score_over_time_and_its_chart():
+    t = load_template()
+    hist = [["2026-11", dt.date(2026, 11, d), row, owner, "US", kpi, "account", None, 1, 1, att, att, "on track"]
+            for d, row, owner, kpi, att in [(10, 2, "Li", "gmv", 0.8), (10, 3, "Li", "cvr", 2.0),
+                                            (20, 2, "Li", "gmv", 0.9), (20, 3, "Li", "cvr", 1.0),
+                                            (20, 4, "Ana", "acos", None)]]
+    att_cols = t.tab("Attainment").column_names
+    att_rows = []
+    for row, owner, kpi, w in [(2, "Li", "gmv", 0.75), (3, "Li", "cvr", 0.25)]:
+        r = [None] * len(att_cols)
+        r[att_cols.index("target_row")], r[att_cols.index("owner")] = row, owner
+        r[att_cols.index("kpi")], r[att_cols.index("weight")] = kpi, w
+        att_rows.append(r)
+    tabs = [GeneratedTab("Attainment", att_cols, att_rows), GeneratedTab("History", t.tab("History").column_names, hist)]
+    history = finish_tabs(tabs, t, "es", cap=1.5)[1]
+    j = history.columns.index("Li")
+    assert [r[j] for r in history.rows[:2]] == [pytest.approx(0.75 * 0.8 + 0.25 * 1.5), pytest.approx(0.75 * 0.9 + 0.25)]
+    assert "Ana" not in history.columns                                       # no attainment, no line
+    chart = history.charts[-1]
+    assert chart.kind == "line" and chart.series == ("Li",) and chart.category == labels("es")["chart.history_date"]
+    assert history.formats["Li"] == "percent"

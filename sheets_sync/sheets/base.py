@@ -17,6 +17,7 @@ them in its own terms.
 from __future__ import annotations
 
 import abc
+import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -38,6 +39,13 @@ def colour_rules(status_column: str | None, colours: dict[str, str] | None = Non
     if colours:
         return dict(colours)
     return SEVERITY_COLOURS if status_column == "severity" else STATUS_COLOURS
+
+
+def display_width(text: Any) -> int:
+    """Columns the text takes on screen: East Asian wide and full-width characters (汉字, ，) count 2, so row
+    heights and column widths fit Chinese as well as Latin text."""
+    s = "" if text is None else str(text)
+    return sum(2 if unicodedata.east_asian_width(ch) in ("W", "F") else 1 for ch in s)
 
 
 def col_letter(index: int) -> str:

@@ -42,6 +42,7 @@ from .base import (
     WriteStats,
     chart_blocks,
     colour_rules,
+    display_width,
 )
 from .xlsx_stream import KEEP, RowPlan, splice
 
@@ -368,7 +369,7 @@ def _render_generated(ws, tab: GeneratedTab, stream: bool = False) -> RowPlan | 
                 else:
                     value = ws.cell(row=first + n, column=i + 1).value
                 text = str(value or "")
-                lines[n] = max(lines[n], math.ceil(len(text) * WIDE_CHAR / widths[name]) if text else 1)
+                lines[n] = max(lines[n], math.ceil(display_width(text) * WIDE_CHAR / widths[name]) if text else 1)
     plan = None
     if plan_rows:
         row_formats: list[list[Any] | None] = []
