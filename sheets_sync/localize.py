@@ -41,8 +41,10 @@ from .template import Template
 # Placeholders whose text is shown as captured (file names, cell addresses, what people typed, dates, numbers).
 VERBATIM = {"where", "file", "source", "raw", "x", "pct", "n", "row", "rows", "manual", "report", "winner",
             "asins", "days", "start", "end", "window", "targets", "owners", "reports", "errors", "warnings",
-            "workbook", "seconds", "period", "currency", "fx", "ads", "reason", "total", "when", "zone", "tab",
-            "hint"}
+            "workbook", "seconds", "period", "currency", "fx", "ads", "reason", "total", "when", "tab",
+            "keys", "what", "guess"}
+# Placeholders that take as much text as they can (what a Sync Log problem expected may itself hold "; ").
+GREEDY = {"expected"}
 # Columns holding people's own data (names, ASINs, product titles): never translated.
 DATA_COLUMNS = {"owner", "requested_by", "asin", "sku", "started_at", "period", "as_of", "data_through"}
 # Columns holding lines (patterns are tried; "; "-joined parts one by one); other columns hold values only.
@@ -87,7 +89,7 @@ class Translator:
         self.language = language
         self.values: dict[str, str] = {}
         self.kpis: dict[str, str] = {}
-        self.patterns: list[tuple[str, re.Pattern[str], str]] = []
+        self.patterns: list[tuple[str, re.Pattern[str], str, int]] = []
         if language == "en":
             return
         en, other = labels("en"), labels(language)
@@ -100,16 +102,17 @@ class Translator:
             if not _fields(src):
                 self.values.setdefault(src, dst)
                 continue
-            regex, literal = "", ""
+            regex, literal, total = "", "", 0
             seen: set[str] = set()
             for lit, name, _, _ in string.Formatter().parse(src):
                 regex += re.escape(lit)
-                literal = max(literal, lit, key=len)
+                literal, total = max(literal, lit, key=len), total + len(lit)
                 if name:
-                    regex += f"(?P={name})" if name in seen else f"(?P<{name}>.+?)"
+                    lazy = "" if name in GREEDY else "?"
+                    regex += f"(?P={name})" if name in seen else f"(?P<{name}>.+{lazy})"
                     seen.add(name)
-            self.patterns.append((literal, re.compile(f"^{regex}$", re.S), dst))
-        self.patterns.sort(key=lambda p: -len(p[0]))
+            self.patterns.append((literal, re.compile(f"^{regex}$", re.S), dst, total))
+        self.patterns.sort(key=lambda p: -p[3])   # the most specific (most fixed text) first
         self._cache: dict[str, str] = {}
 
     def kpi(self, v: Any) -> Any:
@@ -139,7 +142,7 @@ class Translator:
         if v in self.values:
             return self.values[v]
         if depth < 4:
-            for literal, rx, dst in self.patterns:
+            for literal, rx, dst, _ in self.patterns:
                 if literal and literal not in v:
                     continue
                 m = rx.match(v)

@@ -12,7 +12,7 @@ import openpyxl
 import pytest
 
 from sheets_sync.i18n import LANGUAGES, catalog, placeholders
-from sheets_sync.inputs import read_inputs
+from sheets_sync.inputs import SETTING_KEYS, read_inputs
 from sheets_sync.kpis import CATALOG
 from sheets_sync.localize import display_width, finish_tabs, labels, translator
 from sheets_sync.periods import parse_period
@@ -70,6 +70,7 @@ def own_words(language: str) -> set[str]:
     text = [*labels(language).values(), *catalog(language).values()]
     text += [k.zh if language == "zh" else k.es for k in CATALOG.values()]
     text += [c.label(language) for t in load_template().generated for c in t.columns]
+    text = [re.sub(r"\{[^}]*\}", " ", s) for s in text]        # placeholder names are not words of the text
     return {w.lower() for s in text for w in re.findall(r"[A-Za-zÀ-ÿ][A-Za-zÀ-ÿ'-]*", s)}
 
 
@@ -310,3 +311,24 @@ def test_history_gets_each_owners_score_over_time_and_its_chart():
     chart = history.charts[-1]
     assert chart.kind == "line" and chart.series == ("Li",) and chart.category == labels("es")["chart.history_date"]
     assert history.formats["Li"] == "percent"
+
+
+@pytest.mark.parametrize("language", ["zh", "es"])
+def test_sync_log_problems_read_in_the_language(language):
+    h = load_template().tab("Targets").column_names
+    tabs = {"Settings": [["key", "value"], ["fx.MXN", "abc"], ["foo", "1"], ["gmv_tax", "maybe"]],
+            "Targets": [h, [None, "FR", "account", None, "Li", "ops", "gmv", 1, 1, None, None],
+                        [None, "US", "acount", None, "Li", "ops", "gmvv", 1, 1, None, None],
+                        [None, "US", "account", None, "", "ops", "cvr", "abc", -1, "up", None],
+                        [None, "US", "tier", "old", "Li", "ops", "cvr", 25, 1, None, None],
+                        [None, "US", "account", "x", "Li", "ops", "cvr", 0.2, 1, None, None]],
+            "Products": [load_template().tab("Products").column_names, ["US", "BAD", "s", "old"]]}
+    problems = read_inputs(tabs, today=dt.date(2026, 11, 20)).problems
+    assert len(problems) >= 12
+    english = english_words() - own_words(language) - ALLOWED - {"fx", "vat", "cur", "mk"} - set(SETTING_KEYS)
+    tr = translator(language)
+    for p in problems:
+        shown = tr.line(str(p))
+        text = re.sub(r"'[^']*'|\"[^\"]*\"|`[^`]*`|\b[a-z]+_[a-z_]+\b", "", shown)   # typed values, keys, commands
+        left = [w for w in re.findall(r"[A-Za-zÀ-ÿ][A-Za-zÀ-ÿ'-]*", text) if w.lower() in english and not w.isupper()]
+        assert not left, f"{shown}: {left}"
