@@ -93,7 +93,7 @@ class Template:
                 formats={c.name: _format_of(c.type) for c in t.columns},
                 widths={c.name: c.width for c in t.columns},
                 notes={c.name: column_note(c) for c in t.columns},
-                validations=checks, cell_validations=per_cell))
+                validations=checks, cell_validations=per_cell, cell_formats=_percent_cells(t, rows)))
         return out
 
     def empty_generated(self) -> list[GeneratedTab]:
@@ -114,6 +114,23 @@ TYPE_NOTES = {"period": "blank = the Settings period; or 2026-11, 2026-W47, 2026
               "any": "a value",
               "number": "a number (20% is read as 0.2)", "date": "a date (YYYY-MM-DD)", "asin": "10 letters and digits",
               "kpi": "a KPI key or its name in any language (cvr, 转化率, Tasa de conversión)"}
+
+
+def _percent_cells(t: TabSpec, rows: list[list[Any]]) -> list[tuple[int, str, str]]:
+    """Target / actual / benchmark cells of percent KPIs, shown as percentages (12 %, not 0.12)."""
+    from .kpis import CATALOG
+
+    names = t.column_names
+    if "kpi" not in names:
+        return []
+    k = names.index("kpi")
+    out = []
+    for i, r in enumerate(rows):
+        kpi = CATALOG.get(str(r[k]) if k < len(r) else "")
+        if kpi is not None and kpi.is_percent:
+            out += [(i, c.name, "percent") for j, c in enumerate(t.columns)
+                    if c.type == "target" and j < len(r) and isinstance(r[j], int | float)]
+    return out
 
 
 def column_values(c: Column) -> tuple[str, ...]:

@@ -332,3 +332,17 @@ def test_sync_log_problems_read_in_the_language(language):
         text = re.sub(r"'[^']*'|\"[^\"]*\"|`[^`]*`|\b[a-z]+_[a-z_]+\b", "", shown)   # typed values, keys, commands
         left = [w for w in re.findall(r"[A-Za-zÀ-ÿ][A-Za-zÀ-ÿ'-]*", text) if w.lower() in english and not w.isupper()]
         assert not left, f"{shown}: {left}"
+
+
+def test_example_rate_targets_show_as_percentages(tmp_path):
+    path = tmp_path / "demo.xlsx"
+    init_workbook(XlsxWorkbook(path), today=dt.date(2026, 11, 1), examples=True)
+    ws = openpyxl.load_workbook(path)["Targets"]
+    header = [c.value for c in ws[1]]
+    kpi, target = header.index("kpi") + 1, header.index("target") + 1
+    shown = {ws.cell(r, kpi).value: ws.cell(r, target).number_format for r in range(2, ws.max_row + 1)}
+    assert shown["cvr"] == "0.0%" and shown["acos"] == "0.0%" and shown["sessions"] != "0.0%"
+    seed = next(s for s in load_template().seeds() if s.name == "Targets")
+    fmts = [r["repeatCell"] for r in _seed_requests(seed, 5) if "repeatCell" in r
+            and r["repeatCell"]["range"]["endRowIndex"] - r["repeatCell"]["range"]["startRowIndex"] == 1]
+    assert fmts and all(f["cell"]["userEnteredFormat"]["numberFormat"]["type"] == "PERCENT" for f in fmts)

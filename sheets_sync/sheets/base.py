@@ -123,6 +123,8 @@ class TeamTabSeed:
     notes: dict[str, str] = field(default_factory=dict)     # column → help text (header comment / note)
     validations: dict[str, tuple[str, ...]] = field(default_factory=dict)   # column → drop-down values
     cell_validations: list[tuple[int, str, tuple[str, ...]]] = field(default_factory=list)
+    cell_formats: list[tuple[int, str, str]] = field(default_factory=list)
+    #   (data row index from 0, column, format intent): e.g. a Targets example's rate target shown as 12 %
     #   (data row index from 0, column, drop-down values): one cell's own list (a Settings row such as language)
 
 

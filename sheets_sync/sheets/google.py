@@ -695,6 +695,13 @@ def _seed_requests(seed: TeamTabSeed, sid: int) -> list[dict[str, Any]]:
                                  "fields": "userEnteredValue,userEnteredFormat.textFormat,"
                                            "userEnteredFormat.backgroundColor,note"}})
     reqs.extend(_width_requests(sid, seed.columns, seed.widths))
+    for i, name, kind in seed.cell_formats:    # e.g. a rate target shown as 12 %
+        fmt = _number_format(kind, "USD")
+        if name in seed.columns and fmt is not None:
+            j, row = seed.columns.index(name), TEAM_HEADER_ROW + i
+            reqs.append({"repeatCell": {"range": _grid(sid, row, row + 1, j, j + 1),
+                                        "cell": {"userEnteredFormat": {"numberFormat": fmt}},
+                                        "fields": "userEnteredFormat.numberFormat"}})
     reqs.extend(_validation_requests(seed, sid, n_rows))
     return reqs
 

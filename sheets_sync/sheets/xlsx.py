@@ -272,6 +272,9 @@ def _render_seed(ws, seed: TeamTabSeed) -> None:
                 c = ws.cell(row=r, column=i)
                 if isinstance(c.value, int | float | dt.date):
                     c.number_format = fmt
+    for i, name, kind in seed.cell_formats:
+        if name in seed.columns and (fmt := _format_for(kind, "USD")):
+            ws.cell(row=i + 2, column=seed.columns.index(name) + 1).number_format = fmt
     ws.freeze_panes = "A2"
     _widths(ws, seed.columns, seed.widths)
     _add_validations(ws, seed)
