@@ -102,8 +102,11 @@ def cmd_validate(args: argparse.Namespace, config: Config) -> int:
     s = inputs.settings
     _print(f"{wb.describe()}: period {s.period.label}, {len(inputs.targets)} valid target(s), "
            f"{len(inputs.products)} product(s), {len(inputs.calendar)} calendar event(s)")
+    from .localize import translator
+
+    tr = translator(s.language)
     for p in inputs.problems:
-        _print(f"  {p.severity}: {p}")
+        _print(f"  {tr.value(p.severity)}: {tr.line(str(p))}")
     errors = sum(p.severity == "error" for p in inputs.problems)
     _print(f"{errors} error(s), {len(inputs.problems) - errors} warning(s)")
     return EXIT_FAILED if errors else EXIT_OK
