@@ -346,3 +346,30 @@ def test_example_rate_targets_show_as_percentages(tmp_path):
     fmts = [r["repeatCell"] for r in _seed_requests(seed, 5) if "repeatCell" in r
             and r["repeatCell"]["range"]["endRowIndex"] - r["repeatCell"]["range"]["startRowIndex"] == 1]
     assert fmts and all(f["cell"]["userEnteredFormat"]["numberFormat"]["type"] == "PERCENT" for f in fmts)
+
+
+def test_xlsx_and_google_draw_the_same_charts(tmp_path, demo_reports):
+    """The same intents on both backends: one chart per intent block, same kinds and titles."""
+    path = tmp_path / "charts.xlsx"
+    captured: dict[str, GeneratedTab] = {}
+
+    class Keep(XlsxWorkbook):
+        def write_tabs(self, tabs):
+            captured.update({t.name: t for t in tabs})
+            return super().write_tabs(tabs)
+
+    init_workbook(Keep(path), today=PERIOD.start, examples=True, language="es")
+    assert sync_workbook(Keep(path), ReportFilesSource(demo_reports), period=PERIOD.label).ok
+    with zipfile.ZipFile(path) as z:
+        xml = [z.read(n).decode() for n in sorted(z.namelist()) if n.startswith("xl/charts/chart")]
+    xlsx_titles = sorted(re.sub(r"<[^>]+>", "", m) for x in xml for m in re.findall(r"<(?:c:)?title>.*?</(?:c:)?title>", x))
+    google = []
+    for name in ("Scorecard", "Daily", "History"):
+        for r in _content_requests(captured[name], 1, 5000):
+            if "addChart" in r:
+                spec = r["addChart"]["chart"]["spec"]
+                google.append((spec["title"], spec["basicChart"]["chartType"]))
+    assert sorted(t for t, _ in google) == xlsx_titles
+    assert {t for t, _ in google} >= {labels("es")["chart.score"], f'{labels("es")["chart.cumulative"]} — US',
+                                      f'{labels("es")["chart.cumulative"]} — MX', labels("es")["chart.history"]}
+    assert xml and all('smooth val="1"' not in x for x in xml)
