@@ -662,7 +662,9 @@ def _content_requests(tab: GeneratedTab, sid: int, n_rows: int) -> list[dict[str
                     "headerCount": 0 if label else 1,
                     "axis": [{"position": "BOTTOM_AXIS", "title": ch.category}, {"position": "LEFT_AXIS"}],
                     "domains": [{"domain": rng(cat)}],
-                    "series": [{"series": rng(tab.columns.index(s)), "targetAxis": "LEFT_AXIS"} for s in ch.series]}},
+                    "series": [{"series": rng(tab.columns.index(s)), "targetAxis": "LEFT_AXIS",
+                                **({"pointStyle": {"shape": "CIRCLE", "size": 4}} if ch.kind == "line" else {})}
+                               for s in ch.series]}},
                 "position": {"overlayPosition": {
                     "anchorCell": {"sheetId": sid, "rowIndex": GENERATED_HEADER_ROW - 1 + slot * CHART_ROW_STEP,
                                    "columnIndex": anchor},

@@ -435,7 +435,10 @@ def _add_chart(ws, tab: GeneratedTab, chart, first: int, last: int, slot: int) -
             idx = tab.columns.index(s) + 1
             c.add_data(Reference(ws, min_col=idx, min_row=r0, max_row=r1), titles_from_data=False)
             c.series[-1].tx = SeriesLabel(v=s)
-            c.series[-1].smooth = False   # straight segments: a smoothed line invents dips between points
+            if chart.kind == "line":   # straight segments (smoothing invents dips) with a dot on each point
+                c.series[-1].smooth = False
+                c.series[-1].marker.symbol = "circle"
+                c.series[-1].marker.size = 4
         c.set_categories(Reference(ws, min_col=cat_idx, min_row=r0, max_row=r1))
         fmt = _format_for(tab.formats.get(chart.series[0], "number"), tab.currency) if chart.series else None
         c.y_axis.number_format = {"percent": "0%"}.get(tab.formats.get(chart.series[0], ""), fmt or "General")
