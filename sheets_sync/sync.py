@@ -37,7 +37,7 @@ from .template import GENERATED_TABS, TEAM_TABS, Template, load_template
 
 @dataclass
 class SyncResult:
-    status: str                         # "ok", "ok with warnings", "failed"
+    status: str                         # "ok", "ok with warnings", "ok with errors", "failed"
     started_at: dt.datetime
     duration_s: float
     workbook: str                       # a path or "google:<id>"; never a secret
@@ -165,7 +165,8 @@ def sync_workbook(wb: Workbook, source: Source | None, *, period: str | None = N
     title = settings.definitions(facts.data_through)
     computed = any(r.actual is not None for r in rows) or bool(batches)
     errors = [p for p in problems if p.severity == "error"]
-    status = "failed" if not computed else ("ok with warnings" if problems else "ok")
+    status = ("failed" if not computed else "ok with errors" if errors   # an error skipped a row or used a default
+              else "ok with warnings" if problems else "ok")
     tabs: list[GeneratedTab] = [
         T.scorecard_tab(template, scores, title, settings),
         T.attainment_tab(template, rows, title, settings),

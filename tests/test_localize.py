@@ -373,3 +373,16 @@ def test_xlsx_and_google_draw_the_same_charts(tmp_path, demo_reports):
     assert {t for t, _ in google} >= {labels("es")["chart.score"], f'{labels("es")["chart.cumulative"]} — US',
                                       f'{labels("es")["chart.cumulative"]} — MX', labels("es")["chart.history"]}
     assert xml and all('smooth val="1"' not in x for x in xml)
+
+
+def test_a_sync_with_an_error_does_not_say_only_warnings(tmp_path, demo_reports):
+    from sheets_sync.sheets.memory import MemoryWorkbook
+
+    wb = MemoryWorkbook()
+    init_workbook(wb, today=PERIOD.start, examples=True, language="zh")
+    targets = wb.read_tabs(["Targets"])["Targets"]
+    wb.tabs["Targets"] = [*targets, [None, "US", "account", None, "Li Na", "ops", "gmvv", 1, 1]]
+    res = sync_workbook(wb, ReportFilesSource(demo_reports), period=PERIOD.label)
+    assert res.status == "ok with errors" and "1 error(s)" in res.summary[0]
+    log = wb.read_tabs(["Sync Log"])["Sync Log"]
+    assert log[2][3] == "完成（有错误）" and "1 个错误" in log[2][7]
