@@ -4,7 +4,7 @@ Runs the demo (sample reports, ``init --example``, one sync per language), build
 backend writes it, prints it with headless LibreOffice to PDF and rasterises the first page with poppler,
 cropped to the printed content. Needs::
 
-    apt-get install -y libreoffice-calc-nogui fonts-noto-cjk poppler-utils
+    apt-get install -y libreoffice-calc-nogui fonts-noto-cjk fonts-crosextra-carlito poppler-utils
     python docs/render_pngs.py            # writes docs/img/{scorecard,attainment,commentary}_{en,zh,es}.png
 """
 
@@ -95,6 +95,7 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     if not shutil.which("soffice") or not shutil.which("pdftoppm"):
         sys.exit("needs LibreOffice and poppler: apt-get install -y libreoffice-calc-nogui fonts-noto-cjk "
+                 "fonts-crosextra-carlito "
                  "poppler-utils")
     args.out.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp:
