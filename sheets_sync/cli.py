@@ -36,21 +36,31 @@ def _target(args: argparse.Namespace, config: Config) -> WorkbookConfig:
 
 
 def _print_result(res: SyncResult) -> None:
-    _print(f"{res.workbook}: {res.status} in {res.duration_s:.1f}s (period {res.period or '?'})")
+    from .localize import display_width, say, translator
+
+    lang, tr = res.language, translator(res.language)
+    _print(say("cli.head", lang, workbook=res.workbook, status=tr.value(res.status),
+               seconds=f"{res.duration_s:.1f}", period=res.period or "?"))
+
+    def pad(text: str, width: int, right: bool = False) -> str:   # CJK characters take two columns
+        fill = " " * max(0, width - display_width(text))
+        return fill + text if right else text + fill
+
     if res.scorecard:
-        _print(f"  {'owner':<18} {'score':>7} {'projected':>9}  tier")
+        owner, score, projected, tier = say("cli.columns", lang).split("|")
+        _print(f"  {pad(owner, 18)} {pad(score, 7, True)} {pad(projected, 9, True)}  {tier}")
         for s in res.scorecard:
             sc = "" if s["score"] is None else f"{s['score']:.0%}"
             ps = "" if s["projected_score"] is None else f"{s['projected_score']:.0%}"
-            _print(f"  {s['owner']:<18} {sc:>7} {ps:>9}  {s['tier']}")
+            _print(f"  {pad(s['owner'], 18)} {pad(sc, 7, True)} {pad(ps, 9, True)}  {tr.value(s['tier'])}")
     for line in res.summary:
-        _print(f"  {line}")
+        _print(f"  {tr.line(line)}")
     if res.problems:
-        _print(f"  {len(res.problems)} problem(s) — each is in the Sync Log tab:")
+        _print("  " + say("cli.problems", lang, n=len(res.problems)))
         for p in res.problems[:10]:
-            _print(f"    {p}")
+            _print(f"    {tr.line(p)}")
         if len(res.problems) > 10:
-            _print(f"    … and {len(res.problems) - 10} more")
+            _print("    " + say("cli.more", lang, n=len(res.problems) - 10))
     if res.error:
         _err(res.error)
 
@@ -62,7 +72,7 @@ def cmd_init(args: argparse.Namespace, config: Config) -> int:
              "are never changed)")
         return EXIT_USAGE
     wb = open_workbook(config, wbc)
-    created = init_workbook(wb)
+    created = init_workbook(wb, examples=args.example)
     if created:
         _print(f"{wb.describe()}: created {len(created)} tab(s): {', '.join(created)}")
     else:
@@ -92,8 +102,11 @@ def cmd_validate(args: argparse.Namespace, config: Config) -> int:
     s = inputs.settings
     _print(f"{wb.describe()}: period {s.period.label}, {len(inputs.targets)} valid target(s), "
            f"{len(inputs.products)} product(s), {len(inputs.calendar)} calendar event(s)")
+    from .localize import translator
+
+    tr = translator(s.language)
     for p in inputs.problems:
-        _print(f"  {p.severity}: {p}")
+        _print(f"  {tr.value(p.severity)}: {tr.line(str(p))}")
     errors = sum(p.severity == "error" for p in inputs.problems)
     _print(f"{errors} error(s), {len(inputs.problems) - errors} warning(s)")
     return EXIT_FAILED if errors else EXIT_OK
@@ -129,7 +142,7 @@ def cmd_demo(args: argparse.Namespace, config: Config) -> int:
            f"{through.isoformat()}): {reports}")
     wbc = WorkbookConfig(name="demo", backend="xlsx", path=out, reports=reports)
     wb = open_workbook(config, wbc)
-    init_workbook(wb, today=period.start)
+    init_workbook(wb, today=period.start, examples=True, language=args.language)
     res = sync_workbook(wb, open_source(config, wbc), period=period.label, trigger="cli",
                         requested_by="sheets-sync demo")
     _print_result(res)
@@ -187,9 +200,12 @@ def build_parser() -> argparse.ArgumentParser:
         g.add_argument("--sheet", help="a Google spreadsheet id (shared with the service account as Editor)")
         g.add_argument("--name", help="a workbook name from service.yaml")
 
-    sp = sub.add_parser("init", help="create a workbook with every template tab (team tabs with examples)")
+    sp = sub.add_parser("init", help="create a workbook with every template tab (headers, notes, drop-downs; "
+                        "no example rows unless --example)")
     target(sp)
     sp.add_argument("--force", action="store_true", help="add missing tabs to an existing .xlsx file")
+    sp.add_argument("--example", action="store_true",
+                    help="also the demo's example targets, products, manual actuals and benchmarks")
     sp.set_defaults(func=cmd_init)
 
     sp = sub.add_parser("sync", help="read targets, ingest reports, compute, write the generated tabs")
@@ -209,6 +225,7 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--out", default="sheets-sync-demo.xlsx")
     sp.add_argument("--reports", help="where to write the sample reports (default: next to --out)")
     sp.add_argument("--seed", type=int, default=7)
+    sp.add_argument("--language", choices=["en", "zh", "es"], default="en", help="the review's language")
     sp.set_defaults(func=cmd_demo)
 
     sp = sub.add_parser("serve", help="run the webhook (KPI → Sync now) under gunicorn")

@@ -29,6 +29,7 @@ from .errors import (
 )
 from .frames import ReportBatch
 from .inputs import read_inputs
+from .localize import finish_tabs
 from .sheets.base import GENERATED_HEADER_ROW, GeneratedTab, Workbook
 from .sources.base import FetchRequest, Source
 from .template import GENERATED_TABS, TEAM_TABS, Template, load_template
@@ -36,7 +37,7 @@ from .template import GENERATED_TABS, TEAM_TABS, Template, load_template
 
 @dataclass
 class SyncResult:
-    status: str                         # "ok", "ok with warnings", "failed"
+    status: str                         # "ok", "ok with warnings", "ok with errors", "failed"
     started_at: dt.datetime
     duration_s: float
     workbook: str                       # a path or "google:<id>"; never a secret
@@ -49,6 +50,7 @@ class SyncResult:
     scorecard: list[dict[str, Any]] = field(default_factory=list)
     error: str | None = None            # set when status == "failed"
     error_code: str | None = None       # stable code, e.g. "retriable", "fatal", "config", "input"
+    language: str = "en"                # the Settings language (the console summary is shown in it)
 
     @property
     def ok(self) -> bool:
@@ -190,7 +192,8 @@ def sync_workbook(wb: Workbook, source: Source | None, *, period: str | None = N
     title = settings.definitions(facts.data_through)
     computed = any(r.actual is not None for r in rows) or bool(batches)
     errors = [p for p in problems if p.severity == "error"]
-    status = "failed" if not computed else ("ok with warnings" if problems else "ok")
+    status = ("failed" if not computed else "ok with errors" if errors   # an error skipped a row or used a default
+              else "ok with warnings" if problems else "ok")
     review = T.build_review(inputs, facts, rows, today_team, batches, ev, tables)
     tabs: list[GeneratedTab] = [
         T.scorecard_tab(template, scores, title, settings, review.last_period()),
@@ -218,8 +221,10 @@ def sync_workbook(wb: Workbook, source: Source | None, *, period: str | None = N
                + unaccounted_files(batches, problems, facts.coverage)]
     previous = _generated_rows(tables.get("Sync Log"))
     tabs.append(T.sync_log_tab(template, settings, entry, detail, previous, title))
+    tabs = finish_tabs(tabs, template, settings.language, settings.attainment_cap)   # as the reader sees them
     wb.write_tabs(tabs)   # RetriableError propagates: nothing was written, the caller may retry
     result.status = status
+    result.language = settings.language
     result.duration_s = round(time.perf_counter() - t0, 3)
     result.api_calls = wb.api_calls + (source.api_calls if source else 0)
     result.rows_read = inputs.rows_read
@@ -284,11 +289,19 @@ def run_sync(config: Config, workbook: str | None = None, *, period: str | None 
                          progress=progress)
 
 
-def init_workbook(wb: Workbook, template: Template | None = None, today: dt.date | None = None) -> list[str]:
+def init_workbook(wb: Workbook, template: Template | None = None, today: dt.date | None = None,
+                  examples: bool = True, language: str | None = None) -> list[str]:
+    """Add the template's missing tabs. ``examples=False`` (``sheets-sync init``) leaves Targets, Products,
+    Manual Actuals and Benchmarks empty; ``language`` sets the Settings language row of a new Settings tab."""
     from . import TEMPLATE_VERSION
 
     template = template or load_template()
-    return wb.create_tabs(template.seeds(today), template.empty_generated(),
+    seeds = template.seeds(today, examples=examples)
+    if language:
+        for seed in seeds:
+            if seed.name == "Settings":
+                seed.rows = [[r[0], language, *r[2:]] if r and r[0] == "language" else r for r in seed.rows]
+    return wb.create_tabs(seeds, template.empty_generated(),
                           {"sheets_sync_template_version": str(TEMPLATE_VERSION)})
 
 

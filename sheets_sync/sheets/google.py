@@ -33,7 +33,7 @@ import re
 import time
 import zlib
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -542,10 +542,7 @@ class GoogleWorkbook(Workbook):
         rows = list(tab.rows)
         for i in long_rows:
             rows[i] = [cut(v, f"{tab.name}!{col_letter(j)}{i + GENERATED_HEADER_ROW + 1}") for j, v in enumerate(rows[i])]
-        return GeneratedTab(name=tab.name, columns=tab.columns, rows=rows, title=title, formats=tab.formats,
-                            row_formats=tab.row_formats,
-                            widths=tab.widths, status_column=tab.status_column, charts=tab.charts,
-                            protected=tab.protected, currency=tab.currency)
+        return replace(tab, rows=rows, title=title)
 
     def _check_cells(self, tabs: Sequence[GeneratedTab], meta: _Meta, extra: int = 0) -> None:
         names = {t.name for t in tabs}
@@ -643,7 +640,7 @@ def _content_requests(tab: GeneratedTab, sid: int, n_rows: int) -> list[dict[str
     reqs.extend(_width_requests(sid, tab.columns, tab.widths))
     if tab.status_column:
         j = tab.columns.index(tab.status_column)
-        for i, (text, colour) in enumerate(colour_rules(tab.status_column).items()):
+        for i, (text, colour) in enumerate(colour_rules(tab.status_column, tab.colours).items()):
             reqs.append({"addConditionalFormatRule": {"index": i, "rule": {
                 "ranges": [_grid(sid, GENERATED_HEADER_ROW, n_rows, j, j + 1)],
                 "booleanRule": {"condition": {"type": "TEXT_EQ", "values": [{"userEnteredValue": text}]},
@@ -666,7 +663,9 @@ def _content_requests(tab: GeneratedTab, sid: int, n_rows: int) -> list[dict[str
                     "headerCount": 0 if label else 1,
                     "axis": [{"position": "BOTTOM_AXIS", "title": ch.category}, {"position": "LEFT_AXIS"}],
                     "domains": [{"domain": rng(cat)}],
-                    "series": [{"series": rng(tab.columns.index(s)), "targetAxis": "LEFT_AXIS"} for s in ch.series]}},
+                    "series": [{"series": rng(tab.columns.index(s)), "targetAxis": "LEFT_AXIS",
+                                **({"pointStyle": {"shape": "CIRCLE", "size": 4}} if ch.kind == "line" else {})}
+                               for s in ch.series]}},
                 "position": {"overlayPosition": {
                     "anchorCell": {"sheetId": sid, "rowIndex": GENERATED_HEADER_ROW - 1 + slot * CHART_ROW_STEP,
                                    "columnIndex": anchor},
@@ -699,6 +698,39 @@ def _seed_requests(seed: TeamTabSeed, sid: int) -> list[dict[str, Any]]:
                                  "fields": "userEnteredValue,userEnteredFormat.textFormat,"
                                            "userEnteredFormat.backgroundColor,note"}})
     reqs.extend(_width_requests(sid, seed.columns, seed.widths))
+    for i, name, kind in seed.cell_formats:    # e.g. a rate target shown as 12 %
+        fmt = _number_format(kind, "USD")
+        if name in seed.columns and fmt is not None:
+            j, row = seed.columns.index(name), TEAM_HEADER_ROW + i
+            reqs.append({"repeatCell": {"range": _grid(sid, row, row + 1, j, j + 1),
+                                        "cell": {"userEnteredFormat": {"numberFormat": fmt}},
+                                        "fields": "userEnteredFormat.numberFormat"}})
+    reqs.extend(_validation_requests(seed, sid, n_rows))
+    return reqs
+
+
+def _validation_requests(seed: TeamTabSeed, sid: int, n_rows: int) -> list[dict[str, Any]]:
+    """Drop-downs (ONE_OF_LIST) on the enumerated columns and Settings rows; not strict: another word gets a
+    warning mark, not a rejection (the sync also reads zh / es words such as 转化率)."""
+    def rule(values: Sequence[str], note: str) -> dict[str, Any]:
+        r: dict[str, Any] = {"condition": {"type": "ONE_OF_LIST",
+                                           "values": [{"userEnteredValue": v} for v in values]},
+                             "strict": False, "showCustomUi": True}
+        if note:
+            r["inputMessage"] = note
+        return r
+
+    reqs = []
+    for name, values in seed.validations.items():
+        if name in seed.columns and values:
+            j = seed.columns.index(name)
+            reqs.append({"setDataValidation": {"range": _grid(sid, TEAM_HEADER_ROW, n_rows, j, j + 1),
+                                               "rule": rule(values, seed.notes.get(name, ""))}})
+    for i, name, values in seed.cell_validations:
+        if name in seed.columns and values:
+            j = seed.columns.index(name)
+            row = TEAM_HEADER_ROW + i
+            reqs.append({"setDataValidation": {"range": _grid(sid, row, row + 1, j, j + 1), "rule": rule(values, "")}})
     return reqs
 
 

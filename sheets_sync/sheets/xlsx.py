@@ -30,6 +30,7 @@ from openpyxl.packaging.custom import StringProperty
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.utils.exceptions import InvalidFileException
+from openpyxl.worksheet.datavalidation import DataValidation
 
 from ..errors import FatalError, WorkbookLockedError
 from .base import (
@@ -41,6 +42,7 @@ from .base import (
     WriteStats,
     chart_blocks,
     colour_rules,
+    display_width,
 )
 from .xlsx_stream import KEEP, RowPlan, splice
 
@@ -225,6 +227,8 @@ class XlsxWorkbook(Workbook):
             if tab.name not in wb.sheetnames:
                 _render_generated(wb.create_sheet(tab.name), tab)
                 created.append(tab.name)
+        if META_SHEET in wb.sheetnames:   # the drop-downs' lists: last, hidden
+            wb.move_sheet(META_SHEET, offset=len(wb.sheetnames) - 1 - wb.sheetnames.index(META_SHEET))
         if created:
             _land_on(wb, LANDING_TAB)
         if created or metadata:
@@ -268,8 +272,58 @@ def _render_seed(ws, seed: TeamTabSeed) -> None:
                 c = ws.cell(row=r, column=i)
                 if isinstance(c.value, int | float | dt.date):
                     c.number_format = fmt
+    for i, name, kind in seed.cell_formats:
+        if name in seed.columns and (fmt := _format_for(kind, "USD")):
+            ws.cell(row=i + 2, column=seed.columns.index(name) + 1).number_format = fmt
     ws.freeze_panes = "A2"
     _widths(ws, seed.columns, seed.widths)
+    _add_validations(ws, seed)
+
+
+TEAM_VALIDATION_ROWS = 1000   # rows of a team tab that get its drop-downs
+
+
+def _add_validations(ws, seed: TeamTabSeed) -> None:
+    """Drop-downs (list data validation) on the enumerated columns and Settings rows. Another word is accepted
+    with a warning (errorStyle warning): the sync also reads the values in zh / es (转化率, cuenta)."""
+    def rule(values: Sequence[str], note: str) -> DataValidation:
+        dv = DataValidation(type="list", formula1=_list_formula(ws.parent, values), allow_blank=True,
+                            showErrorMessage=True, errorStyle="warning", errorTitle="sheets-sync",
+                            error=("Not one of the listed values; the sync will say if it cannot read it")[:225])
+        if note:
+            dv.showInputMessage, dv.prompt = True, note[:250]
+        ws.add_data_validation(dv)
+        return dv
+
+    for name, values in seed.validations.items():
+        if name in seed.columns and values:
+            col = get_column_letter(seed.columns.index(name) + 1)
+            rule(values, seed.notes.get(name, "")).add(f"{col}2:{col}{TEAM_VALIDATION_ROWS}")
+    for i, name, values in seed.cell_validations:
+        if name in seed.columns and values:
+            rule(values, "").add(f"{get_column_letter(seed.columns.index(name) + 1)}{i + 2}")
+
+
+def _list_formula(wb: openpyxl.Workbook, values: Sequence[str]) -> str:
+    """A short list inline (``"a,b"``); a long one, or one with commas in a value, from a column of the hidden
+    META_SHEET (Excel limits an inline list to 255 characters)."""
+    inline = ",".join(values)
+    if len(inline) <= 250 and not any("," in v or '"' in v for v in values):
+        return f'"{inline}"'
+    if META_SHEET in wb.sheetnames:
+        meta = wb[META_SHEET]
+    else:
+        meta = wb.create_sheet(META_SHEET)
+        meta.sheet_state = "hidden"
+    col = 1
+    while meta.cell(row=1, column=col).value is not None:
+        if [meta.cell(row=r + 1, column=col).value for r in range(len(values) + 1)] == [*values, None]:
+            break
+        col += 1
+    for r, v in enumerate(values, start=1):
+        meta.cell(row=r, column=col, value=v)
+    letter = get_column_letter(col)
+    return f"'{META_SHEET}'!${letter}$1:${letter}${len(values)}"
 
 
 def _render_generated(ws, tab: GeneratedTab, stream: bool = False) -> RowPlan | None:
@@ -318,7 +372,7 @@ def _render_generated(ws, tab: GeneratedTab, stream: bool = False) -> RowPlan | 
                 else:
                     value = ws.cell(row=first + n, column=i + 1).value
                 text = str(value or "")
-                lines[n] = max(lines[n], math.ceil(len(text) * WIDE_CHAR / widths[name]) if text else 1)
+                lines[n] = max(lines[n], math.ceil(display_width(text) * WIDE_CHAR / widths[name]) if text else 1)
     plan = None
     if plan_rows:
         row_formats: list[list[Any] | None] = []
@@ -352,7 +406,7 @@ def _render_generated(ws, tab: GeneratedTab, stream: bool = False) -> RowPlan | 
     if tab.status_column and tab.status_column in tab.columns and tab.rows:
         col = get_column_letter(tab.columns.index(tab.status_column) + 1)
         rng = f"{col}{first}:{col}{last}"
-        for status, colour in colour_rules(tab.status_column).items():
+        for status, colour in colour_rules(tab.status_column, tab.colours).items():
             ws.conditional_formatting.add(rng, CellIsRule(operator="equal", formula=[f'"{status}"'],
                                                           fill=PatternFill("solid", bgColor=colour)))
     if tab.rows:
@@ -381,6 +435,10 @@ def _add_chart(ws, tab: GeneratedTab, chart, first: int, last: int, slot: int) -
             idx = tab.columns.index(s) + 1
             c.add_data(Reference(ws, min_col=idx, min_row=r0, max_row=r1), titles_from_data=False)
             c.series[-1].tx = SeriesLabel(v=s)
+            if chart.kind == "line":   # straight segments (smoothing invents dips) with a dot on each point
+                c.series[-1].smooth = False
+                c.series[-1].marker.symbol = "circle"
+                c.series[-1].marker.size = 4
         c.set_categories(Reference(ws, min_col=cat_idx, min_row=r0, max_row=r1))
         fmt = _format_for(tab.formats.get(chart.series[0], "number"), tab.currency) if chart.series else None
         c.y_axis.number_format = {"percent": "0%", "score": "0%"}.get(tab.formats.get(chart.series[0], ""), fmt or "General")

@@ -54,7 +54,15 @@ REQUEST_KINDS = (
     "addSheet", "deleteSheet", "updateSheetProperties", "updateCells", "repeatCell", "updateDimensionProperties",
     "unmergeCells", "addConditionalFormatRule", "deleteConditionalFormatRule", "addChart", "deleteEmbeddedObject",
     "addProtectedRange", "deleteProtectedRange", "createDeveloperMetadata", "deleteDeveloperMetadata",
+    "setDataValidation",
 )
+# BooleanCondition types a data validation rule may use (ConditionType in the Sheets v4 reference).
+VALIDATION_TYPES = ("ONE_OF_LIST", "ONE_OF_RANGE", "NUMBER_GREATER", "NUMBER_GREATER_THAN_EQ", "NUMBER_LESS",
+                    "NUMBER_LESS_THAN_EQ", "NUMBER_EQ", "NUMBER_NOT_EQ", "NUMBER_BETWEEN", "NUMBER_NOT_BETWEEN",
+                    "TEXT_CONTAINS", "TEXT_NOT_CONTAINS", "TEXT_EQ", "TEXT_IS_EMAIL", "TEXT_IS_URL", "DATE_EQ",
+                    "DATE_BEFORE", "DATE_AFTER", "DATE_ON_OR_BEFORE", "DATE_ON_OR_AFTER", "DATE_BETWEEN",
+                    "DATE_NOT_BETWEEN", "DATE_IS_VALID", "BOOLEAN", "CUSTOM_FORMULA")
+MAX_LIST_ITEMS = 500   # Google Sheets' limit of items in a drop-down list
 
 
 class RedirectAdapter(HTTPAdapter):
@@ -561,6 +569,42 @@ class _Apply:
         if not 0 <= index <= len(sheet.cond):
             raise ApiError(400, f"Invalid {where}: index {index} out of range")
         sheet.cond.insert(index, copy.deepcopy(rule))
+
+    def setDataValidation(self, body: dict[str, Any], where: str) -> None:
+        """Set (or, without ``rule``, clear) the data validation of every cell in ``range``, as Google does."""
+        sheet, r0, r1, c0, c1 = _grid_bounds(self.book, body.get("range") or {}, where)
+        rule = body.get("rule")
+        if rule is not None:
+            cond = rule.get("condition") or {}
+            kind = cond.get("type")
+            if kind not in VALIDATION_TYPES:
+                raise ApiError(400, f"Invalid {where}.rule.condition.type: {kind!r} is not a valid condition type")
+            values = cond.get("values") or []
+            if kind in ("ONE_OF_LIST", "ONE_OF_RANGE") and not values:
+                raise ApiError(400, f"Invalid {where}: One of list condition must have at least one value"
+                               if kind == "ONE_OF_LIST" else f"Invalid {where}: ONE_OF_RANGE needs one range")
+            if kind == "ONE_OF_LIST" and len(values) > MAX_LIST_ITEMS:
+                raise ApiError(400, f"Invalid {where}: a list may have at most {MAX_LIST_ITEMS} items")
+            for v in values:
+                if not isinstance(v, dict) or not set(v) <= {"userEnteredValue", "relativeDate"} or not v:
+                    raise ApiError(400, f"Invalid {where}: each condition value needs userEnteredValue")
+                if kind == "ONE_OF_LIST" and not str(v.get("userEnteredValue", "")).strip():
+                    raise ApiError(400, f"Invalid {where}: list items must not be empty")
+            unknown = set(rule) - {"condition", "inputMessage", "strict", "showCustomUi"}
+            if unknown:
+                raise ApiError(400, f"Invalid JSON payload received. Unknown name \"{sorted(unknown)[0]}\" at "
+                                    f"'{where}.rule': Cannot find field.")
+        for r in range(r0, r1):
+            for c in range(c0, c1):
+                cell = dict(sheet.cells.get((r, c), {}))
+                if rule is None:
+                    cell.pop("dataValidation", None)
+                else:
+                    cell["dataValidation"] = copy.deepcopy(rule)
+                if cell:
+                    sheet.cells[(r, c)] = cell
+                else:
+                    sheet.cells.pop((r, c), None)
 
     def deleteConditionalFormatRule(self, body: dict[str, Any], where: str) -> dict[str, Any]:
         sheet = self.book.sheet(body.get("sheetId"), where)
