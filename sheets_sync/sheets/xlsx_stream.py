@@ -19,7 +19,7 @@ import zipfile
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-from openpyxl.cell.cell import ERROR_CODES, ILLEGAL_CHARACTERS_RE, Cell, get_time_format
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE, Cell, get_time_format
 from openpyxl.styles import Alignment
 from openpyxl.utils import get_column_letter
 from openpyxl.utils.datetime import to_excel
@@ -46,12 +46,11 @@ def _escape(s: str) -> str:
 
 
 def _string_tail(s: str) -> str:
-    """The rest of a ``<c …`` element for a text value, as openpyxl writes it (never a formula)."""
+    """The rest of a ``<c …`` element for a text value: always an inline string, never a formula nor an error
+    value (text such as ``#N/A`` typed as a name stays text)."""
     s = s[:_MAX_STRING]
     if not s:
         return ' t="inlineStr"/>'
-    if s in ERROR_CODES:
-        return f' t="e"><v>{s}</v></c>'
     if (s[0].isspace() or s[-1].isspace()) and s.strip():
         return f' t="inlineStr"><is><t xml:space="preserve">{_escape(s)}</t></is></c>'
     return f' t="inlineStr"><is><t>{_escape(s)}</t></is></c>'
@@ -203,6 +202,29 @@ def _checked(parts: list[str]) -> str:
     return text
 
 
+def write_sheet(data: bytes, plan: RowPlan | None, fh, name: str = "sheet") -> None:
+    """Write the sheet part ``data`` (as openpyxl saved it) to ``fh`` with the plan's data rows at the end of its
+    ``<sheetData>`` and its ``<dimension>`` updated."""
+    if plan is None:
+        fh.write(data)
+        return
+    end = data.find(b"</sheetData>")
+    if end < 0:
+        m = re.search(rb"<sheetData\s*/>", data)
+        if m is None:
+            raise ValueError(f"{name}: no <sheetData> in the sheet openpyxl wrote")
+        head, tail = data[:m.start()] + b"<sheetData>", b"</sheetData>" + data[m.end():]
+    else:
+        head, tail = data[:end], data[end:]
+    head, found = _DIMENSION.subn(f'<dimension ref="{plan.dimension()}"/>'.encode(), head, count=1)
+    if not found:
+        raise ValueError(f"{name}: no <dimension> in the sheet openpyxl wrote")
+    fh.write(head)
+    for chunk in plan.chunks():
+        fh.write(chunk.encode("utf-8"))
+    fh.write(tail)
+
+
 def splice(src: str, dst: str, plans: dict[str, RowPlan], compresslevel: int = 1) -> None:
     """Copy the package ``src`` (as openpyxl saved it) to ``dst``, writing each planned sheet part's data rows
     at the end of its ``<sheetData>`` and its ``<dimension>``. Other parts are copied unchanged."""
@@ -214,19 +236,5 @@ def splice(src: str, dst: str, plans: dict[str, RowPlan], compresslevel: int = 1
             if plan is None:
                 zout.writestr(info, data)
                 continue
-            end = data.find(b"</sheetData>")
-            if end < 0:
-                m = re.search(rb"<sheetData\s*/>", data)
-                if m is None:
-                    raise ValueError(f"{info.filename}: no <sheetData> in the sheet openpyxl wrote")
-                head, tail = data[:m.start()] + b"<sheetData>", b"</sheetData>" + data[m.end():]
-            else:
-                head, tail = data[:end], data[end:]
-            head, found = _DIMENSION.subn(f'<dimension ref="{plan.dimension()}"/>'.encode(), head, count=1)
-            if not found:
-                raise ValueError(f"{info.filename}: no <dimension> in the sheet openpyxl wrote")
             with zout.open(info.filename, "w", force_zip64=True) as fh:   # deflated at ``compresslevel``
-                fh.write(head)
-                for chunk in plan.chunks():
-                    fh.write(chunk.encode("utf-8"))
-                fh.write(tail)
+                write_sheet(data, plan, fh, info.filename)
