@@ -12,6 +12,7 @@ when LibreOffice is not installed).
 from __future__ import annotations
 
 import datetime as dt
+import os
 import shutil
 import struct
 import subprocess
@@ -79,7 +80,6 @@ def build_source(path: Path) -> None:
     chart.title = "Targets"
     chart.add_data(Reference(ws, min_col=8, min_row=1, max_row=6), titles_from_data=True)
     ws.add_chart(chart, "N2")
-    ws.freeze_panes = "B2"
     st = wb["Settings"]
     st.add_image(_PngImage(_png(), 24, 16), "E2")  # a logo
     st["E1"] = "logo"
@@ -87,12 +87,74 @@ def build_source(path: Path) -> None:
     wb.save(path)
 
 
-def save_with_libreoffice(src: Path, dst: Path, timeout: float = 180) -> None:
-    """Open ``src`` in headless LibreOffice and save it as .xlsx at ``dst`` (a private profile: several may run)."""
+_UNO_SAVE = r"""
+import subprocess, sys, time, uno
+from com.sun.star.beans import PropertyValue
+
+exe, profile, pipe, src, dst = sys.argv[1:6]
+
+
+def prop(name, value):
+    p = PropertyValue()
+    p.Name, p.Value = name, value
+    return p
+
+
+proc = subprocess.Popen([exe, f"-env:UserInstallation={profile}", "--headless", "--invisible", "--norestore",
+                         "--nologo", f"--accept=pipe,name={pipe};urp;"])
+try:
+    local = uno.getComponentContext()
+    resolver = local.ServiceManager.createInstanceWithContext("com.sun.star.bridge.UnoUrlResolver", local)
+    for _ in range(600):
+        try:
+            ctx = resolver.resolve(f"uno:pipe,name={pipe};urp;StarOffice.ComponentContext")
+            break
+        except Exception:
+            time.sleep(0.1)
+    desktop = ctx.ServiceManager.createInstanceWithContext("com.sun.star.frame.Desktop", ctx)
+    doc = desktop.loadComponentFromURL(uno.systemPathToFileUrl(src), "_blank", 0, (prop("Hidden", True),))
+    ctrl = doc.getCurrentController()
+    for name, (col, row) in (("Targets", (1, 1)), ("Products", (0, 1)), ("Settings", (0, 1))):
+        ctrl.setActiveSheet(doc.Sheets.getByName(name))
+        ctrl.freezeAtPosition(col, row)            # frozen panes, as a person sets them in the menu
+    ctrl.setActiveSheet(doc.Sheets.getByName("Scorecard"))
+    doc.storeToURL(uno.systemPathToFileUrl(dst), (prop("FilterName", "Calc MS Excel 2007 XML"),))
+    doc.close(True)
+    try:
+        desktop.terminate()
+    except Exception:
+        pass
+finally:
+    try:
+        proc.wait(timeout=60)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+"""
+
+
+def uno_python() -> str | None:
+    """A Python that can drive LibreOffice (python3-uno), or None."""
+    for exe in ("/usr/bin/python3", shutil.which("python3")):
+        if exe and subprocess.run([exe, "-c", "import uno"], capture_output=True).returncode == 0:
+            return exe
+    return None
+
+
+def save_with_libreoffice(src: Path, dst: Path, timeout: float = 240) -> None:
+    """Open ``src`` in headless LibreOffice and save it as .xlsx at ``dst`` (a private profile: several may run).
+
+    With python3-uno the document is opened in a (hidden) view, the team tabs' panes are frozen there as a
+    person does it, and the file is saved; a plain ``--convert-to`` keeps no view settings (no frozen panes)."""
     exe = soffice()
     if exe is None:
         raise RuntimeError("LibreOffice (soffice) is not installed")
     with tempfile.TemporaryDirectory(prefix="lo-") as tmp:
+        py = uno_python()
+        if py is not None:
+            subprocess.run([py, "-c", _UNO_SAVE, exe, f"file://{tmp}/profile", f"sheets-sync-{os.getpid()}-"
+                            f"{Path(tmp).name}", str(src.resolve()), str(dst.resolve())],
+                           check=True, capture_output=True, timeout=timeout)
+            return
         out = Path(tmp) / "out"
         subprocess.run([exe, f"-env:UserInstallation=file://{tmp}/profile", "--headless", "--norestore",
                         "--convert-to", "xlsx:Calc MS Excel 2007 XML", "--outdir", str(out), str(src)],

@@ -180,10 +180,7 @@ class XlsxWorkbook(Workbook):
                     raise FatalError(f"{self.path}: the tab {name!r} cannot be read ({exc}); open the workbook "
                                      "in Excel or LibreOffice and save it again") from exc
                 rows = [[_cell_value(v) for v in row] for row in raw]
-                for row in rows:
-                    while row and row[-1] is None:
-                        row.pop()
-                while rows and not rows[-1]:
+                while rows and all(v is None for v in rows[-1]):
                     rows.pop()
                 out[name] = rows
         finally:
