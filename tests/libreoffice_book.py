@@ -3,7 +3,8 @@
 :func:`build_source` makes the workbook with openpyxl from the template (``init``) and adds, in team tabs: a
 target typed as a formula (``Targets!H2 = 100000+50000``), an image, a chart, comments, data-validation
 drop-downs, conditional formatting, frozen panes, a hidden column and a defined name. :func:`save_with_libreoffice`
-opens and saves it with headless LibreOffice, which calculates the formula and stores its value, as Excel does.
+opens and saves it with headless LibreOffice, which calculates the formula and stores its value, as Excel does
+(frozen panes are then added as LibreOffice writes them: see :func:`freeze_panes`).
 
 ``python tests/libreoffice_book.py`` rebuilds the committed copy ``tests/fixtures/team_libreoffice.xlsx`` (used
 when LibreOffice is not installed).
@@ -12,11 +13,12 @@ when LibreOffice is not installed).
 from __future__ import annotations
 
 import datetime as dt
-import os
+import re
 import shutil
 import struct
 import subprocess
 import tempfile
+import zipfile
 import zlib
 from pathlib import Path
 
@@ -26,11 +28,13 @@ from openpyxl.comments import Comment
 from openpyxl.drawing.image import Image
 from openpyxl.formatting.rule import CellIsRule
 from openpyxl.styles import PatternFill
+from openpyxl.utils.cell import coordinate_to_tuple
 from openpyxl.workbook.defined_name import DefinedName
 from openpyxl.worksheet.datavalidation import DataValidation
 
 FIXTURE = Path(__file__).parent / "fixtures" / "team_libreoffice.xlsx"
 FORMULA_CELL, FORMULA, FORMULA_VALUE = "H2", "=100000+50000", 150000
+FROZEN = {"Targets": "B2", "Products": "A2"}
 
 
 def soffice() -> str | None:
@@ -52,7 +56,7 @@ def _png(width: int = 24, height: int = 16) -> bytes:
 class _PngImage(Image):
     """openpyxl's Image without Pillow: the bytes and size are known."""
 
-    def __init__(self, data: bytes, width: int, height: int):   # noqa: D107 - Image.__init__ needs Pillow
+    def __init__(self, data: bytes, width: int, height: int):   # Image.__init__ needs Pillow
         self.ref, self.width, self.height, self.format = data, width, height, "png"
 
     def _data(self) -> bytes:
@@ -87,79 +91,47 @@ def build_source(path: Path) -> None:
     wb.save(path)
 
 
-_UNO_SAVE = r"""
-import subprocess, sys, time, uno
-from com.sun.star.beans import PropertyValue
-
-exe, profile, pipe, src, dst = sys.argv[1:6]
-
-
-def prop(name, value):
-    p = PropertyValue()
-    p.Name, p.Value = name, value
-    return p
-
-
-proc = subprocess.Popen([exe, f"-env:UserInstallation={profile}", "--headless", "--invisible", "--norestore",
-                         "--nologo", f"--accept=pipe,name={pipe};urp;"])
-try:
-    local = uno.getComponentContext()
-    resolver = local.ServiceManager.createInstanceWithContext("com.sun.star.bridge.UnoUrlResolver", local)
-    for _ in range(600):
-        try:
-            ctx = resolver.resolve(f"uno:pipe,name={pipe};urp;StarOffice.ComponentContext")
-            break
-        except Exception:
-            time.sleep(0.1)
-    desktop = ctx.ServiceManager.createInstanceWithContext("com.sun.star.frame.Desktop", ctx)
-    doc = desktop.loadComponentFromURL(uno.systemPathToFileUrl(src), "_blank", 0, (prop("Hidden", True),))
-    ctrl = doc.getCurrentController()
-    for name, (col, row) in (("Targets", (1, 1)), ("Products", (0, 1)), ("Settings", (0, 1))):
-        ctrl.setActiveSheet(doc.Sheets.getByName(name))
-        ctrl.freezeAtPosition(col, row)            # frozen panes, as a person sets them in the menu
-    ctrl.setActiveSheet(doc.Sheets.getByName("Scorecard"))
-    doc.storeToURL(uno.systemPathToFileUrl(dst), (prop("FilterName", "Calc MS Excel 2007 XML"),))
-    doc.close(True)
-    try:
-        desktop.terminate()
-    except Exception:
-        pass
-finally:
-    try:
-        proc.wait(timeout=60)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-"""
-
-
-def uno_python() -> str | None:
-    """A Python that can drive LibreOffice (python3-uno), or None."""
-    for exe in ("/usr/bin/python3", shutil.which("python3")):
-        if exe and subprocess.run([exe, "-c", "import uno"], capture_output=True).returncode == 0:
-            return exe
-    return None
-
-
 def save_with_libreoffice(src: Path, dst: Path, timeout: float = 240) -> None:
-    """Open ``src`` in headless LibreOffice and save it as .xlsx at ``dst`` (a private profile: several may run).
-
-    With python3-uno the document is opened in a (hidden) view, the team tabs' panes are frozen there as a
-    person does it, and the file is saved; a plain ``--convert-to`` keeps no view settings (no frozen panes)."""
+    """Open ``src`` in headless LibreOffice and save it as .xlsx at ``dst`` (a private profile: several may run),
+    then freeze the team tabs' panes (see :func:`freeze_panes`)."""
     exe = soffice()
     if exe is None:
         raise RuntimeError("LibreOffice (soffice) is not installed")
     with tempfile.TemporaryDirectory(prefix="lo-") as tmp:
-        py = uno_python()
-        if py is not None:
-            subprocess.run([py, "-c", _UNO_SAVE, exe, f"file://{tmp}/profile", f"sheets-sync-{os.getpid()}-"
-                            f"{Path(tmp).name}", str(src.resolve()), str(dst.resolve())],
-                           check=True, capture_output=True, timeout=timeout)
-            return
         out = Path(tmp) / "out"
         subprocess.run([exe, f"-env:UserInstallation=file://{tmp}/profile", "--headless", "--norestore",
                         "--convert-to", "xlsx:Calc MS Excel 2007 XML", "--outdir", str(out), str(src)],
                        check=True, capture_output=True, timeout=timeout)
-        shutil.move(str(out / (src.stem + ".xlsx")), dst)
+        freeze_panes(out / (src.stem + ".xlsx"), dst, FROZEN)
+
+
+def freeze_panes(src: Path, dst: Path, panes: dict[str, str]) -> None:
+    """Headless LibreOffice has no window, so it saves no view settings (frozen panes are view settings; its
+    ``freezeAtPosition`` does nothing without a window). Put in each tab's ``<sheetView>`` the frozen pane exactly
+    as LibreOffice writes one when a person freezes rows and columns; every other byte stays as LibreOffice
+    saved it."""
+    with zipfile.ZipFile(src) as z:
+        book = z.read("xl/workbook.xml").decode("utf-8")
+        rels = z.read("xl/_rels/workbook.xml.rels").decode("utf-8")
+        parts = {}
+        for name, cell in panes.items():
+            rid = re.search(rf'<sheet name="{re.escape(name)}" sheetId="\d+" state="visible" r:id="(rId\d+)"', book)
+            target = re.search(rf'Id="{rid.group(1)}" Type="[^"]+" Target="([^"]+)"', rels).group(1)
+            parts["xl/" + target] = cell
+        with zipfile.ZipFile(dst, "w", zipfile.ZIP_DEFLATED) as out:
+            for info in z.infolist():
+                data = z.read(info)
+                if info.filename in parts:
+                    cell = parts[info.filename]
+                    row, col = (n - 1 for n in coordinate_to_tuple(cell))
+                    xsplit = f'xSplit="{col}" ' if col else ""
+                    pane = "bottomRight" if col else "bottomLeft"
+                    split = f'{xsplit}ySplit="{row}" topLeftCell="{cell}" activePane="{pane}" state="frozen"'
+                    text = data.decode("utf-8")
+                    text = re.sub(r'(<sheetView\b[^>]*>)<selection pane="topLeft"',
+                                  rf'\1<pane {split}/><selection pane="topLeft"', text, count=1)
+                    data = text.encode("utf-8")
+                out.writestr(info, data)
 
 
 def convert(src: Path, fmt: str, outdir: Path, timeout: float = 180) -> Path:

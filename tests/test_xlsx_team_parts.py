@@ -178,17 +178,17 @@ def test_a_formula_saved_without_its_value_is_reported_with_what_to_do(tmp_path)
 def test_error_looking_text_typed_as_a_name_is_written_back_as_text(tmp_path):
     path = tmp_path / "team.xlsx"
     path.write_bytes(FIXTURE.read_bytes())
-    wb = openpyxl.load_workbook(path)
-    wb["Targets"]["E2"] = "#REF!"
-    wb["Targets"]["E2"].data_type = "s"
-    wb["Targets"]["E3"] = "#N/A"
+    wb = openpyxl.load_workbook(path)   # (openpyxl drops H2's saved value: that row is not the point here)
+    wb["Targets"]["E3"] = "#REF!"
     wb["Targets"]["E3"].data_type = "s"
+    wb["Targets"]["E4"] = "#N/A"
+    wb["Targets"]["E4"].data_type = "s"
     wb.save(path)
     assert sync_workbook(XlsxWorkbook(path), ReportFilesSource(write_reports(tmp_path / "r")), now=NOW).ok
     att = openpyxl.load_workbook(path)["Attainment"]
     header = [c.value for c in att[2]]
-    owners = {r[0]: r for r in att.iter_rows(min_row=3)}
-    for target_row, text in ((2, "#REF!"), (3, "#N/A")):
+    owners = {r[0].value: r for r in att.iter_rows(min_row=3)}
+    for target_row, text in ((3, "#REF!"), (4, "#N/A")):
         cell = owners[target_row][header.index("owner")]
         assert (cell.value, cell.data_type) == (text, "s")
     with zipfile.ZipFile(path) as z:
@@ -222,7 +222,8 @@ def test_a_second_sync_waits_then_gives_up_with_a_retriable_error(tmp_path):
         with pytest.raises(WorkbookBusyError, match="another sync of this workbook is still running"):
             sync_workbook(XlsxWorkbook(path), None, now=NOW, lock_wait_s=0.3)
         env = {**os.environ, "SHEETS_SYNC_LOCK_WAIT_S": "0.5"}
-        cli = subprocess.run([sys.executable, "-m", "sheets_sync.cli", "sync", "--workbook", str(path)],
+        cli = subprocess.run([sys.executable, "-m", "sheets_sync.cli", "sync", "--workbook", str(path), "--reports",
+                              str(write_reports(tmp_path / "r"))],
                              capture_output=True, text=True, env=env, timeout=120, cwd=tmp_path)
     assert cli.returncode == 75, cli.stderr
     assert "another sync of this workbook is still running" in cli.stderr
