@@ -76,6 +76,7 @@ def _cell_value(v: Any) -> Any:
 
 
 _CELL = re.compile(rb"<(?:\w+:)?c\b([^>]*?)(?:/>|>(.*?)</(?:\w+:)?c>)", re.S)
+_ANY_FORMULA = re.compile(rb"<(?:\w+:)?f[\s>/]")
 _REF = re.compile(rb'\br="([A-Z]+[0-9]+)"')
 _FORMULA = re.compile(rb"<(?:\w+:)?f\b[^>]*?(?:/>|>(.*?)</(?:\w+:)?f>)", re.S)
 _VALUE = re.compile(rb"<(?:\w+:)?(?:v|is)\b[^>]*>(.+?)</(?:\w+:)?(?:v|is)>", re.S)
@@ -91,7 +92,7 @@ def uncalculated_formulas(path: Path, names: Sequence[str]) -> dict[str, list[tu
             if sheet.name not in names or sheet.part not in zn:
                 continue
             data = z.read(sheet.part)
-            if b"<f" not in data and b":f" not in data:
+            if not _ANY_FORMULA.search(data):
                 continue
             for m in _CELL.finditer(data):
                 inner = m.group(2)

@@ -101,9 +101,11 @@ class RowPlan:
         openpyxl writes all registered cell styles into styles.xml, so the ids stay valid in the saved file."""
         tall = any(k > 1 for k in self.lines)
         combos: set[tuple[str | None, str]] = set()
+        types: set[type] = set()
+        for r in self.rows:   # one pass over the tab (a date style is registered for every General column
+            types.update(map(type, r))   # of a tab holding dates: an unused style costs nothing)
+        dated = {get_time_format(t) for t in types if t in (dt.date, dt.datetime)}
         for j in range(width):
-            col = [r[j] for r in self.rows if j < len(r)]
-            dated = {get_time_format(t) for t in {type(v) for v in col} if t in (dt.date, dt.datetime)}
             if j < self.ncols:
                 fmts: set[str | None] = set()
                 per_row = self.row_formats[j]
@@ -134,18 +136,21 @@ class RowPlan:
         rows, lines, letters, styles = self.rows, self.lines, self.letters, self.styles
         ncols, col_formats, row_formats, wrap = self.ncols, self.col_formats, self.row_formats, self.wrap
         strings: dict[str, str] = {}
+        numbers: dict[Any, str] = {}
         serials: dict[Any, str] = {}
         epoch = self.epoch
         formatted = any(f for f in col_formats) or any(r for r in row_formats) or any(wrap)
+        illegal = ILLEGAL_CHARACTERS_RE.search
         out: list[str] = []
+        append = out.append
         for n, row in enumerate(rows):
-            r = self.first_row + n
+            r = str(self.first_row + n)
             k = lines[n]
             if k > 1:
-                out.append(f'<row r="{r}" ht="{15 * min(k, 12)}" customHeight="1">')
+                append(f'<row r="{r}" ht="{15 * min(k, 12)}" customHeight="1">')
                 tall = TOP
             elif len(row) or formatted:
-                out.append(f'<row r="{r}">')
+                append(f'<row r="{r}">')
                 tall = NONE
             else:
                 continue
@@ -163,12 +168,19 @@ class RowPlan:
                 else:
                     f, align = None, NONE
                 t = type(v)
-                if t is str:
+                if t is float or t is int:
+                    tail = numbers.get(v)
+                    if tail is None:
+                        tail = f' t="n"><v>{_number(v)}</v></c>'
+                        if v == v:   # NaN is never a key
+                            numbers[v] = tail
+                elif t is str:
                     tail = strings.get(v)
                     if tail is None:
+                        bad = illegal(v)   # only text can hold characters a worksheet cannot
+                        if bad:
+                            raise IllegalCharacterError(f"{bad.group()!r} cannot be used in worksheets.")
                         tail = strings[v] = _string_tail(v)
-                elif t is float or t is int:
-                    tail = f' t="n"><v>{_number(v)}</v></c>'
                 elif v is None:
                     tail = ' t="n"/>'   # a styled empty cell, as openpyxl writes it
                 elif t is bool:
@@ -185,21 +197,14 @@ class RowPlan:
                 s = styles[(f, align)]
                 if v is None and not s:
                     continue
-                out.append(f'<c r="{letters[j]}{r}"{s}{tail}')
-            out.append("</row>")
+                append(f'<c r="{letters[j]}{r}"{s}{tail}')
+            append("</row>")
             if len(out) > _BATCH * 8:
-                yield _checked(out)
+                yield "".join(out)
                 out = []
+                append = out.append
         if out:
-            yield _checked(out)
-
-
-def _checked(parts: list[str]) -> str:
-    text = "".join(parts)
-    bad = ILLEGAL_CHARACTERS_RE.search(text)
-    if bad:
-        raise IllegalCharacterError(f"{bad.group()!r} cannot be used in worksheets.")
-    return text
+            yield "".join(out)
 
 
 def write_sheet(data: bytes, plan: RowPlan | None, fh, name: str = "sheet") -> None:
