@@ -265,3 +265,47 @@ def test_two_cli_syncs_and_a_worker_job_at_once_keep_every_sync_log_entry(tmp_pa
     log = openpyxl.load_workbook(path)["Sync Log"]
     who = sorted(r[2] for r in log.iter_rows(min_row=3, values_only=True) if r[0])
     assert who == ["cli-one", "cli-two", "worker-job"]
+
+
+def test_dates_in_generated_tabs_follow_a_1904_workbook(tmp_path):
+    """A workbook saved with the 1904 date system (older Mac Excel): generated dates use it too."""
+    src, path = tmp_path / "src.xlsx", tmp_path / "team.xlsx"
+    src.write_bytes(FIXTURE.read_bytes())
+    with zipfile.ZipFile(src) as z, zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as out:
+        for info in z.infolist():
+            data = z.read(info)
+            if info.filename == "xl/workbook.xml":
+                data = data.replace(b'date1904="false"', b'date1904="true"')
+                assert b'date1904="true"' in data
+            out.writestr(info, data)
+    assert sync_workbook(XlsxWorkbook(path), ReportFilesSource(write_reports(tmp_path / "r")), now=NOW).ok
+    wb = openpyxl.load_workbook(path)
+    assert wb.epoch.year == 1904
+    daily = wb["Daily"]
+    header = [c.value for c in daily[2]]
+    days = [r[header.index("date")] for r in daily.iter_rows(min_row=3, values_only=True) if r[0]]
+    assert dt.datetime(2026, 11, 1) in days and dt.datetime(2026, 11, 10) in days
+    assert XlsxWorkbook(path).read_tabs(["Targets"])["Targets"][1][7] == FORMULA_VALUE
+
+
+def test_a_team_tab_left_selected_stays_the_one_the_workbook_opens_on(tmp_path):
+    """Opening on Scorecard would mean editing the selected team tab (or grouping two selected tabs)."""
+    src, path = tmp_path / "src.xlsx", tmp_path / "team.xlsx"
+    src.write_bytes(FIXTURE.read_bytes())
+    targets, scorecard = _part(src, "Targets"), _part(src, "Scorecard")
+    with zipfile.ZipFile(src) as z, zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as out:
+        for info in z.infolist():
+            data = z.read(info)
+            if info.filename == targets:
+                data = data.replace(b'tabSelected="false"', b'tabSelected="true"', 1)
+            elif info.filename == scorecard:
+                data = data.replace(b'tabSelected="true"', b'tabSelected="false"', 1)
+            elif info.filename == "xl/workbook.xml":
+                data = re.sub(rb'activeTab="\d+"', b'activeTab="1"', data)
+            out.writestr(info, data)
+    before = team_parts(path)
+    assert sync_workbook(XlsxWorkbook(path), ReportFilesSource(write_reports(tmp_path / "r")), now=NOW).ok
+    assert team_parts(path) == before
+    wb = openpyxl.load_workbook(path)
+    assert wb.active.title == "Targets"
+    assert [ws.title for ws in wb.worksheets if ws.sheet_view.tabSelected] == ["Targets"]
