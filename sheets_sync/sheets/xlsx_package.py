@@ -311,7 +311,7 @@ _SELECTED = re.compile(rb'<(?:\w+:)?sheetView\b[^>]*\btabSelected="(?:1|true)"')
 
 def team_tab_selected(z: zipfile.ZipFile, part: str) -> bool:
     with z.open(part) as fh:
-        head = fh.read(4096)
+        head = fh.read(16384)
     return bool(_SELECTED.search(head))
 
 
@@ -368,7 +368,7 @@ def replace_tabs(src: str, dst: str, scratch: bytes, tab_names: Sequence[str], p
         out_order = [s.name for s in sheets] + [n for n in tab_names if n not in by_name]
         selected_team = any(team_tab_selected(z, s.part) for s in sheets
                             if s.name not in gen and s.part in names)
-        active = out_order.index(landing) if landing in out_order and not selected_team else None
+        active = out_order.index(landing) if landing in gen and not selected_team else None
         new_parts: dict[str, bytes | tuple[str, RowPlan | None]] = {}   # out name → bytes, or (sheet xml, plan)
         new_ct: dict[str, str] = {}
         new_sheets: list[tuple[str, str]] = []   # (tab name, out part) of tabs not in the file yet
