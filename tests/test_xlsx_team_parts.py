@@ -22,7 +22,7 @@ from pathlib import Path
 
 import openpyxl
 import pytest
-from libreoffice_book import FIXTURE, FORMULA_CELL, FORMULA_VALUE, convert, libreoffice_book, soffice
+from libreoffice_book import FIXTURE, FORMULA, FORMULA_CELL, FORMULA_VALUE, convert, libreoffice_book, soffice
 from test_xlsx_sync import _st_report
 from webhook_fixtures import make_config, wait_for
 
@@ -309,3 +309,39 @@ def test_a_team_tab_left_selected_stays_the_one_the_workbook_opens_on(tmp_path):
     wb = openpyxl.load_workbook(path)
     assert wb.active.title == "Targets"
     assert [ws.title for ws in wb.worksheets if ws.sheet_view.tabSelected] == ["Targets"]
+
+
+def _with_calc_chain(src: Path, dst: Path, chain: bytes) -> None:
+    """``src`` plus an Excel calculation chain (Excel saves one listing every formula cell)."""
+    ct = "application/vnd.openxmlformats-officedocument.spreadsheetml.calcChain+xml"
+    rel = "http://schemas.openxmlformats.org/officeDocument/2006/relationships/calcChain"
+    with zipfile.ZipFile(src) as z, zipfile.ZipFile(dst, "w", zipfile.ZIP_DEFLATED) as out:
+        for info in z.infolist():
+            data = z.read(info)
+            if info.filename == "[Content_Types].xml":
+                data = data.replace(b"</Types>", f'<Override PartName="/xl/calcChain.xml" ContentType="{ct}"/>'
+                                    f"</Types>".encode())
+            elif info.filename == "xl/_rels/workbook.xml.rels":
+                data = data.replace(b"</Relationships>", f'<Relationship Id="rId99" Type="{rel}" '
+                                    f'Target="calcChain.xml"/></Relationships>'.encode())
+            out.writestr(info, data)
+        out.writestr("xl/calcChain.xml", b'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<calcChain '
+                     b'xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">' + chain + b"</calcChain>")
+
+
+@pytest.mark.parametrize(("chain", "kept"), [
+    (b'<c r="H2" i="2"/>', True),                          # Targets (sheetId 2): a team formula
+    (b'<c r="H2" i="2"/><c r="B5" i="9"/>', False),        # also a cell of Attainment (sheetId 9): replaced tab
+])
+def test_calc_chain_is_kept_unless_it_lists_a_replaced_tab(tmp_path, chain, kept):
+    path = tmp_path / "team.xlsx"
+    _with_calc_chain(FIXTURE, path, chain)
+    assert sync_workbook(XlsxWorkbook(path), ReportFilesSource(write_reports(tmp_path / "r")), now=NOW).ok
+    with zipfile.ZipFile(path) as z:
+        names = z.namelist()
+        ct, rels = z.read("[Content_Types].xml"), z.read("xl/_rels/workbook.xml.rels")
+        assert ("xl/calcChain.xml" in names) == kept
+        assert (b"calcChain" in ct) == kept and (b"calcChain" in rels) == kept
+        if kept:
+            assert chain in z.read("xl/calcChain.xml")
+    assert openpyxl.load_workbook(path)["Targets"][FORMULA_CELL].value == FORMULA

@@ -37,6 +37,7 @@ PKG_REL = "http://schemas.openxmlformats.org/package/2006/relationships"
 CT_NS = "http://schemas.openxmlformats.org/package/2006/content-types"
 WORKSHEET_REL = REL_NS + "/worksheet"
 CALC_CHAIN_REL = REL_NS + "/calcChain"
+STYLES_REL = REL_NS + "/styles"
 # schema order of styleSheet children (a missing container is inserted before the first later one present)
 STYLE_ORDER = ("numFmts", "fonts", "fills", "borders", "cellStyleXfs", "cellXfs", "cellStyles", "dxfs",
                "tableStyles", "colors", "extLst")
@@ -358,7 +359,10 @@ def replace_tabs(src: str, dst: str, scratch: bytes, tab_names: Sequence[str], p
         ct_data = z.read("[Content_Types].xml")
         defaults, overrides = _content_types(ct_data)
         strings = _shared_strings(zs, zs_names)
-        styles = StyleMerge(z.read("xl/styles.xml"), zs.read("xl/styles.xml"))
+        styles_part = next((r.part for r in book_rels if r.type == STYLES_REL and r.part in names), None)
+        if styles_part is None:
+            raise PackageError("the workbook has no styles part")
+        styles = StyleMerge(z.read(styles_part), zs.read("xl/styles.xml"))
         for plan in plans.values():
             plan.styles = {k: styles.remap_attr(v) for k, v in plan.styles.items()}
 
@@ -416,7 +420,7 @@ def replace_tabs(src: str, dst: str, scratch: bytes, tab_names: Sequence[str], p
         replaced_out = {book_part: book.encode("utf-8"), rels_name(book_part): rels_text.encode("utf-8"),
                         "[Content_Types].xml": ct_text.encode("utf-8")}
         if styles.changed:
-            replaced_out["xl/styles.xml"] = styles.text.encode("utf-8")
+            replaced_out[styles_part] = styles.text.encode("utf-8")
         with zipfile.ZipFile(dst, "w", zipfile.ZIP_DEFLATED, allowZip64=True, compresslevel=compresslevel) as out:
             for info in z.infolist():
                 fn = info.filename
