@@ -1,9 +1,11 @@
-"""The embedded default backend: an .xlsx workbook on disk (openpyxl).
+"""The embedded default backend: an .xlsx workbook on disk.
 
-Reading opens the file read-only. Writing loads the workbook, replaces the generated tabs, saves to a
-temporary file in the same folder and renames it over the original (``os.replace``, atomic on one file
-system): a crash leaves either the old or the new workbook, never half of one. Team tabs are carried over
-as openpyxl loaded them; they are never modified.
+Reading uses python-calamine and the values saved in the file (a formula reads as its cached value). Writing
+never re-saves the workbook: the generated tabs are built with openpyxl in a scratch workbook and their parts
+put into a copy of the team's package in which every other part is copied byte for byte
+(:mod:`.xlsx_package`); the copy is a temporary file in the same folder renamed over the original
+(``os.replace``, atomic on one file system): a crash leaves either the old or the new workbook, never half of
+one. ``init`` (:meth:`XlsxWorkbook.create_tabs`) still saves through openpyxl.
 """
 
 from __future__ import annotations
@@ -376,7 +378,7 @@ def _render_seed(ws, seed: TeamTabSeed) -> None:
 
 def _render_generated(ws, tab: GeneratedTab, stream: bool = False) -> RowPlan | None:
     """Build a generated sheet. With ``stream`` (and values of types :mod:`.xlsx_stream` writes), the data rows
-    are not added as openpyxl cells: the returned plan writes them into the saved file (``xlsx_stream.splice``);
+    are not added as openpyxl cells: the returned plan writes them into the sheet part (``xlsx_stream.write_sheet``);
     the sheet gets everything else (title, header, widths, frozen panes, charts, formats, protection)."""
     ws.append([tab.title])
     ws.append(list(tab.columns))

@@ -1,11 +1,12 @@
-"""Fast writing of generated tabs: the data rows are streamed as XML into the workbook openpyxl saved.
+"""Fast writing of generated tabs: the data rows are streamed as XML into the generated sheet parts.
 
-openpyxl builds each generated sheet with everything but its data rows (title, header, widths, frozen panes,
-conditional formats, charts, print setup, protection) and registers, before saving, every cell style the data
-rows need. After ``Workbook.save`` the saved package is copied part by part into a second file, and the
-``<sheetData>`` of each generated sheet gets its data rows written here as plain strings, exactly as openpyxl
-would write them (inline strings, ``t="n"`` numbers as ``%.16g``, dates as serials with their date style,
-booleans, the same ``s`` style ids); text that looks like a formula stays text. The ``<dimension>`` is updated.
+openpyxl builds each generated sheet (in a scratch workbook) with everything but its data rows (title, header,
+widths, frozen panes, conditional formats, charts, print setup, protection) and registers every cell style the
+data rows need. When the package is written (:mod:`.xlsx_package`), :func:`write_sheet` puts the data rows at the
+end of the sheet's ``<sheetData>`` as plain strings, as openpyxl would write them (``t="n"`` numbers as
+``%.16g``, dates as serials with their date style, booleans, the same ``s`` style ids) except that text is always
+an inline string: text that looks like a formula or an error value (``#N/A``) stays text. The ``<dimension>`` is
+updated.
 
 What a cell looks like is decided by :class:`RowPlan` from the tab's format intents; the rules mirror
 ``xlsx._render_generated`` for openpyxl-built cells (tests compare both).
@@ -15,7 +16,6 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-import zipfile
 from collections.abc import Iterator, Sequence
 from typing import Any
 
@@ -228,18 +228,3 @@ def write_sheet(data: bytes, plan: RowPlan | None, fh, name: str = "sheet") -> N
     for chunk in plan.chunks():
         fh.write(chunk.encode("utf-8"))
     fh.write(tail)
-
-
-def splice(src: str, dst: str, plans: dict[str, RowPlan], compresslevel: int = 1) -> None:
-    """Copy the package ``src`` (as openpyxl saved it) to ``dst``, writing each planned sheet part's data rows
-    at the end of its ``<sheetData>`` and its ``<dimension>``. Other parts are copied unchanged."""
-    with zipfile.ZipFile(src) as zin, \
-            zipfile.ZipFile(dst, "w", zipfile.ZIP_DEFLATED, allowZip64=True, compresslevel=compresslevel) as zout:
-        for info in zin.infolist():
-            data = zin.read(info)
-            plan = plans.get(info.filename)
-            if plan is None:
-                zout.writestr(info, data)
-                continue
-            with zout.open(info.filename, "w", force_zip64=True) as fh:   # deflated at ``compresslevel``
-                write_sheet(data, plan, fh, info.filename)
