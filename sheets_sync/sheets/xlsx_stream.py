@@ -141,6 +141,22 @@ class RowPlan:
         epoch = self.epoch
         formatted = any(f for f in col_formats) or any(r for r in row_formats) or any(wrap)
         illegal = ILLEGAL_CHARACTERS_RE.search
+        # A column without per-row formats has one style per row kind (ordinary / tall): look it up once.
+        # None = decided cell by cell (per-row formats). Dates in a General column get their date style below.
+        width = len(self.letters)
+        plain: list[str | None] = []
+        tall_rows: list[str | None] = []
+        for j in range(width):
+            if j >= ncols:
+                plain.append(styles[(None, NONE)])
+                tall_rows.append(styles[(None, NONE)])
+            elif row_formats[j]:
+                plain.append(None)
+                tall_rows.append(None)
+            else:
+                f = col_formats[j]
+                plain.append(styles.get((f, WRAP if wrap[j] else NONE)))
+                tall_rows.append(styles.get((f, WRAP if wrap[j] else TOP)))
         out: list[str] = []
         append = out.append
         for n, row in enumerate(rows):
@@ -148,25 +164,25 @@ class RowPlan:
             k = lines[n]
             if k > 1:
                 append(f'<row r="{r}" ht="{15 * min(k, 12)}" customHeight="1">')
-                tall = TOP
+                tall, fixed = TOP, tall_rows
             elif len(row) or formatted:
                 append(f'<row r="{r}">')
-                tall = NONE
+                tall, fixed = NONE, plain
             else:
                 continue
-            width = len(row)
-            for j in range(max(width, ncols)):
-                v = row[j] if j < width else None
-                if j < ncols:
+            n_values = len(row)
+            for j in range(max(n_values, ncols)):
+                v = row[j] if j < n_values else None
+                s = fixed[j]
+                if s is None:
                     f = col_formats[j]
                     per_row = row_formats[j]
-                    if per_row and n < len(per_row):
+                    if n < len(per_row):
                         kind = per_row[n]
                         if kind is not KEEP:
                             f = kind
                     align = WRAP if wrap[j] else tall
-                else:
-                    f, align = None, NONE
+                    s = styles[(f, align)]
                 t = type(v)
                 if t is float or t is int:
                     tail = numbers.get(v)
@@ -182,21 +198,28 @@ class RowPlan:
                             raise IllegalCharacterError(f"{bad.group()!r} cannot be used in worksheets.")
                         tail = strings[v] = _string_tail(v)
                 elif v is None:
+                    if not s:
+                        continue
                     tail = ' t="n"/>'   # a styled empty cell, as openpyxl writes it
                 elif t is bool:
                     tail = ' t="b"><v>1</v></c>' if v else ' t="b"><v>0</v></c>'
-                else:   # date / datetime
+                else:   # date / datetime: a General cell gets the date style
+                    if j < ncols:
+                        f = col_formats[j]
+                        per_row = row_formats[j]
+                        if per_row and n < len(per_row) and per_row[n] is not KEEP:
+                            f = per_row[n]
+                        align = WRAP if wrap[j] else tall
+                    else:
+                        f, align = None, NONE
                     if f is None:
-                        f = get_time_format(t)
+                        s = styles[(get_time_format(t), align)]
                     tail = serials.get(v)
                     if tail is None:
                         if getattr(v, "tzinfo", None) is not None:
                             raise TypeError("Excel does not support timezones in datetimes. "
                                             "The tzinfo in the datetime/time object must be set to None.")
                         tail = serials[v] = f' t="n"><v>{_number(to_excel(v, epoch))}</v></c>'
-                s = styles[(f, align)]
-                if v is None and not s:
-                    continue
                 append(f'<c r="{letters[j]}{r}"{s}{tail}')
             append("</row>")
             if len(out) > _BATCH * 8:
