@@ -30,6 +30,7 @@ from .errors import (
 from .frames import ReportBatch
 from .inputs import read_inputs
 from .localize import finish_tabs
+from .locking import workbook_lock
 from .sheets.base import GENERATED_HEADER_ROW, GeneratedTab, Workbook
 from .sources.base import FetchRequest, Source
 from .template import GENERATED_TABS, TEAM_TABS, Template, load_template
@@ -135,8 +136,21 @@ def unaccounted_files(batches: list[ReportBatch], problems: list[Problem], lines
 
 def sync_workbook(wb: Workbook, source: Source | None, *, period: str | None = None, trigger: str = "cli",
                   requested_by: str | None = None, now: dt.datetime | None = None,
-                  template: Template | None = None, progress: Callable[[str], None] | None = None) -> SyncResult:
-    """Read team tabs → collect and parse reports → compute → write generated tabs (one write)."""
+                  template: Template | None = None, progress: Callable[[str], None] | None = None,
+                  lock_wait_s: float | None = None) -> SyncResult:
+    """Read team tabs → collect and parse reports → compute → write generated tabs (one write), holding the
+    workbook's sync lock throughout (every entry point comes here: one sync per workbook at a time; a sync that
+    waited ``lock_wait_s`` in vain raises the retriable ``WorkbookBusyError``)."""
+    with workbook_lock(wb, lock_wait_s):
+        if hasattr(wb, "remove_stale_temps"):
+            wb.remove_stale_temps()   # what a killed sync left behind
+        return _sync_locked(wb, source, period=period, trigger=trigger, requested_by=requested_by, now=now,
+                            template=template, progress=progress)
+
+
+def _sync_locked(wb: Workbook, source: Source | None, *, period: str | None, trigger: str,
+                 requested_by: str | None, now: dt.datetime | None, template: Template | None,
+                 progress: Callable[[str], None] | None) -> SyncResult:
     template = template or load_template()
     started = (now or dt.datetime.now(dt.UTC)).replace(microsecond=0)
     t0 = time.perf_counter()
@@ -162,7 +176,9 @@ def sync_workbook(wb: Workbook, source: Source | None, *, period: str | None = N
     except (KeyError, ValueError, OSError):     # read_inputs already checked it; never a traceback
         inputs.problems.append(Problem("Settings", settings.timezone, "an IANA time zone such as "
                                        "America/Mexico_City", f"{tz} used", "warning"))
-    problems = list(inputs.problems)
+    read_problems = list(getattr(wb, "read_problems", []))   # e.g. a formula saved without its value
+    seen = {p.where for p in read_problems}
+    problems = read_problems + [p for p in inputs.problems if p.where not in seen]
     result.period = settings.period.label
     batches: list[ReportBatch] = []
     file_notes: list[str] = []
