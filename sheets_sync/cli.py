@@ -140,13 +140,15 @@ def cmd_demo(args: argparse.Namespace, config: Config) -> int:
 def cmd_serve(args: argparse.Namespace, config: Config) -> int:
     from webhook.serve import serve
 
-    return serve(config, host=args.host, port=args.port, workers=args.workers) or EXIT_OK
+    serve(config, host=args.host, port=args.port, workers=args.workers)
+    return EXIT_OK
 
 
 def cmd_worker(args: argparse.Namespace, config: Config) -> int:
     from .jobs import run_worker
 
-    return run_worker(config) or EXIT_OK
+    run_worker(config)
+    return EXIT_OK
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -111,7 +111,7 @@ class RedisBackend:
             ids = self.client.zrangebyscore(self.prefix + "leases", "-inf", f"({now}", start=0, num=limit)
         except (self._redis.ConnectionError, self._redis.TimeoutError) as exc:
             raise self._unavailable(exc) from exc
-        return [i.decode() if isinstance(i, bytes) else i for i in ids]
+        return [i.decode() if isinstance(i, bytes) else str(i) for i in ids]
 
     def ping(self) -> None:
         try:

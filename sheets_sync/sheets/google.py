@@ -475,7 +475,7 @@ class GoogleWorkbook(Workbook):
         elapsed = policy.clock() - start
         msg = f"could not {what} of {self.describe()} after {n + 1} attempt(s) in {elapsed:.0f} s: {last}"
         kind = QuotaError if isinstance(last, QuotaError) else RetriableError
-        raise kind(msg, retry_after=last.retry_after) from last
+        raise kind(msg, retry_after=getattr(last, "retry_after", None)) from last
 
     # ---------------------------------------------------------------------------------------- reading
 

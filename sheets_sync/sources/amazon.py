@@ -46,7 +46,7 @@ class AmazonSource(Source):
         self._notes = list(value)
 
     @property  # type: ignore[override]
-    def api_calls(self) -> int:
+    def api_calls(self) -> int:  # type: ignore[override]
         return self.sp.api_calls + (self.ads.api_calls if self.ads else 0)
 
     @property

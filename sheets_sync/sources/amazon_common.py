@@ -263,6 +263,11 @@ class ReportApiSource(Source):
     ``_plan``, ``_create`` and ``_poll``; ``label`` names the API in progress lines."""
 
     label = "API"
+    # set by the subclasses' __init__
+    poll_interval: float
+    max_poll_interval: float
+    max_wait_s: float
+    sleep: Callable[[float], None]
 
     def _check_marketplace(self, marketplace: str) -> None:
         if marketplace not in MARKETPLACES:

@@ -290,18 +290,18 @@ def quote_title(title: str) -> str:
 def split_range(rng: str) -> tuple[str, str]:
     """``'My tab'!A1:B2`` → (``My tab``, ``A1:B2``); ``Tab`` → (``Tab``, "")."""
     if rng.startswith("'"):
-        i, title = 1, []
+        i, chars = 1, []
         while i < len(rng):
             if rng[i] == "'":
                 if rng[i + 1:i + 2] == "'":
-                    title.append("'")
+                    chars.append("'")
                     i += 2
                     continue
                 break
-            title.append(rng[i])
+            chars.append(rng[i])
             i += 1
         rest = rng[i + 1:]
-        return "".join(title), rest[1:] if rest.startswith("!") else rest
+        return "".join(chars), rest[1:] if rest.startswith("!") else rest
     title, _, a1 = rng.partition("!")
     return title, a1
 
