@@ -1,4 +1,4 @@
-"""The review: Commentary (the design review of ../shared/spec/kpis.md), Target Suggestions and History.
+"""The review: Commentary (the design review, docs/review.md), Target Suggestions and History.
 
 Pure: no files, no environment, no network. Earlier periods are computed from the same parsed batches with
 :func:`~sheets_sync.compute.actuals.build_facts` (it does not mutate them). Every sentence comes from the
