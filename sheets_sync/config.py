@@ -27,6 +27,7 @@ from typing import Any
 
 import yaml
 
+from .budget import DEFAULT_LIMITS, limits_from_settings
 from .errors import ConfigError
 from .frames import MARKETPLACES
 
@@ -68,6 +69,8 @@ class Config:
     sp_api_endpoint: str | None = None       # override (tests); default is Amazon's NA endpoint
     ads_api_endpoint: str | None = None
     lwa_token_url: str | None = None
+    #: shared API budgets (service.yaml ``budgets:``; :data:`sheets_sync.budget.DEFAULT_LIMITS` otherwise)
+    budgets: Mapping[str, Any] = field(default_factory=lambda: dict(DEFAULT_LIMITS), compare=False)
     env: Mapping[str, str] = field(default_factory=dict, repr=False, compare=False)  # for adapters needing secrets
 
     def workbook(self, name: str | None = None) -> WorkbookConfig:
@@ -194,5 +197,6 @@ def load_config(path: str | os.PathLike[str] | None = None, env: Mapping[str, st
         sp_api_endpoint=amazon.get("sp_api_endpoint"),
         ads_api_endpoint=amazon.get("ads_api_endpoint"),
         lwa_token_url=amazon.get("lwa_token_url"),
+        budgets=limits_from_settings(raw.get("budgets")),
         env=env,
     )

@@ -41,6 +41,8 @@ class Job:
     errors: list[str] = field(default_factory=list)
     error_code: str | None = None
     result: dict[str, Any] = field(default_factory=dict)
+    #: the running sync's last stage: ``{"stage", "done", "total", "detail", "at"}`` (see sheets_sync.progress)
+    progress: dict[str, Any] = field(default_factory=dict)
 
     def to_json(self) -> str:
         return json.dumps(self.__dict__, separators=(",", ":"))
@@ -63,8 +65,20 @@ class Job:
             "queued_s": round(self.started_at - self.created_at, 3) if self.started_at else None,
             "duration_s": round(end - self.started_at, 3) if end and self.started_at else None,
             "summary": list(self.summary), "errors": list(self.errors), "error_code": self.error_code,
-            "result": dict(self.result),
+            "result": dict(self.result), "progress": self.progress_view(),
         }
+
+    def progress_view(self) -> dict[str, Any] | None:
+        """The stage a running job is in (``label``: "fetching reports 3/8"); None before it starts."""
+        if not self.progress:
+            return None
+        from ..progress import describe
+
+        p = dict(self.progress)
+        p["label"] = describe(p.get("stage"), p.get("done"), p.get("total"))
+        if p.get("at"):
+            p["at"] = dt.datetime.fromtimestamp(p["at"], dt.UTC).isoformat(timespec="milliseconds")
+        return p
 
 
 class Replayed(Exception):

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import inspect
 import logging
 import os
 import sqlite3
 import threading
+import time
 import uuid
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -29,6 +32,15 @@ def _default_sync(config: Config, workbook: str | None = None, **kwargs: Any) ->
     from ..sync import run_sync  # lazily: the webhook process never needs the sync machinery
 
     return run_sync(config, workbook, **kwargs)
+
+
+def _takes_progress(fn: Any) -> bool:
+    """Whether a sync function accepts ``progress=`` (run_sync does; simple test stand-ins may not)."""
+    try:
+        params = inspect.signature(fn).parameters.values()
+    except (TypeError, ValueError):
+        return False
+    return any(p.name == "progress" or p.kind is inspect.Parameter.VAR_KEYWORD for p in params)
 
 
 def _result_fields(result: Any) -> tuple[str, list[str], list[str], str | None, dict[str, Any]]:
@@ -151,8 +163,9 @@ class JobQueue:
         beat.start()
         try:
             try:
+                extra = {"progress": self._progress(job_id, worker)} if _takes_progress(self.sync_fn) else {}
                 result = self.sync_fn(self.config, job.workbook, period=job.period, trigger=job.trigger,
-                                      requested_by=job.requested_by)
+                                      requested_by=job.requested_by, **extra)
             except RetriableError as exc:
                 if job.attempts < self.store.max_attempts:
                     delay = self._backoff(job.attempts, exc)
@@ -177,6 +190,23 @@ class JobQueue:
         finally:
             stop.set()
             beat.join(timeout=5)
+
+    def _progress(self, job_id: str, worker: str, min_interval_s: float = 1.0) -> Callable[..., None]:
+        """The sync's ``progress`` callback: a new stage is stored at once, counts at most every second."""
+        last: dict[str, Any] = {"stage": None, "at": 0.0}
+
+        def progress(stage: str, done: int | None = None, total: int | None = None,
+                     detail: str | None = None) -> None:
+            now = time.monotonic()
+            if stage == last["stage"] and now - float(last["at"] or 0.0) < min_interval_s and done != total:
+                return
+            last["stage"], last["at"] = stage, now
+            try:
+                self.store.set_progress(job_id, worker, stage, done, total, detail)
+            except QueueUnavailable as exc:
+                log.warning("job %s: could not record progress (%s)", job_id, exc)
+
+        return progress
 
     def _heartbeat(self, job_id: str, worker: str, stop: threading.Event) -> None:
         while not stop.wait(self.lease_s / 3):

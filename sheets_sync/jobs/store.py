@@ -106,6 +106,7 @@ class JobStore:
             job.attempts += 1
             job.started_at = now
             job.finished_at = None
+            job.progress = {}
             job.lease_until = now + lease_s
             tx.set(f"job:{job_id}", job.to_json())
             tx.set(_lock_key(job.workbook), f"{job_id}|{job.lease_until}")
@@ -125,6 +126,21 @@ class JobStore:
             tx.set(f"job:{job_id}", job.to_json())
             tx.set(_lock_key(job.workbook), f"{job_id}|{job.lease_until}")
             tx.lease(job_id, job.lease_until)
+            return True
+
+        return self.backend.transact(fn)
+
+    def set_progress(self, job_id: str, worker: str, stage: str, done: int | None = None,
+                     total: int | None = None, detail: str | None = None) -> bool:
+        """Record the running job's stage (only by the worker that runs it)."""
+        now = time.time()
+
+        def fn(tx: Tx) -> bool:
+            job = _running(tx, job_id, worker)
+            if job is None:
+                return False
+            job.progress = {"stage": stage, "done": done, "total": total, "detail": detail, "at": now}
+            tx.set(f"job:{job_id}", job.to_json())
             return True
 
         return self.backend.transact(fn)

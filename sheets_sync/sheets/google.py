@@ -215,6 +215,8 @@ class GoogleWorkbook(Workbook):
 
     #: API calls one :meth:`write_tabs` makes when nothing goes wrong (the sync logs it before writing)
     calls_per_write = 1
+    #: a :class:`sheets_sync.budget.Pacer` (shared per-service-account budget) the sync sets, or None
+    pacer: Any = None
 
     def __init__(self, spreadsheet_id: str, credentials: Mapping[str, Any] | str | Path, *,
                  template: Any = None, timeout: float | tuple[float, float] = (10.0, 120.0),
@@ -385,6 +387,8 @@ class GoogleWorkbook(Workbook):
     def _send(self, method: str, url: str, *, params: dict[str, Any] | None = None,
               json_body: dict[str, Any] | None = None) -> Any:
         """One HTTP request, translated: returns the JSON body or raises from our error tree."""
+        if self.pacer is not None:
+            self.pacer.acquire("read" if method.lower() == "get" else "write")
         self.api_calls += 1
         data = headers = None
         if json_body is not None:       # compact JSON: the write can be megabytes

@@ -263,6 +263,8 @@ class ReportApiSource(Source):
     ``_plan``, ``_create`` and ``_poll``; ``label`` names the API in progress lines."""
 
     label = "API"
+    #: what :meth:`_create` and :meth:`_check` draw from the shared budget (``Source.pacer``)
+    pace_kinds = ("createReport", "getReport")
     # set by the subclasses' __init__
     poll_interval: float
     max_poll_interval: float
@@ -292,6 +294,7 @@ class ReportApiSource(Source):
         while pending:
             still = []
             for job in pending:
+                self._pace(self.pace_kinds[1])
                 documents = self._check(job, progress)
                 if documents is None:
                     still.append(job)
@@ -310,6 +313,7 @@ class ReportApiSource(Source):
             for job in pending:
                 counts[job.status] = counts.get(job.status, 0) + 1
             states = ", ".join(f"{k} {v}" for k, v in sorted(counts.items()))
+            self._stage("waiting", len(jobs) - len(pending), len(jobs))
             progress(f"{self.label}: {len(jobs) - len(pending)}/{len(jobs)} reports ready ({states}); "
                      f"waited {waited:.0f} s, next check in {interval:.0f} s")
             self.sleep(interval)
@@ -319,9 +323,16 @@ class ReportApiSource(Source):
     def close(self) -> None:
         """Release clients (default: nothing to release)."""
 
+    def _pace(self, kind: str) -> None:
+        if self.pacer is not None:
+            self.pacer.acquire(kind)
+
+    _stage: Callable[..., None] = staticmethod(lambda *a, **k: None)
+
     def collect(self, request: FetchRequest) -> Iterator[RawReport]:
         try:
             progress = request.progress
+            self._stage = request.stage
             jobs: list = []
             for marketplace in request.marketplaces:
                 self._check_marketplace(marketplace)
@@ -334,13 +345,16 @@ class ReportApiSource(Source):
                 return
             progress(f"{self.label}: requesting {len(jobs)} report(s) from Amazon")
             deferred: RetriableError | None = None
-            for job in jobs:
+            for i, job in enumerate(jobs):
+                self._stage("fetching", i, len(jobs))
                 try:
+                    self._pace(self.pace_kinds[0])
                     self._create(job, progress)
                 except RetriableError as exc:
                     # collect the reports already requested (they get cached), then say why we stopped
                     deferred = exc
                     break
+            self._stage("fetching", sum(1 for j in jobs if j.report_id), len(jobs))
             yield from self._poll([j for j in jobs if j.report_id], progress)
             if deferred is not None:
                 raise deferred

@@ -6,6 +6,7 @@ import abc
 import datetime as dt
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from ..frames import RawReport
 
@@ -16,6 +17,8 @@ class FetchRequest:
     end: dt.date                       # last day wanted (inclusive); never after "yesterday"
     marketplaces: Sequence[str] = ("US", "MX")
     progress: Callable[[str], None] = field(default=lambda msg: None, compare=False)
+    #: ``stage(stage, done, total)`` (see :mod:`sheets_sync.progress`): reports requested n/m, ready n/m
+    stage: Callable[..., None] = field(default=lambda *a, **k: None, compare=False)
 
 
 class Source(abc.ABC):
@@ -24,6 +27,8 @@ class Source(abc.ABC):
 
     name: str = "source"
     api_calls: int = 0
+    #: a :class:`sheets_sync.budget.Pacer` set by the sync (shared API budgets), or None
+    pacer: Any = None
 
     def __init__(self) -> None:
         self.problems: list[str] = []

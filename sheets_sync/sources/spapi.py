@@ -383,6 +383,7 @@ class SpApiSource(ReportApiSource):
         return data, _charset(used, data)
 
     def _done(self, job: _Job, document_id: str, progress: Callable[[str], None]) -> Iterator[RawReport]:
+        self._pace("getReportDocument")
         data, charset = self._download(job, document_id, progress, job.spec.fmt == "json")
         fetched = self.clock()
         empty = _is_empty(job.spec, data, charset)
