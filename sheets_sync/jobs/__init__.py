@@ -42,7 +42,9 @@ every attempt's error is kept in the job's ``errors``. Any other outcome is fina
 ``weekly mon 07:00``, ``weekly mon,thu 07:00``, ``monthly 1 07:00``) in the workbook's time zone. A huey
 periodic task runs every minute; a schedule fires if its local time fell within the last
 ``SCHEDULE_CATCHUP_MIN`` minutes and it has not fired yet (a once-key in the store makes that true across
-several workers). A local time skipped by a DST change does not fire that day.
+several workers). A local time skipped by a DST change does not fire that day. **Missed schedules**: the
+time of the last check is kept in the store; a worker that comes back after every worker was down runs
+the latest missed occurrence of each schedule once (up to ``SCHEDULE_MISSED_MAX_DAYS`` back).
 
 Modules: :mod:`.model` (the job record), :mod:`.backend` (what a store backend provides),
 :mod:`.sqlite_backend`, :mod:`.redis_backend`, :mod:`.store` (atomic transitions), :mod:`.schedule`,
@@ -65,7 +67,7 @@ from .model import (
 )
 from .queue import JobQueue, make_huey, make_queue, with_defaults
 from .redis_backend import RedisBackend
-from .schedule import SCHEDULE_HELP, Schedule, due_schedules, parse_schedule
+from .schedule import SCHEDULE_HELP, Schedule, due_occurrences, due_schedules, parse_schedule
 from .sqlite_backend import SqliteBackend
 from .store import JobStore
 from .worker import WorkerHandle, run_worker, worker
@@ -73,6 +75,6 @@ from .worker import WorkerHandle, run_worker, worker
 __all__ = [
     "ACTIVE_STATES", "FINAL_STATES", "SCHEDULE_CATCHUP_MIN", "SCHEDULE_HELP", "SCHEDULE_TASK_NAME", "TASK_NAME",
     "Backend", "Job", "JobQueue", "JobStore", "QueueUnavailable", "RedisBackend", "Replayed", "Schedule",
-    "SqliteBackend", "SyncFn", "Tx", "WorkerHandle", "due_schedules", "make_huey", "make_queue", "parse_schedule",
+    "SqliteBackend", "SyncFn", "Tx", "WorkerHandle", "due_occurrences", "due_schedules", "make_huey", "make_queue", "parse_schedule",
     "run_worker", "with_defaults", "worker",
 ]

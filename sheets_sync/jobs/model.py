@@ -13,6 +13,8 @@ from ..errors import RetriableError
 ACTIVE_STATES = ("queued", "running")
 FINAL_STATES = ("done", "failed")
 SCHEDULE_CATCHUP_MIN = 5
+#: how far back a worker coming back looks for schedules missed while every worker was down
+SCHEDULE_MISSED_MAX_DAYS = 7
 TASK_NAME = "sheets_sync.run_job"
 SCHEDULE_TASK_NAME = "sheets_sync.check_schedules"
 

@@ -19,13 +19,22 @@ from typing import Any
 from ..config import Config, WorkbookConfig
 from ..errors import ConfigError, RetriableError, SheetsSyncError
 from .backend import Backend
-from .model import SCHEDULE_TASK_NAME, TASK_NAME, Job, QueueUnavailable, SyncFn
+from .model import (
+    SCHEDULE_CATCHUP_MIN,
+    SCHEDULE_MISSED_MAX_DAYS,
+    SCHEDULE_TASK_NAME,
+    TASK_NAME,
+    Job,
+    QueueUnavailable,
+    SyncFn,
+)
 from .redis_backend import RedisBackend
-from .schedule import _zone, due_schedules, parse_schedule
+from .schedule import _zone, due_occurrences, parse_schedule
 from .sqlite_backend import SqliteBackend
 from .store import JobStore
 
 log = logging.getLogger("sheets_sync.jobs")
+SCHEDULES_CHECKED_KEY = "schedules:checked"
 
 
 def _default_sync(config: Config, workbook: str | None = None, **kwargs: Any) -> Any:
@@ -132,13 +141,30 @@ class JobQueue:
         return len(ids)
 
     def fire_schedules(self, now: dt.datetime | None = None) -> list[Job]:
+        """Submit the schedules that are due. When every worker was down past a schedule's time (the last
+        check, kept in the store, is older than the catch-up window), the latest missed occurrence of each
+        schedule runs once, marked "missed … run late" in the trigger."""
         now = now or dt.datetime.now(dt.UTC)
+        checked = self.store.backend.read(SCHEDULES_CHECKED_KEY)
+        since = dt.datetime.fromtimestamp(float(checked), dt.UTC) if checked else None
         fired = []
-        for wb, sched, key in due_schedules(self.config, now):
-            if self.store.backend.once(f"schedule:{key}", ttl_s=2 * 86400):
-                job, _ = self.submit(wb.name, None, trigger=f"schedule: {sched.text}", requested_by=None)
-                log.info("schedule %r fired for workbook %s: job %s", sched.text, wb.name, job.id)
+        late_before = now.replace(second=0, microsecond=0) - dt.timedelta(minutes=SCHEDULE_CATCHUP_MIN)
+        for wb, sched, key, at in due_occurrences(self.config, now, since=since):
+            if self.store.backend.once(f"schedule:{key}", ttl_s=(SCHEDULE_MISSED_MAX_DAYS + 2) * 86400):
+                trigger = f"schedule: {sched.text}"
+                if at <= late_before:
+                    trigger += f" (missed at {key.rsplit('|', 1)[-1].replace('T', ' ')}, run late)"
+                job, _ = self.submit(wb.name, None, trigger=trigger, requested_by=None)
+                log.info("schedule %r fired for workbook %s: job %s (%s)", sched.text, wb.name, job.id, trigger)
                 fired.append(job)
+        stamp = now.timestamp()
+
+        def mark(tx: Any) -> None:
+            old = tx.get(SCHEDULES_CHECKED_KEY)
+            if old is None or float(old) < stamp:
+                tx.set(SCHEDULES_CHECKED_KEY, repr(stamp))
+
+        self.store.backend.transact(mark)
         return fired
 
     # -- consumer side

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from ..config import Config, WorkbookConfig
 from ..errors import ConfigError
-from .model import SCHEDULE_CATCHUP_MIN
+from .model import SCHEDULE_CATCHUP_MIN, SCHEDULE_MISSED_MAX_DAYS
 
 _DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 SCHEDULE_HELP = ("'daily HH:MM', 'weekdays HH:MM', 'weekly mon HH:MM' (or mon,thu), "
@@ -65,12 +65,19 @@ def _zone(wb: WorkbookConfig) -> ZoneInfo:
         raise ConfigError(f"workbook {wb.name}: unknown time zone {wb.timezone!r}") from None
 
 
-def due_schedules(config: Config, now: dt.datetime,
-                  catchup_min: int = SCHEDULE_CATCHUP_MIN) -> list[tuple[WorkbookConfig, Schedule, str]]:
-    """Schedules whose local time fell in ``(now - catchup_min, now]``, with a key naming that occurrence."""
+def due_occurrences(config: Config, now: dt.datetime, catchup_min: int = SCHEDULE_CATCHUP_MIN,
+                    since: dt.datetime | None = None) -> list[tuple[WorkbookConfig, Schedule, str, dt.datetime]]:
+    """Per schedule, its latest occurrence in ``(start, now]`` — start is ``now - catchup_min`` or, when the
+    schedules were last checked earlier (``since``: every worker was down), that time, at most
+    :data:`SCHEDULE_MISSED_MAX_DAYS` back. Only the latest one: a schedule missed several times runs once.
+    Returns ``(workbook, schedule, key, occurrence)``; the key names the occurrence (for the once-record)."""
     if now.tzinfo is None:
         raise ValueError("now must be timezone-aware")
     now = now.replace(second=0, microsecond=0)
+    start = now - dt.timedelta(minutes=catchup_min)
+    if since is not None:
+        start = max(min(start, since.replace(second=0, microsecond=0)),
+                    now - dt.timedelta(days=SCHEDULE_MISSED_MAX_DAYS))
     out = []
     for wb in config.workbooks.values():
         if not wb.schedule:
@@ -78,9 +85,21 @@ def due_schedules(config: Config, now: dt.datetime,
         tz = _zone(wb)
         for text in wb.schedule:
             sched = parse_schedule(text)
-            for back in range(catchup_min):
-                local = (now - dt.timedelta(minutes=back)).astimezone(tz)
-                if sched.matches(local):
-                    out.append((wb, sched, f"{wb.name}|{sched.text}|{local.strftime('%Y-%m-%dT%H:%M')}"))
+            day = now.astimezone(tz).date()
+            while True:
+                local = dt.datetime(day.year, day.month, day.day, sched.hour, sched.minute, tzinfo=tz)
+                utc = local.astimezone(dt.UTC)
+                if utc <= start:
                     break
+                exists = utc.astimezone(tz).replace(tzinfo=None) == local.replace(tzinfo=None)  # not a DST gap
+                if utc <= now and exists and sched.matches(local):
+                    out.append((wb, sched, f"{wb.name}|{sched.text}|{local.strftime('%Y-%m-%dT%H:%M')}", utc))
+                    break
+                day -= dt.timedelta(days=1)
     return out
+
+
+def due_schedules(config: Config, now: dt.datetime,
+                  catchup_min: int = SCHEDULE_CATCHUP_MIN) -> list[tuple[WorkbookConfig, Schedule, str]]:
+    """Schedules whose local time fell in ``(now - catchup_min, now]``, with a key naming that occurrence."""
+    return [(wb, sched, key) for wb, sched, key, _ in due_occurrences(config, now, catchup_min)]
