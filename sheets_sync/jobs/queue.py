@@ -85,16 +85,17 @@ class JobQueue:
 
         self._RetryTask = RetryTask
 
-        @huey.task(name=TASK_NAME)
         def run_job(job_id: str) -> None:
             self.execute(job_id)
 
-        @huey.periodic_task(crontab(), name=SCHEDULE_TASK_NAME)
         def check_schedules() -> None:
             self.fire_schedules()
 
-        self.task = run_job
-        self.schedule_task = check_schedules
+        # huey names a task after its function's module: keep the names messages in existing queues carry
+        # ("sheets_sync.jobs.sheets_sync.run_job", from when the queue was one module)
+        run_job.__module__ = check_schedules.__module__ = "sheets_sync.jobs"
+        self.task = huey.task(name=TASK_NAME)(run_job)
+        self.schedule_task = huey.periodic_task(crontab(), name=SCHEDULE_TASK_NAME)(check_schedules)
         if getattr(store.backend, "message_queue", None) and not getattr(huey, "immediate", False):
             # the job store writes the message in the transaction that creates (or re-queues) the job
             store.message = self._message
