@@ -212,3 +212,41 @@ def test_terminal_bar_draws_the_stage():
     assert "[###·······] fetching reports 2/4 — SP-API" in buf.getvalue()
     bar.close()
     assert buf.getvalue().endswith("\r\x1b[2K")
+
+
+# --------------------------------------------------------------- the Google adapter on a quota'd server
+
+
+def test_google_reads_wait_for_the_budget_instead_of_hitting_the_quota(tmp_path):
+    from sheets_sync.budget import GooglePacer
+    from sheets_sync.sheets.google import GoogleWorkbook, RetryPolicy
+    from sheets_sync.template import TEAM_TABS, load_template
+    from sheets_sync.testing.sheets_server import SID, FakeSheetsServer
+
+    minute_s, quota = 2.0, 6
+    with FakeSheetsServer() as server:
+        sa = server.service_account()
+        server.add_book(SID, {"Settings": [["key", "value"]]}, shared=[sa["client_email"]])
+        server.set_quota(quota, quota, minute_s=minute_s)
+
+        def workbook(pacer):
+            wb = GoogleWorkbook(SID, sa, template=load_template(), adapter_factory=server.adapter,
+                                retry=RetryPolicy(max_attempts=1))
+            wb.pacer = pacer
+            return wb
+
+        per = Limit.per_minute(quota)
+        budgets = Budgets(SqliteBackend(tmp_path / "jobs.db", checkpoint_interval_s=0),
+                          {"sheets_read": Limit(per.rate_per_s * 60 / minute_s, per.burst)})
+        paced = workbook(GooglePacer(budgets, sa["client_email"]))
+        for _ in range(8):                          # 16 reads: more than two minutes' worth
+            paced.read_tabs(list(TEAM_TABS))
+        assert server.quota_rejected == 0 and server.quota_accepted["read"] == 16
+        # the same reads without the budget run into Google's 429 (RESOURCE_EXHAUSTED)
+        from sheets_sync.errors import RetriableError
+
+        bare = workbook(None)
+        with pytest.raises(RetriableError, match="quota"):
+            for _ in range(8):
+                bare.read_tabs(list(TEAM_TABS))
+        assert server.quota_rejected >= 1
