@@ -74,8 +74,12 @@ def _worker_from_stdin() -> None:
 def _start_worker(config: Config) -> subprocess.Popen[bytes]:
     """The embedded worker as a plain child process (not ``multiprocessing``: gunicorn forks this process
     afterwards, and every forked worker would then try to join a child that is not its own on exit)."""
-    proc = subprocess.Popen([sys.executable, "-c", "from webhook.serve import _worker_from_stdin; _worker_from_stdin()"],
-                            stdin=subprocess.PIPE)
+    # Ctrl-C reaches the whole process group: the worker ignores it until its consumer installs its own
+    # handlers (a Ctrl-C while it is still importing would otherwise print a KeyboardInterrupt traceback);
+    # the master stops it with SIGTERM in any case.
+    code = ("import signal; signal.signal(signal.SIGINT, signal.SIG_IGN); "
+            "from webhook.serve import _worker_from_stdin; _worker_from_stdin()")
+    proc = subprocess.Popen([sys.executable, "-c", code], stdin=subprocess.PIPE)
     assert proc.stdin is not None
     proc.stdin.write(pickle.dumps(config))
     proc.stdin.close()
