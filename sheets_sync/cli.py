@@ -11,7 +11,8 @@ from pathlib import Path
 from . import __version__
 from .config import Config, WorkbookConfig, load_config
 from .errors import ConfigError, RetriableError, SheetsSyncError
-from .sync import SyncResult, init_workbook, open_source, open_workbook, sync_workbook
+from .progress import TerminalBar
+from .sync import SyncResult, init_workbook, open_source, open_workbook, run_sync, sync_workbook
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_RETRY = 0, 1, 2, 75
 
@@ -84,10 +85,21 @@ def cmd_sync(args: argparse.Namespace, config: Config) -> int:
     wbc = _target(args, config)
     if args.source:
         wbc = WorkbookConfig(**{**wbc.__dict__, "source": args.source})
-    wb = open_workbook(config, wbc)
+    config = config.with_workbook(wbc)
+    open_workbook(config, wbc)       # a configuration error exits 2 before anything runs
     source = open_source(config, wbc, Path(args.reports) if args.reports else None)
-    res = sync_workbook(wb, source, period=args.period, trigger="cli", requested_by=args.requested_by,
-                        progress=lambda m: _print(f"  … {m}"))
+    bar = TerminalBar(sys.stderr) if sys.stderr.isatty() else None
+
+    def lines(stage: str, done: int | None = None, total: int | None = None, detail: str | None = None) -> None:
+        if detail:
+            _print(f"  … {detail}")
+
+    try:   # through run_sync like the queue: shared API budgets, the same error handling
+        res = run_sync(config, wbc.name, period=args.period, trigger="cli", requested_by=args.requested_by,
+                       source=source, progress=bar or lines)
+    finally:
+        if bar is not None:
+            bar.close()
     _print_result(res)
     return EXIT_OK if res.ok else EXIT_FAILED
 
@@ -153,13 +165,15 @@ def cmd_demo(args: argparse.Namespace, config: Config) -> int:
 def cmd_serve(args: argparse.Namespace, config: Config) -> int:
     from webhook.serve import serve
 
-    return serve(config, host=args.host, port=args.port, workers=args.workers) or EXIT_OK
+    serve(config, host=args.host, port=args.port, workers=args.workers)
+    return EXIT_OK
 
 
 def cmd_worker(args: argparse.Namespace, config: Config) -> int:
     from .jobs import run_worker
 
-    return run_worker(config) or EXIT_OK
+    run_worker(config)
+    return EXIT_OK
 
 
 def cmd_registrations(args: argparse.Namespace, config: Config) -> int:

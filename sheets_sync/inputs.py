@@ -481,11 +481,11 @@ def _read_targets(tab: _TabReader, settings: Settings, known: dict[str, set[str]
             direction = ""
         if not ok or meta is None or target is None or m is None:
             continue
-        key = (m, scope, sv.lower(), owner.lower(), kpi)
-        if key in seen:
-            tab.bad("kpi", r, kpi, f"duplicates Targets row {seen[key]} (same owner, KPI, marketplace and scope)")
+        row_key = (m, scope, sv.lower(), owner.lower(), kpi)
+        if row_key in seen:
+            tab.bad("kpi", r, kpi, f"duplicates Targets row {seen[row_key]} (same owner, KPI, marketplace and scope)")
             continue
-        seen[key] = r
+        seen[row_key] = r
         out.append(Target(row=r, period=settings.period.label, marketplace=m, scope=scope, scope_value=sv,
                           owner=owner, role=canonical("role", _text(v.get("role"))), kpi=kpi, target=target, weight=weight,
                           direction=direction or meta.direction, notes=_text(v.get("notes"))))

@@ -1,4 +1,4 @@
-"""The KPI catalog of ../shared/spec/kpis.md as data.
+"""The KPI catalog (docs/workbook.md, "KPI catalog") as data.
 
 ``num``/``den`` name base metrics (see :mod:`sheets_sync.frames`); a KPI with ``den`` is a ratio of sums,
 one without is a sum. ``special`` KPIs (inventory, margin, health, manual) are computed by name in

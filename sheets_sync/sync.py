@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import datetime as dt
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -31,6 +30,7 @@ from .frames import ReportBatch
 from .inputs import read_inputs
 from .localize import finish_tabs
 from .locking import workbook_lock
+from .progress import ProgressFn, Tracker
 from .sheets.base import GENERATED_HEADER_ROW, GeneratedTab, Workbook
 from .sources.base import FetchRequest, Source
 from .template import GENERATED_TABS, TEAM_TABS, Template, load_template
@@ -136,11 +136,13 @@ def unaccounted_files(batches: list[ReportBatch], problems: list[Problem], lines
 
 def sync_workbook(wb: Workbook, source: Source | None, *, period: str | None = None, trigger: str = "cli",
                   requested_by: str | None = None, now: dt.datetime | None = None,
-                  template: Template | None = None, progress: Callable[[str], None] | None = None,
+                  template: Template | None = None, progress: ProgressFn | None = None,
                   lock_wait_s: float | None = None) -> SyncResult:
     """Read team tabs → collect and parse reports → compute → write generated tabs (one write), holding the
     workbook's sync lock throughout (every entry point comes here: one sync per workbook at a time; a sync that
-    waited ``lock_wait_s`` in vain raises the retriable ``WorkbookBusyError``)."""
+    waited ``lock_wait_s`` in vain raises the retriable ``WorkbookBusyError``).
+
+    ``progress(stage, done=None, total=None, detail=None)`` hears each stage (:mod:`sheets_sync.progress`)."""
     with workbook_lock(wb, lock_wait_s):
         if hasattr(wb, "remove_stale_temps"):
             wb.remove_stale_temps()   # what a killed sync left behind
@@ -150,8 +152,10 @@ def sync_workbook(wb: Workbook, source: Source | None, *, period: str | None = N
 
 def _sync_locked(wb: Workbook, source: Source | None, *, period: str | None, trigger: str,
                  requested_by: str | None, now: dt.datetime | None, template: Template | None,
-                 progress: Callable[[str], None] | None) -> SyncResult:
+                 progress: ProgressFn | None) -> SyncResult:
     template = template or load_template()
+    track = progress if isinstance(progress, Tracker) else Tracker(progress)
+    track("reading")
     started = (now or dt.datetime.now(dt.UTC)).replace(microsecond=0)
     t0 = time.perf_counter()
     result = SyncResult(status="failed", started_at=started, duration_s=0.0, workbook=wb.describe())
@@ -183,9 +187,10 @@ def _sync_locked(wb: Workbook, source: Source | None, *, period: str | None, tri
     batches: list[ReportBatch] = []
     file_notes: list[str] = []
     if source is not None:
+        track("fetching")
         last = settings.period.previous(1)      # for comparisons: fetched after this period, when cheap
         req = FetchRequest(start=settings.period.start, end=min(settings.period.end, today_team),
-                           marketplaces=settings.marketplaces, progress=progress or (lambda m: None),
+                           marketplaces=settings.marketplaces, progress=track.note, stage=track,
                            comparison=(last.start, last.end))
         try:
             batches = collect_batches(source, req, problems, file_notes)
@@ -193,6 +198,7 @@ def _sync_locked(wb: Workbook, source: Source | None, *, period: str | None, tri
             raise
         except SheetsSyncError as exc:
             problems.append(Problem(getattr(source, "name", "source"), None, str(exc), "no reports used"))
+    track("computing")
     facts = build_facts(batches, settings, inputs.products, today=today_team)
     problems.extend(facts.problems)
     rows, ev = evaluate_all(inputs, facts)
@@ -238,6 +244,7 @@ def _sync_locked(wb: Workbook, source: Source | None, *, period: str | None, tri
     previous = _generated_rows(tables.get("Sync Log"))
     tabs.append(T.sync_log_tab(template, settings, entry, detail, previous, title))
     tabs = finish_tabs(tabs, template, settings.language, settings.attainment_cap)   # as the reader sees them
+    track("writing")
     wb.write_tabs(tabs)   # RetriableError propagates: nothing was written, the caller may retry
     result.status = status
     result.language = settings.language
@@ -288,21 +295,47 @@ def open_source(config: Config, wbc: WorkbookConfig, reports: Path | None = None
 
 def run_sync(config: Config, workbook: str | None = None, *, period: str | None = None, trigger: str = "cli",
              requested_by: str | None = None, reports: Path | None = None,
-             progress: Callable[[str], None] | None = None) -> SyncResult:
-    """Sync one configured workbook. Returns a SyncResult for every outcome except RetriableError (429, 5xx,
-    throttling), which propagates so a queue can retry."""
+             progress: ProgressFn | None = None, source: Source | None = None) -> SyncResult:
+    """Sync one configured workbook (the CLI and the job queue both come here). Returns a SyncResult for every
+    outcome except RetriableError (429, 5xx, throttling), which propagates so a queue can retry.
+
+    API calls draw from the shared budgets in the queue's store (:mod:`sheets_sync.budget`). ``source``
+    replaces the configured one (``--source``, tests)."""
     wbc = config.find_workbook(workbook) if workbook else config.workbook(None)
     started = dt.datetime.now(dt.UTC).replace(microsecond=0)
+    track = Tracker(progress)
     try:
         wb = open_workbook(config, wbc)
-        source = open_source(config, wbc, reports)
+        source = source if source is not None else open_source(config, wbc, reports)
     except RetriableError:
         raise
     except SheetsSyncError as exc:
         return SyncResult(status="failed", started_at=started, duration_s=0.0, workbook=wbc.target,
                           error=str(exc), error_code=_error_code(exc))
+    attach_budgets(config, wb, source, track)
     return sync_workbook(wb, source, period=period, trigger=trigger, requested_by=requested_by,
-                         progress=progress)
+                         progress=track)
+
+
+BUDGET_NAMES = {"sheets_read": "Sheets read", "sheets_write": "Sheets write", "ads": "Amazon Ads",
+                "spapi_createReport": "SP-API createReport", "spapi_getReport": "SP-API getReport",
+                "spapi_getReportDocument": "SP-API getReportDocument"}
+
+
+def attach_budgets(config: Config, wb: Any, source: Any, track: Tracker | None = None) -> None:
+    """Give the Google workbook and the Amazon sources their pacers over the shared budgets."""
+    from .budget import account_key, shared_budgets
+
+    def on_wait(bucket: str, seconds: float) -> None:
+        if track is not None:
+            track.note(f"waiting {seconds:.0f} s for the {BUDGET_NAMES.get(bucket, bucket)} budget")
+
+    if hasattr(type(wb), "pacer") and getattr(wb, "service_account_email", None):
+        wb.pacer = shared_budgets(config).google(wb.service_account_email, on_wait)
+    for part in (getattr(source, "sp", None), getattr(source, "ads", None)):
+        token = getattr(getattr(part, "credentials", None), "refresh_token", None)
+        if part is not None and token:
+            part.pacer = shared_budgets(config).amazon(account_key(token), on_wait)
 
 
 def init_workbook(wb: Workbook, template: Template | None = None, today: dt.date | None = None,

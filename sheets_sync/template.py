@@ -1,4 +1,4 @@
-"""Template v1: the tabs of ../shared/spec/workbook.md, defined once in ``sheet_templates/*.yaml``."""
+"""Template v1: the tabs of docs/workbook.md, defined once in ``sheet_templates/*.yaml``."""
 
 from __future__ import annotations
 

@@ -216,6 +216,8 @@ class GoogleWorkbook(Workbook):
 
     #: API calls one :meth:`write_tabs` makes when nothing goes wrong (the sync logs it before writing)
     calls_per_write = 1
+    #: a :class:`sheets_sync.budget.Pacer` (shared per-service-account budget) the sync sets, or None
+    pacer: Any = None
 
     def __init__(self, spreadsheet_id: str, credentials: Mapping[str, Any] | str | Path, *,
                  template: Any = None, timeout: float | tuple[float, float] = (10.0, 120.0),
@@ -386,6 +388,8 @@ class GoogleWorkbook(Workbook):
     def _send(self, method: str, url: str, *, params: dict[str, Any] | None = None,
               json_body: dict[str, Any] | None = None) -> Any:
         """One HTTP request, translated: returns the JSON body or raises from our error tree."""
+        if self.pacer is not None:
+            self.pacer.acquire("read" if method.lower() == "get" else "write")
         self.api_calls += 1
         data = headers = None
         if json_body is not None:       # compact JSON: the write can be megabytes
@@ -476,7 +480,7 @@ class GoogleWorkbook(Workbook):
         elapsed = policy.clock() - start
         msg = f"could not {what} of {self.describe()} after {n + 1} attempt(s) in {elapsed:.0f} s: {last}"
         kind = QuotaError if isinstance(last, QuotaError) else RetriableError
-        raise kind(msg, retry_after=last.retry_after) from last
+        raise kind(msg, retry_after=getattr(last, "retry_after", None)) from last
 
     # ---------------------------------------------------------------------------------------- reading
 

@@ -51,7 +51,7 @@ class AmazonSource(Source):
         return [*self.sp.pending, *(self.ads.pending if self.ads else [])]
 
     @property  # type: ignore[override]
-    def api_calls(self) -> int:
+    def api_calls(self) -> int:  # type: ignore[override]
         return self.sp.api_calls + (self.ads.api_calls if self.ads else 0)
 
     @property

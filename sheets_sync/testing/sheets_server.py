@@ -298,18 +298,18 @@ def quote_title(title: str) -> str:
 def split_range(rng: str) -> tuple[str, str]:
     """``'My tab'!A1:B2`` → (``My tab``, ``A1:B2``); ``Tab`` → (``Tab``, "")."""
     if rng.startswith("'"):
-        i, title = 1, []
+        i, chars = 1, []
         while i < len(rng):
             if rng[i] == "'":
                 if rng[i + 1:i + 2] == "'":
-                    title.append("'")
+                    chars.append("'")
                     i += 2
                     continue
                 break
-            title.append(rng[i])
+            chars.append(rng[i])
             i += 1
         rest = rng[i + 1:]
-        return "".join(title), rest[1:] if rest.startswith("!") else rest
+        return "".join(chars), rest[1:] if rest.startswith("!") else rest
     title, _, a1 = rng.partition("!")
     return title, a1
 
@@ -714,6 +714,39 @@ class FakeSheetsServer:
         self.emails: dict[str, str] = {}              # client_email → key id
         self.tokens: dict[str, str] = {}              # access token → client_email
         self.httpd: ThreadingHTTPServer | None = None
+        self.quota: dict[str, int] = {}               # "read"/"write" → requests per minute per service account
+        self.quota_minute_s = 60.0
+        self.quota_used: dict[tuple[str, str], list[float]] = {}
+        self.quota_rejected = 0
+        self.quota_accepted = {"read": 0, "write": 0}
+
+    def set_quota(self, reads_per_minute: int | None, writes_per_minute: int | None,
+                  minute_s: float = 60.0) -> None:
+        """Google's per-user (per service account) quotas: read and write requests per minute; over it → 429
+        RESOURCE_EXHAUSTED. ``minute_s`` shortens the minute for benchmarks (the limits scale with it)."""
+        with self.lock:
+            self.quota = {k: v for k, v in (("read", reads_per_minute), ("write", writes_per_minute)) if v}
+            self.quota_minute_s = minute_s
+            self.quota_used.clear()
+            self.quota_rejected, self.quota_accepted = 0, {"read": 0, "write": 0}
+
+    def _over_quota(self, email: str, method: str) -> str | None:
+        """Count one request against ``email``'s quota; the quota's name when it is exhausted (not counted)."""
+        kind = "read" if method == "GET" else "write"
+        limit = self.quota.get(kind)
+        if not limit:
+            return None
+        now = time.monotonic()
+        with self.lock:
+            used = self.quota_used.setdefault((email, kind), [])
+            while used and used[0] <= now - self.quota_minute_s:
+                used.pop(0)
+            if len(used) >= limit:
+                self.quota_rejected += 1
+                return kind.capitalize() + " requests"
+            used.append(now)
+            self.quota_accepted[kind] += 1
+        return None
 
     # lifecycle
     def start(self) -> FakeSheetsServer:
@@ -944,6 +977,11 @@ class _Handler(BaseHTTPRequestHandler):
             raise ApiError(401, "Request is missing required authentication credential. Expected OAuth 2 access "
                                 "token, login cookie or other valid authentication credential.", "UNAUTHENTICATED")
         sid, rest = m[1], m[2] or ""
+        exhausted = fake._over_quota(email, method)
+        if exhausted:
+            raise ApiError(429, f"Quota exceeded for quota metric '{exhausted}' and limit '{exhausted} per minute "
+                                "per user' of service 'sheets.googleapis.com' for consumer "
+                                "'project_number:000000000000'.", "RESOURCE_EXHAUSTED")
         with fake.lock:
             book = fake.books.get(sid)
             if book is None:
