@@ -187,6 +187,10 @@ def sync_workbook(wb: Workbook, source: Source | None, *, period: str | None = N
                for line in provisional + overrides + facts.coverage]
     previous = _generated_rows(tables.get("Sync Log"))
     tabs.append(T.sync_log_tab(template, settings, entry, detail, previous, title))
+    trimmed = wb.fit_tabs(tabs)   # History over the backend's limits: its oldest as-of dates go, said here
+    if trimmed:
+        detail += [["", "", "", "warning", None, None, None, line] for line in trimmed]
+        tabs[-1] = T.sync_log_tab(template, settings, entry, detail, previous, title)
     wb.write_tabs(tabs)   # RetriableError propagates: nothing was written, the caller may retry
     result.status = status
     result.duration_s = round(time.perf_counter() - t0, 3)
@@ -196,7 +200,7 @@ def sync_workbook(wb: Workbook, source: Source | None, *, period: str | None = N
     result.problems = [str(p) for p in problems]
     result.scorecard = [{"owner": s.owner, "role": s.role, "score": s.score, "projected_score": s.projected_score,
                          "tier": s.tier, "payout": s.payout} for s in scores]
-    result.summary = [message]
+    result.summary = [message, *trimmed]
     if not computed:
         result.error, result.error_code = "nothing could be computed", "input"
     return result
