@@ -72,6 +72,7 @@ def make_workbook(server: FakeSheetsServer, sa: dict[str, Any], clock: FakeClock
         kw.setdefault("pacer", pacer)
         return GoogleWorkbook(sid, credentials if credentials is not None else sa, template=load_template(),
                               timeout=timeout, retry=policy, adapter_factory=server.adapter, **kw)
+    make.pacer = pacer  # type: ignore[attr-defined]
     return make
 
 

@@ -132,7 +132,8 @@ class Fault:
     """One injected fault. ``kind``: ``status`` (answer ``code``), ``slow`` (apply, then answer after
     ``delay`` s), ``drop`` (close the connection before doing anything), ``drop_after`` (apply, then close
     without an answer), ``reject`` (a batchUpdate fails validation at request ``at``; nothing applied).
-    ``match`` is a substring of ``METHOD path`` (e.g. ``":batchUpdate"``, ``"values:batchGet"``)."""
+    ``match`` is a substring of ``METHOD path`` (e.g. ``":batchUpdate"``, ``"values:batchGet"``); ``skip`` lets
+    that many matching calls through first (a fault at the n-th staging request)."""
 
     kind: str = "status"
     code: int = 500
@@ -141,6 +142,7 @@ class Fault:
     at: int | None = None
     match: str = ""
     times: int = 1
+    skip: int = 0
 
 
 @dataclass
@@ -925,6 +927,9 @@ class FakeSheetsServer:
         with self.lock:
             for f in self.faults:
                 if f.match in f"{method} {path}" and (path.startswith("/v4/") or "/token" in f.match):
+                    if f.skip > 0:
+                        f.skip -= 1
+                        continue
                     f.times -= 1
                     if f.times <= 0:
                         self.faults.remove(f)
