@@ -902,7 +902,14 @@ class _Planner:
             if part:
                 reqs.append({"updateCells": {"start": {"sheetId": sid, "rowIndex": start, "columnIndex": 0},
                                              "rows": part, "fields": fields}})
-        reqs.extend(full[content + 1:])
+        written = [(a, b) for a, b in ((H, H + j), (tail, n_rows)) if b > a]
+        for r in full[content + 1:]:
+            if "repeatCell" not in r:
+                reqs.append(r)
+                continue
+            for a, b in written:                              # column formats: only the rows just written
+                rc = r["repeatCell"]
+                reqs.append({"repeatCell": {**rc, "range": {**rc["range"], "startRowIndex": a, "endRowIndex": b}}})
         return reqs
 
     def _stage_if_needed(self, plan: _Plan) -> None:
