@@ -187,7 +187,8 @@ def sync_workbook(wb: Workbook, source: Source | None, *, period: str | None = N
                for line in provisional + overrides + facts.coverage]
     previous = _generated_rows(tables.get("Sync Log"))
     tabs.append(T.sync_log_tab(template, settings, entry, detail, previous, title))
-    trimmed = wb.fit_tabs(tabs)   # History over the backend's limits: its oldest as-of dates go, said here
+    fit = getattr(wb, "fit_tabs", None)   # History over the backend's limits: its oldest as-of dates go
+    trimmed = fit(tabs) if fit is not None else []
     if trimmed:
         detail += [["", "", "", "warning", None, None, None, line] for line in trimmed]
         tabs[-1] = T.sync_log_tab(template, settings, entry, detail, previous, title)

@@ -240,6 +240,20 @@ def test_a_write_over_the_budget_is_staged_and_swapped_in_atomically(server, sha
 BUDGET = 60_000
 
 
+@pytest.mark.slow
+def test_a_write_over_googles_hard_limit_goes_through_in_requests_of_at_most_2_mb(server, shared_book,
+                                                                               make_workbook):
+    shared_book(team())
+    tab = big_actuals(20_000, seed=3)                         # ≈ 14 MB of cells: one request would be refused
+    wb = make_workbook()
+    wb.write_tabs([tab])
+    sizes = batch_bodies(server)
+    assert sum(sizes) > 10_485_760 and max(sizes) <= 2_000_000
+    got = server.values(SID, "Actuals")
+    assert got[0] == [tab.title] and got[1] == tab.columns and got[2:] == tab.rows
+    assert not [t for t in sheet_titles(server) if t.startswith(STAGING_PREFIX)]
+
+
 def _staged_steps(server, make_workbook) -> int:
     """How many batchUpdates the staged write below makes (staging requests + the final one)."""
     shared = server.books[SID]
