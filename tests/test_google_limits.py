@@ -337,6 +337,18 @@ def test_a_fault_at_any_staging_step_leaves_old_or_new_tabs_and_the_next_sync_cl
         assert {t.name: server.values(SID, t.name) for t in old} == old_values
 
 
+def test_a_staging_request_whose_answer_was_lost_is_not_applied_twice(server, shared_book, make_workbook, clock):
+    shared_book(team())
+    make_workbook().write_tabs([big_actuals(100, seed=0)])
+    # the first staging request lands but its answer is lost, then the retry meets a 429
+    server.inject(Fault(kind="drop_after", match=":batchUpdate"), Fault(code=429, match=":batchUpdate"))
+    wb = make_workbook(request_budget=BUDGET)
+    wb.write_tabs([big_actuals(600, seed=1)])
+    assert wb.last_write["staged_blocks"] >= 1 and len(clock.sleeps) == 2
+    assert server.values(SID, "Actuals")[2:] == big_actuals(600, seed=1).rows
+    assert not [t for t in sheet_titles(server) if t.startswith(STAGING_PREFIX)]
+
+
 # --------------------------------------------------------------------------------------- recovery
 
 def test_a_sheet_whose_history_is_already_too_big_recovers_by_itself(shared_book, clock):

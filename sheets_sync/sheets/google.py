@@ -469,14 +469,17 @@ class GoogleWorkbook(Workbook):
         for n, stage in enumerate(plan.stages):
             for k, chunk in enumerate(stage.chunks):
                 first_of_all = n == 0 and k == 0
+                uncertain = [False]                              # an earlier try may have landed
 
                 def step(attempt: int, last: SheetsSyncError | None, stage: _Stage = stage, k: int = k,
-                         chunk: list[dict[str, Any]] = chunk, first_of_all: bool = first_of_all) -> Any:
+                         chunk: list[dict[str, Any]] = chunk, first_of_all: bool = first_of_all,
+                         uncertain: list[bool] = uncertain) -> Any:
                     reqs = list(chunk)
+                    uncertain[0] = uncertain[0] or isinstance(last, _Ambiguous)
                     if k == 0:
                         add = {"addSheet": {"properties": stage.properties}}
                         cleanup = plan.cleanup if first_of_all else []
-                        if isinstance(last, _Ambiguous):          # the first try may have landed
+                        if uncertain[0]:                          # look before adding the tab again
                             self._meta = None
                             meta = self._metadata()
                             cleanup = [c for c in cleanup if c["deleteSheet"]["sheetId"] in meta.ids()]
@@ -488,8 +491,11 @@ class GoogleWorkbook(Workbook):
 
                 self._with_retries(f"stage {stage.label} (part {k + 1} of {len(stage.chunks)})", step)
 
+        uncertain = [False]
+
         def final(attempt: int, last: SheetsSyncError | None) -> Any:
-            if isinstance(last, _Ambiguous):                     # landed? our write id says so
+            uncertain[0] = uncertain[0] or isinstance(last, _Ambiguous)
+            if uncertain[0]:                                     # landed? our write id says so
                 self._meta = None
                 if self._metadata().write_id() == write_id:
                     return None
