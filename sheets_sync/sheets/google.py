@@ -838,8 +838,16 @@ class _Planner:
                         "rows": [{"values": [_cell(t.title, {"textFormat": {"italic": True}})]}],
                         "fields": "userEnteredValue,userEnteredFormat"}})
                 continue
-            full = wb._tab_requests(t, meta, self.used_ids)
-            patch = self._patch(t, existing, full) if existing is not None else None
+            run = self._alignment(t, existing) if existing is not None else None
+            patch = None
+            if run is not None:
+                # the rows that stay on the sheet need no CellData: build the requests without them
+                i, j, n = run
+                lite = GeneratedTab(**{**t.__dict__, "rows": [*t.rows[:j], *([[]] * n), *t.rows[j + n:]]})
+                if _grid_size(lite) != _grid_size(t):
+                    lite = t
+                patch = self._patch(t, existing, wb._tab_requests(lite, meta, self.used_ids), run)
+            full = wb._tab_requests(t, meta, self.used_ids) if patch is None else []
             if patch is not None:
                 plan.patched.append(t.name)
             plan.final.extend(patch if patch is not None else full)
@@ -868,21 +876,29 @@ class _Planner:
         return (existing.conditional_formats == rules and len(existing.charts) == charts
                 and bool(existing.our_protections) == t.protected)
 
-    def _patch(self, t: GeneratedTab, existing: SheetInfo, full: list[dict[str, Any]]) -> list[dict[str, Any]] | None:
-        """Rows instead of the whole tab, for a tab read back by this sync: the old data rows that survive
-        as one run (History: oldest dates dropped, new as-of rows appended; Sync Log: new entry on top, the
-        oldest at the bottom dropped) stay where they are; only the rows around them are sent."""
+    def _alignment(self, t: GeneratedTab, existing: SheetInfo) -> tuple[int, int, int] | None:
+        """For a tab read back by this sync: (i, j, n), the old data rows i…i+n that are new rows j…j+n."""
         old = self.wb._read_back.get(t.name)
         H = GENERATED_HEADER_ROW
         if old is None or t.charts or existing.charts or t.row_formats or len(old) < H:
             return None
-        n_rows, n_cols = _grid_size(t)
+        n_cols = _grid_size(t)[1]
         if existing.cols != n_cols or existing.rows != max(len(old), H + 1) or \
                 _norm_row(old[H - 1]) != _norm_row(t.columns):
             return None
-        i, j, run = _align([_norm_row(r) for r in old[H:]], [_norm_row(r) for r in t.rows])
+        run = _align(old[H:], t.rows)
+        return run if run[2] else None
+
+    def _patch(self, t: GeneratedTab, existing: SheetInfo, full: list[dict[str, Any]],
+               run_: tuple[int, int, int]) -> list[dict[str, Any]] | None:
+        """Rows instead of the whole tab: the old data rows that survive as one run (History: oldest dates
+        dropped, new as-of rows appended; Sync Log: new entry on top, the oldest at the bottom dropped) stay
+        where they are; only the rows around them are sent."""
+        H = GENERATED_HEADER_ROW
+        n_rows, n_cols = _grid_size(t)
+        i, j, run = run_
         content = next((k for k, r in enumerate(full) if "start" in r.get("updateCells", {})), None)
-        if run == 0 or content is None:
+        if content is None:
             return None
         uc = full[content]["updateCells"]
         rows, fields, sid = uc["rows"], uc["fields"], existing.sheet_id
@@ -981,17 +997,10 @@ def _json_size(obj: Any) -> int:
     return len(json.dumps(obj, separators=(",", ":"), ensure_ascii=False).encode("utf-8"))
 
 
-def _json_default(v: Any) -> str:
-    if hasattr(v, "item") and not isinstance(v, str | bytes):
-        with contextlib.suppress(TypeError, ValueError):
-            return repr(v.item())
-    return f"{type(v).__name__}:{v!r}"
-
-
 def _digest(t: GeneratedTab) -> tuple[str, str]:
     """Digests of a tab's content (everything but the definitions line) and of its definitions line."""
-    body = json.dumps([t.columns, t.rows, t.formats, t.row_formats, t.widths, t.status_column,
-                       [repr(c) for c in t.charts], t.protected, t.currency], default=_json_default)
+    body = repr((t.columns, t.rows, sorted(t.formats.items()), sorted(t.row_formats.items()),
+                 sorted(t.widths.items()), t.status_column, t.charts, t.protected, t.currency))
     return (hashlib.blake2b(body.encode(), digest_size=8).hexdigest(),
             hashlib.blake2b(str(t.title).encode(), digest_size=4).hexdigest())
 
@@ -1022,19 +1031,32 @@ def _norm_row(row: Sequence[Any]) -> tuple[Any, ...]:
     return tuple(out)
 
 
-def _align(old: list[tuple], new: list[tuple]) -> tuple[int, int, int]:
-    """(i, j, n): old[i:i + n] == new[j:j + n], the longest such run that starts at the top of either side."""
+ALIGN_SEARCH = 5_000    # rows dropped at the top (History) or inserted at the top (Sync Log) in one sync
+
+
+def _same_row(a: Sequence[Any], b: Sequence[Any]) -> bool:
+    """Would the sheet hold the same cells? Plain equality first (True == 1 aside), else cell by cell."""
+    if a == b and bool not in set(map(type, a)) and bool not in set(map(type, b)):
+        return True
+    return _norm_row(a) == _norm_row(b)
+
+
+def _align(old: Sequence[Sequence[Any]], new: Sequence[Sequence[Any]]) -> tuple[int, int, int]:
+    """(i, j, n): old[i:i + n] and new[j:j + n] hold the same cells, the longest such run that starts at the
+    top of either side, within the first ALIGN_SEARCH rows (else a whole rewrite is cheaper to find)."""
     best = (0, 0, 0)
     if not old or not new:
         return best
     starts = []
-    with contextlib.suppress(ValueError):
-        starts.append((old.index(new[0]), 0))
-    with contextlib.suppress(ValueError):
-        starts.append((0, new.index(old[0])))
+    first = next((i for i, r in enumerate(old[:ALIGN_SEARCH]) if _same_row(r, new[0])), None)
+    if first is not None:
+        starts.append((first, 0))
+    top = next((j for j, r in enumerate(new[:ALIGN_SEARCH]) if _same_row(old[0], r)), None)
+    if top is not None:
+        starts.append((0, top))
     for i, j in starts:
         n = 0
-        while i + n < len(old) and j + n < len(new) and old[i + n] == new[j + n]:
+        while i + n < len(old) and j + n < len(new) and _same_row(old[i + n], new[j + n]):
             n += 1
         if n > best[2]:
             best = (i, j, n)
