@@ -285,7 +285,7 @@ class KillAt:
         self.inner.acquire(kind)
 
 
-@pytest.mark.parametrize("fault", ["500", "killed", "429", "drop_after"])
+@pytest.mark.parametrize("fault", ["500", "killed", "429", "drop_after", "timeout"])
 def test_a_fault_at_any_staging_step_leaves_old_or_new_tabs_and_the_next_sync_cleans_up(
         server, shared_book, make_workbook, clock, fault):
     shared_book(team())
@@ -303,6 +303,9 @@ def test_a_fault_at_any_staging_step_leaves_old_or_new_tabs_and_the_next_sync_cl
             server.inject(Fault(code=429, retry_after=3, match=":batchUpdate", skip=k))
         elif fault == "drop_after":
             server.inject(Fault(kind="drop_after", match=":batchUpdate", skip=k))
+        elif fault == "timeout":                             # applied, answered after the client gave up
+            server.inject(Fault(kind="slow", delay=0.6, match=":batchUpdate", skip=k))
+            kw["timeout"] = (1.0, 0.3)
         else:
             kw["pacer"] = KillAt(k, make_workbook.pacer)
         wb = make_workbook(request_budget=BUDGET, max_attempts=3, **kw)
@@ -317,7 +320,7 @@ def test_a_fault_at_any_staging_step_leaves_old_or_new_tabs_and_the_next_sync_cl
         now = {t.name: server.values(SID, t.name) for t in new}
         want = {t.name: None for t in new}
         if finished:
-            assert fault in ("429", "drop_after"), k
+            assert fault in ("429", "drop_after", "timeout"), k
             if fault == "429":
                 assert 3 in clock.sleeps[sleeps:]            # Retry-After honoured
             want = {t.name: [[t.title], t.columns] for t in new}
