@@ -6,6 +6,7 @@ Only this module sees every port (workbook, source, compute). Callers (CLI, job 
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import time
 from dataclasses import dataclass, field
@@ -134,6 +135,14 @@ def unaccounted_files(batches: list[ReportBatch], problems: list[Problem], lines
     return out
 
 
+def _keep_history_dates(history: GeneratedTab, trimmed: GeneratedTab) -> GeneratedTab:
+    """``history`` (as computed) keeping only the as-of dates still in ``trimmed`` (the shown tab after the
+    backend's fit); ``as_of`` keeps its template position in both."""
+    j = history.columns.index("as_of")
+    kept = {r[j] for r in trimmed.rows if j < len(r)}
+    return dataclasses.replace(history, rows=[r for r in history.rows if r[j] in kept])
+
+
 def sync_workbook(wb: Workbook, source: Source | None, *, period: str | None = None, trigger: str = "cli",
                   requested_by: str | None = None, now: dt.datetime | None = None,
                   template: Template | None = None, progress: ProgressFn | None = None,
@@ -243,7 +252,16 @@ def _sync_locked(wb: Workbook, source: Source | None, *, period: str | None, tri
                + unaccounted_files(batches, problems, facts.coverage)]
     previous = _generated_rows(tables.get("Sync Log"))
     tabs.append(T.sync_log_tab(template, settings, entry, detail, previous, title))
-    tabs = finish_tabs(tabs, template, settings.language, settings.attainment_cap)   # as the reader sees them
+    shown = finish_tabs(tabs, template, settings.language, settings.attainment_cap)   # as the reader sees them
+    fit = getattr(wb, "fit_tabs", None)   # History over the backend's limits: its oldest as-of dates go
+    trimmed = fit(shown) if fit is not None else []
+    if trimmed:   # the same dates out of the computed History, then shown again (its owner-score block too)
+        detail += [["", "", "", "warning", None, None, None, line] for line in trimmed]
+        tabs = [_keep_history_dates(t, next(s for s in shown if s.name == "History")) if t.name == "History"
+                else t for t in tabs]
+        tabs[-1] = T.sync_log_tab(template, settings, entry, detail, previous, title)
+        shown = finish_tabs(tabs, template, settings.language, settings.attainment_cap)
+    tabs = shown
     track("writing")
     wb.write_tabs(tabs)   # RetriableError propagates: nothing was written, the caller may retry
     result.status = status
@@ -255,7 +273,7 @@ def _sync_locked(wb: Workbook, source: Source | None, *, period: str | None, tri
     result.problems = [str(p) for p in problems]
     result.scorecard = [{"owner": s.owner, "role": s.role, "score": s.score, "projected_score": s.projected_score,
                          "tier": s.tier, "payout": s.payout} for s in scores]
-    result.summary = [message]
+    result.summary = [message, *trimmed]
     if not computed:
         result.error, result.error_code = "nothing could be computed", "input"
     return result

@@ -166,3 +166,8 @@ class Workbook(abc.ABC):
     def describe(self) -> str:
         """A human name for messages (a path or a sheet id); never a secret."""
         return type(self).__name__
+
+    def fit_tabs(self, tabs: list[GeneratedTab]) -> list[str]:
+        """Trim what the service owns (History's oldest as-of dates) so the write fits the backend's limits;
+        one sentence per trim, for the Sync Log. Backends without such limits trim nothing."""
+        return []
