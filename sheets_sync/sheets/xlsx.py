@@ -230,7 +230,7 @@ class XlsxWorkbook(Workbook):
     def remove_stale_temps(self) -> list[str]:
         """Remove temporary files a killed sync of this workbook left next to it (call while holding the
         workbook's sync lock, so no running sync's file is removed). Returns the names removed."""
-        removed = []
+        removed: list[str] = []
         pattern = re.compile(re.escape(f".{self.path.name}.sync-") + r"[a-z0-9_]+\.tmp"
                              + "|" + re.escape(f".{self.path.stem}.") + r"[a-z0-9_]{8}\.xlsx\.tmp")
         try:

@@ -23,7 +23,7 @@ import io
 import posixpath
 import re
 import zipfile
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Sequence, Set
 from dataclasses import dataclass
 from typing import Any
 from xml.etree import ElementTree as ET
@@ -79,7 +79,7 @@ def read_rels(z: zipfile.ZipFile, names: set[str], part: str) -> list[Rel]:
     return out
 
 
-def _reach(z: zipfile.ZipFile, names: set[str], starts: Iterable[str], skip: set[str] = frozenset()) -> set[str]:
+def _reach(z: zipfile.ZipFile, names: set[str], starts: Iterable[str], skip: Set[str] = frozenset()) -> set[str]:
     """Every part reachable from ``starts`` through rels (not entering ``skip``)."""
     seen: set[str] = set()
     todo = [s for s in starts if s not in skip]

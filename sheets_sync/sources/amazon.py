@@ -19,6 +19,7 @@ import time
 from collections.abc import Iterator
 
 from ..config import Config
+from ..errors import Problem
 from ..frames import RawReport
 from .ads import ADS_ENV, AdsApiSource, AdsCredentials
 from .amazon_common import Budget, Clock, LocalBudget, Sleep, StageProgress
@@ -38,11 +39,11 @@ class AmazonSource(Source):
         self._notes = list(notes or [])
 
     @property  # type: ignore[override]
-    def problems(self) -> list[str]:
+    def problems(self) -> list[str | Problem]:
         return [*self._notes, *self.sp.problems, *(self.ads.problems if self.ads else [])]
 
     @problems.setter
-    def problems(self, value: list[str]) -> None:   # Source.__init__ assigns []
+    def problems(self, value: list[str | Problem]) -> None:   # Source.__init__ assigns []
         self._notes = list(value)
 
     @property

@@ -315,7 +315,7 @@ class ReportApiSource(Source):
     label = "API"
     budget: Budget | None = None          # pacing of requests (None: only Amazon's 429s slow us down)
     stage_progress: StageProgress = staticmethod(no_stage_progress)
-    pending: list[str] | tuple[str, ...] = ()     # what a later sync will fetch (a list once collect runs)
+    pending: list[str] = []     # what a later sync will fetch (a new list each collect)  # noqa: RUF012
 
     def _comparison_jobs(self, request: FetchRequest, created: list) -> tuple[list[RawReport], list]:
         """Cached documents and jobs for ``request.comparison`` (default: none; the subclass decides what
@@ -346,7 +346,7 @@ class ReportApiSource(Source):
         return spawned
 
     def _create_spawned(self, progress: Callable[[str], None]) -> list:
-        created = []
+        created: list = []
         while True:
             batch = self._take_spawned()
             if not batch:

@@ -88,6 +88,7 @@ class ReviewContext:
         for b in inputs.benchmarks:
             self.benchmark_index.setdefault((b.kpi, b.marketplace, b.category.lower()), b)
         self._attrs: dict[tuple[str, str], dict[str, Any]] | None = None
+        self.suggestion_units: list[str] = []     # the unit of each Target Suggestions row (set by the rule)
 
     # -- helpers -----------------------------------------------------------------------------------------
     def t(self, key: str, **fmt: Any) -> str:
