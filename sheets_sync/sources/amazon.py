@@ -36,7 +36,7 @@ class AmazonSource(Source):
         super().__init__()
         self.sp = sp
         self.ads = ads
-        self._notes = list(notes or [])
+        self._notes: list[str | Problem] = list(notes or [])
 
     @property  # type: ignore[override]
     def problems(self) -> list[str | Problem]:
