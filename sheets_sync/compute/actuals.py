@@ -390,7 +390,7 @@ def _attach_products(asin: pd.DataFrame, products: list[Product]) -> pd.DataFram
     else:           # no Products rows: text attributes empty (object), costs unknown
         for c in attrs:
             asin[c] = pd.Series(None, index=asin.index, dtype=object) if c in (
-                "tier", "category", "owner", "product_sku") else np.nan
+                "tier", "category", "owner", "product_sku", "product_title") else np.nan
     asin["in_products"] = asin["tier"].notna()
     asin["tier"] = asin["tier"].fillna("unassigned")
     for c in ("category", "owner", "product_sku", "product_title"):
