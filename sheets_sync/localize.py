@@ -39,7 +39,7 @@ from .sheets.base import ChartIntent, GeneratedTab, colour_rules, display_width
 from .template import Template
 
 # Placeholders whose text is shown as captured (file names, cell addresses, what people typed, dates, numbers).
-VERBATIM = {"where", "file", "source", "raw", "x", "pct", "n", "row", "rows", "manual", "report", "winner",
+VERBATIM = {"where", "kind", "file", "source", "raw", "x", "pct", "n", "row", "rows", "manual", "report", "winner",
             "asins", "days", "start", "end", "window", "targets", "owners", "reports", "errors", "warnings",
             "workbook", "seconds", "period", "currency", "fx", "ads", "reason", "total", "when", "tab",
             "keys", "what", "guess"}

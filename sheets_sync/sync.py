@@ -129,7 +129,7 @@ def unaccounted_files(batches: list[ReportBatch], problems: list[Problem], lines
             continue
         named.add(b.source)
         empty = all(df is None or df.empty for df in (b.asin_rows, b.daily_rows)) and not b.health
-        why = ("no rows in it (nothing reported for its dates, or an empty export)" if empty else
+        why = ("no rows in it (nothing reported for its dates, or an empty download)" if empty else
                "nothing in it was needed (a newer file of the same kind, or other days)")
         out.append(f"{b.source}: read as {b.kind} ({b.marketplace or 'no marketplace'}); not used: {why}")
     return out

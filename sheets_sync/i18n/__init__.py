@@ -48,7 +48,8 @@ class _Formatter(string.Formatter):
 
 
 _FORMATTER = _Formatter()
-WORD_PLACEHOLDERS = ("role", "controls", "mk")      # filled with canonical words: shown in the language
+WORD_PLACEHOLDERS = ("role", "controls", "mk", "status")      # filled with canonical words: shown in the language
+LINE_PLACEHOLDERS = ("note",)     # filled with a canonical line (an Attainment note): shown in the language
 _CJK_SPACE = re.compile(r"(?<=[\u3400-\u9fff\uff08\uff09\uff1a\uff1b\uff0c\u3001])[ ]+(?=[\u3400-\u9fff\uff08\uff09\uff1a\uff1b\uff0c\u3001])")
 
 
@@ -63,6 +64,9 @@ def t(key: str, language: str, **fmt: Any) -> str:
             if isinstance(fmt.get(name), str):
                 words = fmt[name].split(", ")
                 fmt[name] = ("、" if language == "zh" else ", ").join(tr.value(w) for w in words)
+        for name in LINE_PLACEHOLDERS:
+            if isinstance(fmt.get(name), str):
+                fmt[name] = tr.line(fmt[name])
     text = _FORMATTER.format(template, **fmt)
     return _CJK_SPACE.sub("", text) if language == "zh" else text
 

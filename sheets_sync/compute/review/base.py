@@ -97,6 +97,13 @@ class ReviewContext:
     def kpi(self, key: str) -> str:
         return label(key, self.lang)
 
+    def metric(self, name: str) -> str:
+        """A report measure (``ad_sales``, ``sessions`` …) as a sentence names it in the Settings language."""
+        try:
+            return _t(f"metric_{name}", self.lang)
+        except KeyError:
+            return name
+
     def markets(self, marketplace: str) -> list[str]:
         return list(self.settings.marketplaces) if marketplace == "ALL" else [marketplace]
 
