@@ -233,6 +233,11 @@ def _scorecard(tab: GeneratedTab, language: str) -> None:
     tab.charts = [ChartIntent("bar", say("chart.score", language), "owner", ("score", "projected_score"))]
 
 
+# The owner-score block right of History widens the whole tab (a Google sheet is a rectangle of cells): it is
+# drawn while it adds at most this many cells (about 8,000 History rows for 10 owners).
+HISTORY_BLOCK_MAX_CELLS = 100_000
+
+
 def _history(tab: GeneratedTab, attainment: GeneratedTab | None, language: str, cap: float) -> None:
     """Each owner's weighted score per as-of date, as a block right of History's columns, and its trend chart.
     Weights are the Attainment tab's (by target row, owner and KPI; 1 for rows no longer in Targets)."""
@@ -264,11 +269,13 @@ def _history(tab: GeneratedTab, attainment: GeneratedTab | None, language: str, 
     extra = ["", date_col, *owners]
     if len(set(extra[1:]) | set(tab.columns)) != len(extra) - 1 + len(tab.columns):
         return                                           # an owner named like a column: no block
+    if len(tab.rows) * len(extra) > HISTORY_BLOCK_MAX_CELLS:
+        return    # the block widens every History row: past this, filter History on one owner instead
     width = len(tab.columns)
     for n, (key, per_owner) in enumerate(sorted(sums.items(), key=lambda kv: (str(kv[0][0]), str(kv[0][1])))):
         row = tab.rows[n]
         row.extend([None] * (width - len(row)))
-        row.extend([None, key[1], *[(round(per_owner[o][0] / per_owner[o][1], 6) if o in per_owner and
+        row.extend([None, key[1], *[(per_owner[o][0] / per_owner[o][1] if o in per_owner and
                                      per_owner[o][1] else None) for o in owners]])
     tab.columns = [*tab.columns, *extra]
     tab.formats = {**tab.formats, date_col: "date", **{o: "percent" for o in owners}}

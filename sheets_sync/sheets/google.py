@@ -946,6 +946,7 @@ class _Planner:
         total = sum(sizes) + len(sizes) + cleanup + 64
         if total <= budget:
             return
+        unstaged, single = list(plan.final), total
         blocks = sorted((k for k, r in enumerate(plan.final) if r.get("updateCells", {}).get("rows")),
                         key=lambda k: -sizes[k])
         for k in blocks:
@@ -959,6 +960,11 @@ class _Planner:
         room = self.meta.total_cells(excluding=set(self.meta.staging())) + sum(
             st.properties["gridProperties"]["rowCount"] * st.properties["gridProperties"]["columnCount"]
             for st in plan.stages)
+        if room > self.wb.max_cells and single < MAX_REQUEST_BYTES - 1024:
+            # no room for staged copies beside the visible tabs (a sheet at Google's cell limit, being trimmed):
+            # one request over the budget but under Google's hard limit is still atomic
+            plan.final, plan.stages = unstaged, []
+            return
         if room > self.wb.max_cells:
             raise InputDataError([Problem(self.wb.describe(), f"{room:,} cells while staging",
                                           f"a write this large is staged in hidden tabs first and Google Sheets "
