@@ -8,6 +8,11 @@ own fresh Python process so peak RSS is comparable. Last line:
     large_sync: ratio=… seconds=… peak_rss_mb=…
 
 Usage: python benchmarks/large_sync.py [--asins 5000] [--days 31] [--targets 20000] [--keep DIR]
+
+``--google`` syncs the same workload into a Google Sheet on the strict local Sheets server instead (Google's
+limits, quota window shortened to 2 s) and checks that every request stays within the 2 MB budget and that
+every visible generated tab is complete; last line
+``large_sync_google: status=… calls=… staged_blocks=… max_request_bytes=… bytes=… seconds=…``.
 """
 
 from __future__ import annotations
@@ -92,6 +97,74 @@ def build_workbook(path: Path, asins: int, markets: tuple[str, ...], n_targets: 
     wb.save(path)
 
 
+def google_sync(reports: Path, asins: int, markets: tuple[str, ...], n_targets: int) -> None:
+    """The workload synced into a Google Sheet on the strict local server (the real adapter, staged writes)."""
+    import os
+
+    os.environ.setdefault("HTTPS_PROXY", "http://127.0.0.1:9")      # nothing may leave 127.0.0.1
+    from sheets_sync.sheets.google import REQUEST_BUDGET, GoogleWorkbook, InProcessPacer, RetryPolicy
+    from sheets_sync.sources.files import ReportFilesSource
+    from sheets_sync.sync import init_workbook, sync_workbook
+    from sheets_sync.template import load_template
+    from sheets_sync.testing.sheets_server import SID, FakeSheetsServer, Limits
+
+    tpl = load_template()
+    seeds = {s.name: [s.columns, *s.rows] for s in tpl.seeds(dt.date(2026, 10, 1))}
+    seeds["Products"] = seeds["Products"][:1] + [
+        [mp, f"B0{mp}{k:06d}", f"{mp}-SKU-{k:06d}", ("new", "mature", "clearance")[k % 3], f"Cat{k % 20}",
+         f"Owner {k % 50}", 5.0, 1.5, 3.0] for mp in markets for k in range(asins)]
+    kpis = ("gmv", "units", "cvr", "sessions")
+    targets = seeds["Targets"][:1]
+    for n in range(n_targets):
+        mp, k = markets[n % len(markets)], (n // len(markets)) % asins
+        kpi = kpis[(n // (len(markets) * asins)) % len(kpis)]
+        targets.append([None, mp, "asin", f"B0{mp}{k:06d}", f"Owner {k % 50}", "ops", kpi,
+                        0.1 if kpi == "cvr" else 100, 1, None, None])
+    seeds["Targets"] = targets
+    written: list = []
+
+    class Recording(GoogleWorkbook):
+        def write_tabs(self, tabs):  # type: ignore[override]
+            written[:] = list(tabs)
+            return super().write_tabs(tabs)
+
+    with FakeSheetsServer(limits=Limits(window_s=2.0)) as server:
+        sa = server.service_account()
+        server.add_book(SID, seeds, shared=[sa["client_email"]])
+        pacer = InProcessPacer(60, 2.0)
+
+        def workbook(cls=GoogleWorkbook):
+            return cls(SID, sa, template=tpl, adapter_factory=server.adapter, pacer=pacer,
+                       retry=RetryPolicy(max_attempts=6, base_s=0.5, cap_s=4.0))
+
+        init_workbook(workbook(), tpl, today=dt.date(2026, 10, 1))
+        start = len(server.traffic)
+        t0 = time.perf_counter()
+        wb = workbook(Recording)
+        res = sync_workbook(wb, ReportFilesSource(reports), period="2026-10",
+                            now=dt.datetime(2026, 11, 15, tzinfo=dt.UTC))
+        seconds = time.perf_counter() - t0
+        sizes = [n for what, n, _ in server.traffic[start:] if "/v4/" in what]
+        incomplete = []
+        for t in written:
+            got = server.values(SID, t.name) or []
+            want = len(t.rows)
+            while want and all(v in (None, "") for v in t.rows[want - 1]):
+                want -= 1
+            if len(got) - 2 != want or (want and got[0] != [t.title]):
+                incomplete.append(f"{t.name}: {len(got) - 2} rows on the sheet, {want} written")
+        leftovers = [s.title for s in server.books[SID].sheets if s.title.startswith("sheets-sync staging")]
+        cells = sum(s.rows * s.cols for s in server.books[SID].sheets)
+    print(f"google sync: {res.status}, {res.summary[0] if res.summary else res.error}", flush=True)
+    print(f"tabs: {', '.join(f'{t.name} {len(t.rows):,} rows' for t in written)}; spreadsheet {cells:,} cells; "
+          f"incomplete tabs: {incomplete or 'none'}; staging tabs left: {len(leftovers)}")
+    print(f"requests: {len(sizes)}, largest {max(sizes):,} bytes (budget {REQUEST_BUDGET:,}), "
+          f"{sum(sizes) / 1e6:.1f} MB in all; quota 429s answered {server.quota_refused}")
+    status = res.status if not incomplete and not leftovers else "incomplete"
+    print(f"large_sync_google: status={status} calls={res.api_calls} staged_blocks={wb.last_write['staged_blocks']} "
+          f"max_request_bytes={max(sizes)} bytes={sum(sizes)} seconds={seconds:.1f}")
+
+
 def run_child(code: str, *args: str) -> dict:
     out = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, check=False)
     if out.returncode != 0:
@@ -106,6 +179,7 @@ def main() -> None:
     ap.add_argument("--orders", type=int, default=300_000)
     ap.add_argument("--targets", type=int, default=20_000)
     ap.add_argument("--keep", help="reuse/keep the workload in this folder")
+    ap.add_argument("--google", action="store_true", help="sync into a Google Sheet on the strict local server")
     args = ap.parse_args()
     from sheets_sync.sources.samples import write_large_workload
 
@@ -118,6 +192,9 @@ def main() -> None:
     if not workbook.exists():
         build_workbook(workbook, args.asins, ("US", "MX"), args.targets)
     print(f"workload ready in {time.perf_counter() - t0:.1f}s: {root}", flush=True)
+    if args.google:
+        google_sync(reports, args.asins, ("US", "MX"), args.targets)
+        return
     pristine = workbook.read_bytes()
     floor = run_child(FLOOR, str(reports), str(workbook))
     print(f"floor (read inputs with pandas/json): {floor['seconds']:.2f}s, {floor['peak_rss_mb']:.0f} MB, "

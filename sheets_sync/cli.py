@@ -11,7 +11,8 @@ from pathlib import Path
 from . import __version__
 from .config import Config, WorkbookConfig, load_config
 from .errors import ConfigError, RetriableError, SheetsSyncError
-from .sync import SyncResult, init_workbook, open_source, open_workbook, sync_workbook
+from .progress import TerminalBar
+from .sync import SyncResult, init_workbook, open_source, open_workbook, run_sync, sync_workbook
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_RETRY = 0, 1, 2, 75
 
@@ -36,21 +37,31 @@ def _target(args: argparse.Namespace, config: Config) -> WorkbookConfig:
 
 
 def _print_result(res: SyncResult) -> None:
-    _print(f"{res.workbook}: {res.status} in {res.duration_s:.1f}s (period {res.period or '?'})")
+    from .localize import display_width, say, translator
+
+    lang, tr = res.language, translator(res.language)
+    _print(say("cli.head", lang, workbook=res.workbook, status=tr.value(res.status),
+               seconds=f"{res.duration_s:.1f}", period=res.period or "?"))
+
+    def pad(text: str, width: int, right: bool = False) -> str:   # CJK characters take two columns
+        fill = " " * max(0, width - display_width(text))
+        return fill + text if right else text + fill
+
     if res.scorecard:
-        _print(f"  {'owner':<18} {'score':>7} {'projected':>9}  tier")
+        owner, score, projected, tier = say("cli.columns", lang).split("|")
+        _print(f"  {pad(owner, 18)} {pad(score, 7, True)} {pad(projected, 9, True)}  {tier}")
         for s in res.scorecard:
             sc = "" if s["score"] is None else f"{s['score']:.0%}"
             ps = "" if s["projected_score"] is None else f"{s['projected_score']:.0%}"
-            _print(f"  {s['owner']:<18} {sc:>7} {ps:>9}  {s['tier']}")
+            _print(f"  {pad(s['owner'], 18)} {pad(sc, 7, True)} {pad(ps, 9, True)}  {tr.value(s['tier'])}")
     for line in res.summary:
-        _print(f"  {line}")
+        _print(f"  {tr.line(line)}")
     if res.problems:
-        _print(f"  {len(res.problems)} problem(s) — each is in the Sync Log tab:")
+        _print("  " + say("cli.problems", lang, n=len(res.problems)))
         for p in res.problems[:10]:
-            _print(f"    {p}")
+            _print(f"    {tr.line(p)}")
         if len(res.problems) > 10:
-            _print(f"    … and {len(res.problems) - 10} more")
+            _print("    " + say("cli.more", lang, n=len(res.problems) - 10))
     if res.error:
         _err(res.error)
 
@@ -62,7 +73,7 @@ def cmd_init(args: argparse.Namespace, config: Config) -> int:
              "are never changed)")
         return EXIT_USAGE
     wb = open_workbook(config, wbc)
-    created = init_workbook(wb)
+    created = init_workbook(wb, examples=args.example)
     if created:
         _print(f"{wb.describe()}: created {len(created)} tab(s): {', '.join(created)}")
     else:
@@ -74,10 +85,21 @@ def cmd_sync(args: argparse.Namespace, config: Config) -> int:
     wbc = _target(args, config)
     if args.source:
         wbc = WorkbookConfig(**{**wbc.__dict__, "source": args.source})
-    wb = open_workbook(config, wbc)
+    config = config.with_workbook(wbc)
+    open_workbook(config, wbc)       # a configuration error exits 2 before anything runs
     source = open_source(config, wbc, Path(args.reports) if args.reports else None)
-    res = sync_workbook(wb, source, period=args.period, trigger="cli", requested_by=args.requested_by,
-                        progress=lambda m: _print(f"  … {m}"))
+    bar = TerminalBar(sys.stderr) if sys.stderr.isatty() else None
+
+    def lines(stage: str, done: int | None = None, total: int | None = None, detail: str | None = None) -> None:
+        if detail:
+            _print(f"  … {detail}")
+
+    try:   # through run_sync like the queue: shared API budgets, the same error handling
+        res = run_sync(config, wbc.name, period=args.period, trigger="cli", requested_by=args.requested_by,
+                       source=source, progress=bar or lines)
+    finally:
+        if bar is not None:
+            bar.close()
     _print_result(res)
     return EXIT_OK if res.ok else EXIT_FAILED
 
@@ -92,8 +114,11 @@ def cmd_validate(args: argparse.Namespace, config: Config) -> int:
     s = inputs.settings
     _print(f"{wb.describe()}: period {s.period.label}, {len(inputs.targets)} valid target(s), "
            f"{len(inputs.products)} product(s), {len(inputs.calendar)} calendar event(s)")
+    from .localize import translator
+
+    tr = translator(s.language)
     for p in inputs.problems:
-        _print(f"  {p.severity}: {p}")
+        _print(f"  {tr.value(p.severity)}: {tr.line(str(p))}")
     errors = sum(p.severity == "error" for p in inputs.problems)
     _print(f"{errors} error(s), {len(inputs.problems) - errors} warning(s)")
     return EXIT_FAILED if errors else EXIT_OK
@@ -134,7 +159,7 @@ def cmd_demo(args: argparse.Namespace, config: Config) -> int:
            f"{through.isoformat()}): {reports}")
     wbc = WorkbookConfig(name="demo", backend="xlsx", path=out, reports=reports)
     wb = open_workbook(config, wbc)
-    init_workbook(wb, today=period.start)
+    init_workbook(wb, today=period.start, examples=True, language=args.language)
     add_demo_rows(out)
     res = sync_workbook(wb, open_source(config, wbc), period=period.label, trigger="cli",
                         requested_by="sheets-sync demo")
@@ -146,13 +171,15 @@ def cmd_demo(args: argparse.Namespace, config: Config) -> int:
 def cmd_serve(args: argparse.Namespace, config: Config) -> int:
     from webhook.serve import serve
 
-    return serve(config, host=args.host, port=args.port, workers=args.workers) or EXIT_OK
+    serve(config, host=args.host, port=args.port, workers=args.workers)
+    return EXIT_OK
 
 
 def cmd_worker(args: argparse.Namespace, config: Config) -> int:
     from .jobs import run_worker
 
-    return run_worker(config) or EXIT_OK
+    run_worker(config)
+    return EXIT_OK
 
 
 def cmd_registrations(args: argparse.Namespace, config: Config) -> int:
@@ -193,9 +220,12 @@ def build_parser() -> argparse.ArgumentParser:
         g.add_argument("--sheet", help="a Google spreadsheet id (shared with the service account as Editor)")
         g.add_argument("--name", help="a workbook name from service.yaml")
 
-    sp = sub.add_parser("init", help="create a workbook with every template tab (team tabs with examples)")
+    sp = sub.add_parser("init", help="create a workbook with every template tab (headers, notes, drop-downs; "
+                        "no example rows unless --example)")
     target(sp)
     sp.add_argument("--force", action="store_true", help="add missing tabs to an existing .xlsx file")
+    sp.add_argument("--example", action="store_true",
+                    help="also the demo's example targets, products, manual actuals and benchmarks")
     sp.set_defaults(func=cmd_init)
 
     sp = sub.add_parser("sync", help="read targets, ingest reports, compute, write the generated tabs")
@@ -215,6 +245,7 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--out", default="sheets-sync-demo.xlsx")
     sp.add_argument("--reports", help="where to write the sample reports (default: next to --out)")
     sp.add_argument("--seed", type=int, default=7)
+    sp.add_argument("--language", choices=["en", "zh", "es"], default="en", help="the review's language")
     sp.set_defaults(func=cmd_demo)
 
     sp = sub.add_parser("serve", help="run the webhook (KPI → Sync now) under gunicorn")

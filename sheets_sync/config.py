@@ -29,6 +29,7 @@ from typing import Any
 
 import yaml
 
+from .budget import DEFAULT_LIMITS, limits_from_settings
 from .errors import ConfigError
 from .frames import MARKETPLACES
 
@@ -96,6 +97,8 @@ class Config:
     addon: AddonConfig = field(default_factory=AddonConfig)
     report_file_mb: float = 512.0            # limits.file_mb: largest report file / download read
     report_unpacked_mb: float = 512.0        # limits.unpacked_mb: most one .gz / .zip / .xlsx may expand to
+    #: shared API budgets (service.yaml ``budgets:``; :data:`sheets_sync.budget.DEFAULT_LIMITS` otherwise)
+    budgets: Mapping[str, Any] = field(default_factory=lambda: dict(DEFAULT_LIMITS), compare=False)
     env: Mapping[str, str] = field(default_factory=dict, repr=False, compare=False)  # for adapters needing secrets
 
     def workbook(self, name: str | None = None) -> WorkbookConfig:
@@ -303,6 +306,7 @@ def load_config(path: str | os.PathLike[str] | None = None, env: Mapping[str, st
         addon=_addon(raw.get("addon") or {}, base),
         report_file_mb=_megabytes(limits, "file_mb"),
         report_unpacked_mb=_megabytes(limits, "unpacked_mb"),
+        budgets=limits_from_settings(raw.get("budgets")),
         env=env,
     )
     if config.addon.enabled:   # sheets registered from the add-on sit beside service.yaml's (sheets_sync.registry)

@@ -23,6 +23,7 @@ from .periods import PERIOD_HELP, Period, month_of, parse_period
 from .sheets.base import col_letter
 from .stores import ITEM_HELP, codes, covers, members, mixes_stores, refusal, valid_item
 from .template import TabSpec, Template, load_template
+from .words import canonical, kpi_key, normalise_language
 
 Table = list[list[Any]]
 _NUM = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")
@@ -50,6 +51,8 @@ def parse_number(v: Any) -> float:
     if isinstance(v, dt.date):
         raise ValueError("a date is not a number")
     s = str(v).strip().replace("\u00a0", "").replace(" ", "")
+    if s.endswith(("%", "％")):   # 20% in any numeric column is 0.2
+        return parse_number(s[:-1]) / 100.0
     s = _CURRENCY_PREFIX.sub("", s)
     if re.fullmatch(r"[+-]?\d{1,3}(,\d{3})+(\.\d+)?", s):
         s = s.replace(",", "")
@@ -61,7 +64,7 @@ def parse_number(v: Any) -> float:
 def parse_percentish(v: Any, *, is_percent: bool, above: float = 1.0) -> tuple[float, bool]:
     """A target/actual value. Percent KPIs accept ``25%``, ``0.25`` or a percent cell (0.25); a bare ``25``
     (> ``above``) is read as 25 % and flagged (second item True). Payouts use ``above=5`` so that 1.3 is 130 %."""
-    if isinstance(v, str) and v.strip().endswith("%"):
+    if isinstance(v, str) and v.strip().endswith(("%", "％")):
         return parse_number(v.strip()[:-1]) / 100.0, False
     x = parse_number(v)
     if is_percent and abs(x) > above:
@@ -304,9 +307,11 @@ def read_settings(tab: _TabReader, today: dt.date, period_override: str | None) 
             elif key in ("gmv_tax", "gmv_refunds", "ads_attribution", "language"):
                 allowed = {"gmv_tax": ("exclude", "include"), "gmv_refunds": ("gross", "net"),
                            "ads_attribution": ("7d", "14d"), "language": ("en", "zh", "es")}[key]
-                s = _text(val).lower()
+                s = (normalise_language(val) or _text(val).lower()) if key == "language" \
+                    else canonical(key, val) if key in ("gmv_tax", "gmv_refunds") else _text(val).lower()
                 if s not in allowed:
-                    raise ValueError(f"expected one of {', '.join(allowed)}")
+                    raise ValueError(f"expected one of {', '.join(allowed)}" + (
+                        " (also zh-CN, 中文, Chinese, es-MX, Español, English)" if key == "language" else ""))
                 kw[key] = s
             elif key in ("attainment_cap", "on_track", "at_risk", "growth"):
                 x, _ = parse_percentish(val, is_percent=(key == "growth"))
@@ -382,7 +387,7 @@ def read_inputs(tables: dict[str, Table | None], *, today: dt.date | None = None
 
 
 def _marketplace(tab: _TabReader, r: int, v: Any, allow_all: bool, column: str = "marketplace") -> str | None:
-    m = _text(v).upper()
+    m = canonical("marketplace", _text(v))
     allowed = codes() if allow_all else list(MARKETPLACES)
     if m not in allowed:
         tab.bad(column, r, v, f"expected {', '.join(allowed)}")
@@ -418,11 +423,11 @@ def _read_targets(tab: _TabReader, settings: Settings, known: dict[str, set[str]
             tab.bad("marketplace", r, m, f"none of the stores {m} covers is reviewed here (Settings marketplaces: "
                     f"{', '.join(settings.marketplaces)})")
             ok = False
-        scope = _text(v.get("scope")).lower()
+        scope = canonical("scope", _text(v.get("scope")))
         if scope not in SCOPES:
             tab.bad("scope", r, v.get("scope"), f"expected one of {', '.join(SCOPES)}{_suggest(scope, SCOPES)}")
             ok = False
-        kpi = _text(v.get("kpi")).lower()
+        kpi = kpi_key(_text(v.get("kpi")))
         meta = CATALOG.get(kpi)
         if meta is None:
             tab.bad("kpi", r, v.get("kpi"), f"unknown KPI{_suggest(kpi, list(CATALOG))}; see the KPI catalog "
@@ -449,7 +454,7 @@ def _read_targets(tab: _TabReader, settings: Settings, known: dict[str, set[str]
             if not sv:
                 tab.bad("scope_value", r, None, f"the {scope} this target is for")
                 ok = False
-            elif scope == "tier" and sv.lower() not in (*TIERS, "unassigned"):
+            elif scope == "tier" and canonical("tier", sv) not in (*TIERS, "unassigned"):
                 tab.bad("scope_value", r, sv, f"expected a tier: {', '.join(TIERS)}")
                 ok = False
             elif scope == "asin" and not (_ASIN.match(sv.upper()) or valid_item("MLM", sv.upper())):
@@ -460,7 +465,7 @@ def _read_targets(tab: _TabReader, settings: Settings, known: dict[str, set[str]
                 if key not in known[scope]:
                     tab.bad("scope_value", r, sv, f"no product in Products has this {scope}; check the spelling",
                             "row kept (actual may be blank)", "warning")
-            sv = sv.lower() if scope == "tier" else (sv.upper() if scope == "asin" else sv)
+            sv = canonical("tier", sv) if scope == "tier" else (sv.upper() if scope == "asin" else sv)
         owner = _text(v.get("owner"))
         if not owner:
             tab.bad("owner", r, None, "the person accountable for this target")
@@ -481,20 +486,20 @@ def _read_targets(tab: _TabReader, settings: Settings, known: dict[str, set[str]
             except ValueError:
                 tab.bad("weight", r, v.get("weight"), "expected a weight ≥ 0 (weights are normalised per owner)")
                 ok = False
-        direction = _text(v.get("direction")).lower()
+        direction = canonical("direction", _text(v.get("direction"))) if not blank(v.get("direction")) else ""
         if direction and direction not in ("higher", "lower"):
             tab.bad("direction", r, v.get("direction"), "expected higher, lower or blank (the catalog's)",
                     "catalog direction used", "warning")
             direction = ""
         if not ok or meta is None or target is None or m is None:
             continue
-        key = (m, scope, sv.lower(), owner.lower(), kpi)
-        if key in seen:
-            tab.bad("kpi", r, kpi, f"duplicates Targets row {seen[key]} (same owner, KPI, marketplace and scope)")
+        row_key = (m, scope, sv.lower(), owner.lower(), kpi)
+        if row_key in seen:
+            tab.bad("kpi", r, kpi, f"duplicates Targets row {seen[row_key]} (same owner, KPI, marketplace and scope)")
             continue
-        seen[key] = r
+        seen[row_key] = r
         out.append(Target(row=r, period=settings.period.label, marketplace=m, scope=scope, scope_value=sv,
-                          owner=owner, role=_text(v.get("role")).lower(), kpi=kpi, target=target, weight=weight,
+                          owner=owner, role=canonical("role", _text(v.get("role"))), kpi=kpi, target=target, weight=weight,
                           direction=direction or meta.direction, notes=_text(v.get("notes"))))
     return out
 
@@ -528,7 +533,7 @@ def _read_products(tab: _TabReader) -> list[Product]:
             tab.bad("asin", r, asin, f"duplicates Products row {seen[(m, asin)]} for {m}")
             continue
         seen[(m, asin)] = r
-        tier = _text(v.get("tier")).lower()
+        tier = canonical("tier", _text(v.get("tier")))
         if tier not in TIERS:
             if tier:
                 tab.bad("tier", r, v.get("tier"), f"expected one of {', '.join(TIERS)}", "tier unassigned used")
@@ -548,11 +553,11 @@ def _read_manual(tab: _TabReader, settings: Settings) -> list[ManualActual]:
         if not _period_matches(tab, r, v.get("period"), settings):
             continue
         m = _marketplace(tab, r, v.get("marketplace"), allow_all=True)
-        kpi = _text(v.get("kpi")).lower()
+        kpi = kpi_key(_text(v.get("kpi")))
         if kpi not in CATALOG:
             tab.bad("kpi", r, v.get("kpi"), f"unknown KPI{_suggest(kpi, list(CATALOG))}")
             continue
-        scope = _text(v.get("scope")).lower() or "account"
+        scope = canonical("scope", _text(v.get("scope"))) or "account"
         if scope not in SCOPES:
             tab.bad("scope", r, v.get("scope"), f"expected one of {', '.join(SCOPES)}")
             continue
@@ -563,7 +568,7 @@ def _read_manual(tab: _TabReader, settings: Settings) -> list[ManualActual]:
         if actual is None or m is None:
             continue
         sv = _text(v.get("scope_value"))
-        sv = sv.lower() if scope == "tier" else (sv.upper() if scope == "asin" else sv)
+        sv = canonical("tier", sv) if scope == "tier" else (sv.upper() if scope == "asin" else sv)
         out.append(ManualActual(row=r, marketplace=m, scope=scope, scope_value=sv, kpi=kpi, actual=actual,
                                 source=_text(v.get("source"))))
     return out
@@ -572,11 +577,11 @@ def _read_manual(tab: _TabReader, settings: Settings) -> list[ManualActual]:
 def _read_benchmarks(tab: _TabReader) -> list[Benchmark]:
     out = []
     for r, v in tab.rows:
-        m = _text(v.get("marketplace")).upper() or "ALL"
+        m = canonical("marketplace", _text(v.get("marketplace"))) or "ALL"
         if m not in codes():
             tab.bad("marketplace", r, v.get("marketplace"), f"expected {', '.join(codes())} or blank")
             continue
-        kpi = _text(v.get("kpi")).lower()
+        kpi = kpi_key(_text(v.get("kpi")))
         if kpi not in CATALOG:
             tab.bad("kpi", r, v.get("kpi"), f"unknown KPI{_suggest(kpi, list(CATALOG))}")
             continue

@@ -1,4 +1,4 @@
-"""The KPI catalog of ../shared/spec/kpis.md as data.
+"""The KPI catalog (docs/workbook.md, "KPI catalog") as data.
 
 ``num``/``den`` name base metrics (see :mod:`sheets_sync.frames`); a KPI with ``den`` is a ratio of sums,
 one without is a sum. ``special`` KPIs (inventory, margin, health, manual) are computed by name in
@@ -45,8 +45,8 @@ CATALOG: dict[str, Kpi] = {k.key: k for k in [
     _k("orders", "订单量", "Pedidos", "higher", "outcome", "ops", num="orders"),
     _k("aov", "客单价", "Ticket promedio", "higher", "outcome", "ops", num="gmv", den="orders", unit="money"),
     _k("sessions", "流量", "Sesiones", "higher", "process", "ops ads", num="sessions"),
-    _k("cvr", "转化率", "Conversión", "higher", "process", "ops", num="units", den="sessions", unit="percent"),
-    _k("buy_box_pct", "购物车占有率", "Buy Box %", "higher", "process", "ops",
+    _k("cvr", "转化率", "Tasa de conversión", "higher", "process", "ops", num="units", den="sessions", unit="percent"),
+    _k("buy_box_pct", "购物车占有率", "% de Buy Box", "higher", "process", "ops",
        num="buy_box_views", den="page_views", unit="percent"),
     _k("ad_spend", "广告花费", "Gasto en publicidad", "lower", "process", "ads", num="ad_spend", unit="money"),
     _k("ad_sales", "广告销售额", "Ventas por publicidad", "higher", "outcome", "ads", num="ad_sales", unit="money"),
@@ -56,7 +56,7 @@ CATALOG: dict[str, Kpi] = {k.key: k for k in [
     _k("cpc", "CPC", "CPC", "lower", "process", "ads", num="ad_spend", den="ad_clicks", unit="money"),
     _k("ctr", "点击率", "CTR", "higher", "process", "ads", num="ad_clicks", den="ad_impressions", unit="percent"),
     _k("ad_impressions", "广告曝光", "Impresiones de anuncios", "higher", "process", "ads", num="ad_impressions"),
-    _k("ad_cvr", "广告转化率", "Conversión de anuncios", "higher", "process", "ads",
+    _k("ad_cvr", "广告转化率", "Tasa de conversión de anuncios", "higher", "process", "ads",
        num="ad_orders", den="ad_clicks", unit="percent"),
     _k("return_rate", "退货率", "Tasa de devoluciones", "lower", "cx", "ops cs",
        num="units_returned", den="units", unit="percent"),
@@ -77,11 +77,11 @@ CATALOG: dict[str, Kpi] = {k.key: k for k in [
        special="health"),
     _k("a_to_z_rate", "A-to-Z 纠纷率", "Tasa de reclamos A-to-Z", "lower", "cx", "cs", scope="account",
        unit="percent", special="health"),
-    _k("late_shipment_rate", "迟发率", "Envíos tardíos", "lower", "cx", "warehouse", scope="account",
+    _k("late_shipment_rate", "迟发率", "Tasa de envíos tardíos", "lower", "cx", "warehouse", scope="account",
        unit="percent", special="health", fbm_only=True),
     _k("cancel_rate", "取消率", "Tasa de cancelación", "lower", "cx", "warehouse", scope="account",
        unit="percent", special="health", fbm_only=True),
-    _k("valid_tracking_rate", "有效追踪率", "Seguimiento válido", "higher", "cx", "warehouse", scope="account",
+    _k("valid_tracking_rate", "有效追踪率", "Tasa de seguimiento válido", "higher", "cx", "warehouse", scope="account",
        unit="percent", special="health", fbm_only=True),
     # Mercado Libre México (sheets_sync/stores.py says which store has which KPI).
     _k("avg_price", "平均售价", "Precio promedio", "higher", "outcome", "ops", num="gmv", den="units", unit="money"),
@@ -132,9 +132,9 @@ TIERS = ("new", "mature", "clearance")
 
 
 def label(key: str, language: str) -> str:
-    """The KPI's name in the Settings language: ``gmv`` / ``销售额 (gmv)`` / ``Ventas (GMV) (gmv)``."""
+    """The KPI's name in the Settings language: ``gmv`` / ``销售额`` / ``Ventas (GMV)`` (the name sellers use,
+    without the English key: the key stays in the Targets row the finding points to)."""
     kpi = CATALOG.get(key)
     if kpi is None or language == "en":
         return key
-    name = kpi.zh if language == "zh" else kpi.es
-    return name if name.lower() == key else f"{name} ({key})"
+    return kpi.zh if language == "zh" else kpi.es

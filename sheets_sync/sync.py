@@ -6,9 +6,9 @@ Only this module sees every port (workbook, source, compute). Callers (CLI, job 
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -29,6 +29,9 @@ from .errors import (
 )
 from .frames import ReportBatch
 from .inputs import read_inputs
+from .localize import finish_tabs
+from .locking import workbook_lock
+from .progress import ProgressFn, Tracker
 from .sheets.base import GENERATED_HEADER_ROW, GeneratedTab, Workbook
 from .sources.base import FetchRequest, Source
 from .stores import kind_store_name, store_name, store_reads
@@ -37,7 +40,7 @@ from .template import GENERATED_TABS, TEAM_TABS, Template, load_template
 
 @dataclass
 class SyncResult:
-    status: str                         # "ok", "ok with warnings", "failed"
+    status: str                         # "ok", "ok with warnings", "ok with errors", "failed"
     started_at: dt.datetime
     duration_s: float
     workbook: str                       # a path or "google:<id>"; never a secret
@@ -50,6 +53,7 @@ class SyncResult:
     scorecard: list[dict[str, Any]] = field(default_factory=list)
     error: str | None = None            # set when status == "failed"
     error_code: str | None = None       # stable code, e.g. "retriable", "fatal", "config", "input"
+    language: str = "en"                # the Settings language (the console summary is shown in it)
 
     @property
     def ok(self) -> bool:
@@ -131,17 +135,42 @@ def unaccounted_files(batches: list[ReportBatch], problems: list[Problem], lines
             continue
         named.add(b.source)
         empty = all(df is None or df.empty for df in (b.asin_rows, b.daily_rows)) and not b.health
-        why = ("no rows in it (nothing reported for its dates, or an empty export)" if empty else
+        why = ("no rows in it (nothing reported for its dates, or an empty download)" if empty else
                "nothing in it was needed (a newer file of the same kind, or other days)")
         out.append(f"{b.source}: read as {b.kind} ({b.marketplace or 'no marketplace'}); not used: {why}")
     return out
 
 
+def _keep_history_dates(history: GeneratedTab, trimmed: GeneratedTab) -> GeneratedTab:
+    """``history`` (as computed) keeping only the as-of dates still in ``trimmed`` (the shown tab after the
+    backend's fit); ``as_of`` keeps its template position in both."""
+    j = history.columns.index("as_of")
+    kept = {r[j] for r in trimmed.rows if j < len(r)}
+    return dataclasses.replace(history, rows=[r for r in history.rows if r[j] in kept])
+
+
 def sync_workbook(wb: Workbook, source: Source | None, *, period: str | None = None, trigger: str = "cli",
                   requested_by: str | None = None, now: dt.datetime | None = None,
-                  template: Template | None = None, progress: Callable[[str], None] | None = None) -> SyncResult:
-    """Read team tabs → collect and parse reports → compute → write generated tabs (one write)."""
+                  template: Template | None = None, progress: ProgressFn | None = None,
+                  lock_wait_s: float | None = None) -> SyncResult:
+    """Read team tabs → collect and parse reports → compute → write generated tabs (one write), holding the
+    workbook's sync lock throughout (every entry point comes here: one sync per workbook at a time; a sync that
+    waited ``lock_wait_s`` in vain raises the retriable ``WorkbookBusyError``).
+
+    ``progress(stage, done=None, total=None, detail=None)`` hears each stage (:mod:`sheets_sync.progress`)."""
+    with workbook_lock(wb, lock_wait_s):
+        if hasattr(wb, "remove_stale_temps"):
+            wb.remove_stale_temps()   # what a killed sync left behind
+        return _sync_locked(wb, source, period=period, trigger=trigger, requested_by=requested_by, now=now,
+                            template=template, progress=progress)
+
+
+def _sync_locked(wb: Workbook, source: Source | None, *, period: str | None, trigger: str,
+                 requested_by: str | None, now: dt.datetime | None, template: Template | None,
+                 progress: ProgressFn | None) -> SyncResult:
     template = template or load_template()
+    track = progress if isinstance(progress, Tracker) else Tracker(progress)
+    track("reading")
     started = (now or dt.datetime.now(dt.UTC)).replace(microsecond=0)
     t0 = time.perf_counter()
     result = SyncResult(status="failed", started_at=started, duration_s=0.0, workbook=wb.describe())
@@ -166,14 +195,17 @@ def sync_workbook(wb: Workbook, source: Source | None, *, period: str | None = N
     except (KeyError, ValueError, OSError):     # read_inputs already checked it; never a traceback
         inputs.problems.append(Problem("Settings", settings.timezone, "an IANA time zone such as "
                                        "America/Mexico_City", f"{tz} used", "warning"))
-    problems = list(inputs.problems)
+    read_problems = list(getattr(wb, "read_problems", []))   # e.g. a formula saved without its value
+    seen = {p.where for p in read_problems}
+    problems = read_problems + [p for p in inputs.problems if p.where not in seen]
     result.period = settings.period.label
     batches: list[ReportBatch] = []
     file_notes: list[str] = []
     if source is not None:
+        track("fetching")
         last = settings.period.previous(1)      # for comparisons: fetched after this period, when cheap
         req = FetchRequest(start=settings.period.start, end=min(settings.period.end, today_team),
-                           marketplaces=settings.marketplaces, progress=progress or (lambda m: None),
+                           marketplaces=settings.marketplaces, progress=track.note, stage=track,
                            comparison=(last.start, last.end))
         try:
             batches = collect_batches(source, req, problems, file_notes)
@@ -181,6 +213,7 @@ def sync_workbook(wb: Workbook, source: Source | None, *, period: str | None = N
             raise
         except SheetsSyncError as exc:
             problems.append(Problem(getattr(source, "name", "source"), None, str(exc), "no reports used"))
+    track("computing")
     facts = build_facts(batches, settings, inputs.products, today=today_team)
     problems.extend(facts.problems)
     rows, ev = evaluate_all(inputs, facts)
@@ -196,7 +229,8 @@ def sync_workbook(wb: Workbook, source: Source | None, *, period: str | None = N
     title = settings.definitions(facts.data_through)
     computed = any(r.actual is not None for r in rows) or bool(batches)
     errors = [p for p in problems if p.severity == "error"]
-    status = "failed" if not computed else ("ok with warnings" if problems else "ok")
+    status = ("failed" if not computed else "ok with errors" if errors   # an error skipped a row or used a default
+              else "ok with warnings" if problems else "ok")
     review = T.build_review(inputs, facts, rows, today_team, batches, ev, tables)
     tabs: list[GeneratedTab] = [
         T.scorecard_tab(template, scores, title, settings, review.last_period()),
@@ -224,8 +258,20 @@ def sync_workbook(wb: Workbook, source: Source | None, *, period: str | None = N
                + unaccounted_files(batches, problems, facts.coverage)]
     previous = _generated_rows(tables.get("Sync Log"))
     tabs.append(T.sync_log_tab(template, settings, entry, detail, previous, title))
+    shown = finish_tabs(tabs, template, settings.language, settings.attainment_cap)   # as the reader sees them
+    fit = getattr(wb, "fit_tabs", None)   # History over the backend's limits: its oldest as-of dates go
+    trimmed = fit(shown) if fit is not None else []
+    if trimmed:   # the same dates out of the computed History, then shown again (its owner-score block too)
+        detail += [["", "", "", "warning", None, None, None, line] for line in trimmed]
+        tabs = [_keep_history_dates(t, next(s for s in shown if s.name == "History")) if t.name == "History"
+                else t for t in tabs]
+        tabs[-1] = T.sync_log_tab(template, settings, entry, detail, previous, title)
+        shown = finish_tabs(tabs, template, settings.language, settings.attainment_cap)
+    tabs = shown
+    track("writing")
     wb.write_tabs(tabs)   # RetriableError propagates: nothing was written, the caller may retry
     result.status = status
+    result.language = settings.language
     result.duration_s = round(time.perf_counter() - t0, 3)
     result.api_calls = wb.api_calls + (source.api_calls if source else 0)
     result.rows_read = inputs.rows_read
@@ -233,7 +279,7 @@ def sync_workbook(wb: Workbook, source: Source | None, *, period: str | None = N
     result.problems = [str(p) for p in problems]
     result.scorecard = [{"owner": s.owner, "role": s.role, "score": s.score, "projected_score": s.projected_score,
                          "tier": s.tier, "payout": s.payout} for s in scores]
-    result.summary = [message]
+    result.summary = [message, *trimmed]
     if not computed:
         result.error, result.error_code = "nothing could be computed", "input"
     return result
@@ -280,28 +326,62 @@ def open_source(config: Config, wbc: WorkbookConfig, reports: Path | None = None
 
 def run_sync(config: Config, workbook: str | None = None, *, period: str | None = None, trigger: str = "cli",
              requested_by: str | None = None, reports: Path | None = None,
-             progress: Callable[[str], None] | None = None) -> SyncResult:
-    """Sync one configured workbook. Returns a SyncResult for every outcome except RetriableError (429, 5xx,
-    throttling), which propagates so a queue can retry."""
+             progress: ProgressFn | None = None, source: Source | None = None) -> SyncResult:
+    """Sync one configured workbook (the CLI and the job queue both come here). Returns a SyncResult for every
+    outcome except RetriableError (429, 5xx, throttling), which propagates so a queue can retry.
+
+    API calls draw from the shared budgets in the queue's store (:mod:`sheets_sync.budget`). ``source``
+    replaces the configured one (``--source``, tests)."""
     wbc = config.find_workbook(workbook) if workbook else config.workbook(None)
     started = dt.datetime.now(dt.UTC).replace(microsecond=0)
+    track = Tracker(progress)
     try:
         wb = open_workbook(config, wbc)
-        source = open_source(config, wbc, reports)
+        source = source if source is not None else open_source(config, wbc, reports)
     except RetriableError:
         raise
     except SheetsSyncError as exc:
         return SyncResult(status="failed", started_at=started, duration_s=0.0, workbook=wbc.target,
                           error=str(exc), error_code=_error_code(exc))
+    attach_budgets(config, wb, source, track)
     return sync_workbook(wb, source, period=period, trigger=trigger, requested_by=requested_by,
-                         progress=progress)
+                         progress=track)
 
 
-def init_workbook(wb: Workbook, template: Template | None = None, today: dt.date | None = None) -> list[str]:
+BUDGET_NAMES = {"sheets_read": "Sheets read", "sheets_write": "Sheets write", "ads": "Amazon Ads",
+                "spapi_createReport": "SP-API createReport", "spapi_getReport": "SP-API getReport",
+                "spapi_getReportDocument": "SP-API getReportDocument"}
+
+
+def attach_budgets(config: Config, wb: Any, source: Any, track: Tracker | None = None) -> None:
+    """Give the Google workbook and the Amazon sources their pacers over the shared budgets."""
+    from .budget import account_key, shared_budgets
+
+    def on_wait(bucket: str, seconds: float) -> None:
+        if track is not None:
+            track.note(f"waiting {seconds:.0f} s for the {BUDGET_NAMES.get(bucket, bucket)} budget")
+
+    if hasattr(type(wb), "pacer") and getattr(wb, "service_account_email", None):
+        wb.pacer = shared_budgets(config).google(wb.service_account_email, on_wait)
+    for part in (getattr(source, "sp", None), getattr(source, "ads", None)):
+        token = getattr(getattr(part, "credentials", None), "refresh_token", None)
+        if part is not None and token:
+            part.pacer = shared_budgets(config).amazon(account_key(token), on_wait)
+
+
+def init_workbook(wb: Workbook, template: Template | None = None, today: dt.date | None = None,
+                  examples: bool = True, language: str | None = None) -> list[str]:
+    """Add the template's missing tabs. ``examples=False`` (``sheets-sync init``) leaves Targets, Products,
+    Manual Actuals and Benchmarks empty; ``language`` sets the Settings language row of a new Settings tab."""
     from . import TEMPLATE_VERSION
 
     template = template or load_template()
-    return wb.create_tabs(template.seeds(today), template.empty_generated(),
+    seeds = template.seeds(today, examples=examples)
+    if language:
+        for seed in seeds:
+            if seed.name == "Settings":
+                seed.rows = [[r[0], language, *r[2:]] if r and r[0] == "language" else r for r in seed.rows]
+    return wb.create_tabs(seeds, template.empty_generated(),
                           {"sheets_sync_template_version": str(TEMPLATE_VERSION)})
 
 

@@ -11,9 +11,12 @@ from typing import Any
 
 import pytest
 
-from sheets_sync.sheets.google import GoogleWorkbook, RetryPolicy
+from sheets_sync.sheets.google import GoogleWorkbook, InProcessPacer, RetryPolicy
 from sheets_sync.template import load_template
-from sheets_sync.testing.sheets_server import SID, FakeSheetsServer
+from sheets_sync.testing.sheets_server import SID, FakeSheetsServer, Limits
+
+#: Google's limits, with the per-minute quota window shortened so quota tests and long runs stay fast
+QUOTA_WINDOW_S = 2.0
 
 
 class FakeClock:
@@ -43,7 +46,7 @@ def _no_network(monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.fixture
 def server() -> Iterator[FakeSheetsServer]:
-    with FakeSheetsServer(seed=7) as srv:
+    with FakeSheetsServer(seed=7, limits=Limits(window_s=QUOTA_WINDOW_S)) as srv:
         yield srv
 
 
@@ -60,12 +63,16 @@ def clock() -> FakeClock:
 @pytest.fixture
 def make_workbook(server: FakeSheetsServer, sa: dict[str, Any], clock: FakeClock
                   ) -> Callable[..., GoogleWorkbook]:
+    pacer = InProcessPacer(60, QUOTA_WINDOW_S)       # the server's window: one pacer per test, like per account
+
     def make(sid: str = SID, *, credentials: Any = None, max_attempts: int = 5, max_total_s: float = 60.0,
-             timeout: Any = (2.0, 5.0)) -> GoogleWorkbook:
+             timeout: Any = (2.0, 5.0), **kw: Any) -> GoogleWorkbook:
         policy = RetryPolicy(max_attempts=max_attempts, max_total_s=max_total_s, base_s=0.5, cap_s=8.0,
                              sleep=clock.sleep, clock=clock, jitter=lambda: 0.5)
+        kw.setdefault("pacer", pacer)
         return GoogleWorkbook(sid, credentials if credentials is not None else sa, template=load_template(),
-                              timeout=timeout, retry=policy, adapter_factory=server.adapter)
+                              timeout=timeout, retry=policy, adapter_factory=server.adapter, **kw)
+    make.pacer = pacer  # type: ignore[attr-defined]
     return make
 
 

@@ -455,3 +455,26 @@ def test_only_an_editor_of_the_sheet_can_register_it(service, server, minter):
                            "claim": body["error"]["claim"]}, headers)
     assert status == 428, body                                          # the analyst's claim is not the colleague's
     assert open_registry(service.config).get(NEW_SHEET) is None
+
+
+@pytest.mark.parametrize("language", ["zh", "es"])
+def test_the_result_is_read_back_from_a_sheet_written_in_chinese_or_spanish(tmp_path, language):
+    """The sidebar's result reads the Scorecard and the Sync Log back: headers, statuses and the data-through
+    dates are shown in the Settings language there, and must still be understood."""
+    import subprocess
+    import sys
+
+    from sheets_sync.sheets.xlsx import XlsxWorkbook
+    from webhook.addon import read_result
+
+    out = tmp_path / "demo.xlsx"
+    subprocess.run([sys.executable, "-m", "sheets_sync.cli", "demo", "--out", str(out), "--language", language],
+                   check=True, capture_output=True, cwd=tmp_path)
+    result = read_result(XlsxWorkbook(out))
+    owners = [s["owner"] for s in result["scorecard"]]
+    assert len(owners) == 6 and "Li Na" in owners
+    assert all(isinstance(s["score"], float) for s in result["scorecard"])
+    assert {s["tier"] for s in result["scorecard"]} <= {"none", "base", "target", "stretch"}
+    assert set(result["data_through"]) == {"US", "MX"} and all(result["data_through"].values())
+    assert result["sync"] and result["sync"]["status"] in ("ok", "ok with warnings", "ok with errors")
+    assert result["problems"] and all(p["severity"] in ("error", "warning") for p in result["problems"])

@@ -26,7 +26,7 @@ def run_node(env_extra: dict[str, str] | None = None) -> subprocess.CompletedPro
 def test_apps_script_harness_passes_under_node():
     proc = run_node()
     assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-2000:]
-    assert "# fail 0" in proc.stdout and "# pass 15" in proc.stdout
+    assert "# fail 0" in proc.stdout and "# pass 17" in proc.stdout
 
 
 def test_apps_script_request_is_accepted_by_the_real_webhook(live_app, minter, tmp_path: Path):

@@ -62,3 +62,34 @@ def test_every_report_kind_is_documented_in_the_parser():
 def test_every_config_key_is_in_service_yaml(key):
     assert re.search(rf"^\s*#?\s*{key}:", SERVICE, re.M), key
     assert key in (ROOT / "sheets_sync" / "config.py").read_text()
+
+
+WORKBOOK_DOC = (ROOT / "docs" / "workbook.md").read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize("tab", [*TEAM_TABS, *GENERATED_TABS])
+def test_every_tab_and_column_is_in_the_workbook_doc(tab):
+    spec = load_template().tab(tab)
+    section = re.search(rf"\*\*{re.escape(tab)}\*\* — (.*?)(?=\n\*\*|\n## )", WORKBOOK_DOC, re.S)
+    assert section, f"docs/workbook.md has no paragraph for {tab}"
+    missing = [c for c in spec.column_names if f"`{c}`" not in section.group(1)]
+    assert not missing, f"docs/workbook.md, {tab}: columns {missing} are not described"
+
+
+def test_every_setting_and_kpi_is_in_the_workbook_doc():
+    from sheets_sync.kpis import CATALOG
+
+    assert [k for k in SETTING_KEYS if f"`{k}`" not in WORKBOOK_DOC] == []
+    assert [k for k in CATALOG if f"| `{k}` |" not in WORKBOOK_DOC] == []
+
+
+def test_no_link_leaves_the_repository():
+    files = [ROOT / "README.md", *(ROOT / "docs").glob("*.md"), *(ROOT / "sheets_sync").rglob("*.py"),
+             *(ROOT / "webhook").rglob("*.py")]
+    for path in files:
+        text = path.read_text(encoding="utf-8")
+        assert "../shared" not in text, f"{path.relative_to(ROOT)} points outside the repository"
+        if path.suffix == ".md":
+            for target in re.findall(r"\]\(([^)#]+)(?:#[^)]*)?\)", text):
+                if "://" not in target:
+                    assert (path.parent / target).exists(), f"{path.relative_to(ROOT)}: broken link {target}"

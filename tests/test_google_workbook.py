@@ -19,7 +19,7 @@ from sheets_sync.errors import (
 )
 from sheets_sync.sheets.base import ChartIntent, GeneratedTab
 from sheets_sync.sheets.google import MAX_CELL_CHARS, PROTECTION_DESCRIPTION, open_google_workbook
-from sheets_sync.template import TEAM_TABS, load_template
+from sheets_sync.template import TEAM_TABS, column_note, load_template
 from sheets_sync.testing.sheets_server import SID, Fault
 
 pytest_plugins = ["google_fixtures"]
@@ -264,7 +264,10 @@ def test_create_tabs_adds_only_missing_tabs_and_tags_the_version(server, shared_
     products = server.snapshot(SID, "Products")
     spec = t.tab("Products")
     notes = {c.name: products["cells"][(0, j)].get("note") for j, c in enumerate(spec.columns)}
-    assert notes == {c.name: (c.help or None) for c in spec.columns} and any(notes.values())   # help as notes
+    assert notes == {c.name: column_note(c) for c in spec.columns} and all(notes.values())   # a note on every column
+    tier = spec.column_names.index("tier")
+    assert products["cells"][(1, tier)]["dataValidation"]["condition"] == {
+        "type": "ONE_OF_LIST", "values": [{"userEnteredValue": v} for v in ("new", "mature", "clearance")]}
     assert products["props"]["gridProperties"]["frozenRowCount"] == 1
     calls = server.calls(":batchUpdate")
     assert wb.create_tabs(t.seeds(), t.empty_generated(), {"template_version": "1"}) == []

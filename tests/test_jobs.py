@@ -359,14 +359,14 @@ def test_bad_schedule_fails_at_startup(tmp_path):
         make_queue(cfg)
 
 
-def _sched_config(tmp_path):
+def _sched_config(tmp_path, queue_url="sqlite"):
     wbs = {
         "mx": WorkbookConfig(name="mx", path=tmp_path / "mx.xlsx", timezone="America/Mexico_City",
                              schedule=("daily 07:00", "weekly mon 08:00")),
         "ny": WorkbookConfig(name="ny", path=tmp_path / "ny.xlsx", timezone="America/New_York",
                              schedule=("daily 07:00",)),
     }
-    return _make_config(tmp_path, workbooks=wbs)
+    return _make_config(tmp_path, queue_url=queue_url, workbooks=wbs)
 
 
 def at(utc: str) -> dt.datetime:
@@ -394,6 +394,25 @@ def test_schedule_fires_once_across_workers(tmp_path):
     q1.store.claim(fired[0].id, "w", 30)
     q1.store.finish(fired[0].id, "w", "done")
     assert q1.fire_schedules(at("2025-03-11T13:00"))[0].id != fired[0].id      # the next day fires again
+
+
+def test_a_missed_schedule_runs_once_when_a_worker_comes_back(tmp_path, queue_url):
+    cfg = _sched_config(tmp_path, queue_url)
+    fresh = make_queue(cfg, sync_fn=recording_sync)
+    assert fresh.fire_schedules(at("2025-03-10T20:00")) == []      # a new deployment does not replay the past
+    # every worker down from Monday evening to Wednesday 15:30: mx "daily 07:00" (13:00 UTC) missed twice
+    back, other = make_queue(cfg, sync_fn=recording_sync), make_queue(cfg, sync_fn=recording_sync)
+    fired = back.fire_schedules(at("2025-03-12T15:30")) + other.fire_schedules(at("2025-03-12T15:31"))
+    fired += back.fire_schedules(at("2025-03-12T15:32"))
+    assert sorted(j.workbook for j in fired) == ["mx", "ny"]       # once each: not per missed day or worker
+    by = {j.workbook: j.trigger for j in fired}
+    assert by["mx"] == "schedule: daily 07:00 (missed at 2025-03-12 07:00, run late)"
+    assert by["ny"] == "schedule: daily 07:00 (missed at 2025-03-12 07:00, run late)"
+    # Monday's weekly 08:00 had run before the last check (Monday 20:00): it is not replayed
+    for j in fired:
+        back.store.claim(j.id, "w", 30)
+        back.store.finish(j.id, "w", "done")
+    assert back.fire_schedules(at("2025-03-13T13:00"))[0].trigger == "schedule: daily 07:00"   # back to normal
 
 
 def test_periodic_task_is_registered_every_minute(tmp_path):

@@ -1,6 +1,6 @@
 """The design review (Commentary), Target Suggestions and History on hand-made data.
 
-Every finding of kpis.md "The design review" has a case that triggers it and one that must not. The standard
+Every finding of the design review (docs/review.md) has a case that triggers it and one that must not. The standard
 data set is tests/builders.py: period 2026-11, data through 2026-11-10 (10 of 30 days); US A1 (mature) per day
 gmv 100, units 10, sessions 200; US A2 (new) gmv 50, units 2, sessions 100; MX A1 50 USD, MX A3 (clearance) 25 USD.
 """

@@ -17,7 +17,7 @@ import pytest
 from openpyxl.utils.exceptions import IllegalCharacterError
 
 from sheets_sync.sheets import xlsx
-from sheets_sync.sheets.base import ChartIntent, GeneratedTab
+from sheets_sync.sheets.base import ChartIntent, GeneratedTab, display_width
 from sheets_sync.sheets.xlsx import XlsxWorkbook
 from sheets_sync.template import load_template
 from sheets_sync.testing.contract import TODAY
@@ -151,7 +151,7 @@ def test_streamed_values_and_formats_read_back(tmp_path):
     assert ws["B3"].value == "=SUM(A1:A2)" and ws["B3"].data_type == "s"     # row 0: text, not a formula
     assert ws["K8"].number_format == "0.0%"                                  # per-row format on a text column
     assert ws["K92"].value == rows[89][10]                                   # whitespace, & < > "
-    assert ws.row_dimensions[6].height == 15 * math.ceil(len(LONG * 3) * 1.15 / 60)   # wrapped: a tall row
+    assert ws.row_dimensions[6].height == 15 * math.ceil(display_width(LONG * 3) * 1.15 / 60)   # wrapped (CJK double)
     assert ws["A6"].alignment.vertical == "top" and not ws["A6"].alignment.wrap_text
     assert ws.row_dimensions[3].height is None
     assert ws["L70"].value == "extra" and ws["M70"].number_format == "yyyy-mm-dd"

@@ -14,6 +14,7 @@ import openpyxl
 import pytest
 
 from sheets_sync.errors import WorkbookLockedError
+from sheets_sync.sheets import xlsx_package
 from sheets_sync.sheets.xlsx import XlsxWorkbook
 from sheets_sync.sources.files import ReportFilesSource
 from sheets_sync.sync import init_workbook, sync_workbook
@@ -129,12 +130,11 @@ def test_crash_while_saving_leaves_the_original_untouched(team, monkeypatch):
     run(path, reports)
     original = path.read_bytes()
 
-    def boom(self, filename):
-        with open(filename, "wb") as fh:
-            fh.write(b"PK\x03\x04 half a workbook")
+    def boom(data, plan, fh, name="sheet"):   # the disk fills up halfway through a generated tab
+        fh.write(data[:100])
         raise OSError("disk full")
 
-    monkeypatch.setattr(openpyxl.Workbook, "save", boom)
+    monkeypatch.setattr(xlsx_package, "write_sheet", boom)
     with pytest.raises(OSError):
         run(path, reports)
     assert path.read_bytes() == original

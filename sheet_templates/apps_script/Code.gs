@@ -2,7 +2,9 @@
  * sheets-sync: the "KPI" menu of the team workbook.
  *
  * Sync now   → POST {spreadsheet_id} to the webhook with the user's Google ID token; toast the job state.
- * Sync status → GET the last job's state from the webhook; toast it.
+ * Sync status → GET the last job's state from the webhook and toast it; while the sync runs, the toast
+ *               refreshes every few seconds with its stage (reading the sheet, fetching reports 3/8, waiting
+ *               for Amazon, computing, writing) until it is done or failed.
  * Open review → activate the Scorecard tab.
  *
  * No business logic here: the service does the work. Set the script property SYNC_WEBHOOK_URL to the
@@ -11,14 +13,31 @@
 var WEBHOOK_PROP = 'SYNC_WEBHOOK_URL';
 var LAST_JOB_PROP = 'SYNC_LAST_JOB_ID';
 var TITLE = 'KPI';
+var STATUS_POLL_MS = 4000;       // how often Sync status refreshes a running sync
+var STATUS_WATCH_MS = 120000;    // and for how long (an Apps Script call may run 6 minutes)
+
+// Every word the menu shows, in one place (a later version translates them).
+var STRINGS = {
+  menu: 'KPI',
+  syncNow: 'Sync now',
+  syncStatus: 'Sync status',
+  openReview: 'Open review',
+  stages: {
+    reading: 'reading the sheet',
+    fetching: 'fetching reports',
+    waiting: 'waiting for Amazon',
+    computing: 'computing',
+    writing: 'writing'
+  }
+};
 
 function onOpen(e) {
   SpreadsheetApp.getUi()
-    .createMenu('KPI')
-    .addItem('Sync now', 'syncNow')
-    .addItem('Sync status', 'syncStatus')
+    .createMenu(STRINGS.menu)
+    .addItem(STRINGS.syncNow, 'syncNow')
+    .addItem(STRINGS.syncStatus, 'syncStatus')
     .addSeparator()
-    .addItem('Open review', 'openReview')
+    .addItem(STRINGS.openReview, 'openReview')
     .addToUi();
 }
 
@@ -68,10 +87,20 @@ function describeError_(res) {
   return words + (err.code ? ' (' + err.code + ', HTTP ' + res.code + ')' : '');
 }
 
+function describeStage_(progress) {
+  if (!progress || !progress.stage) return '';
+  var text = STRINGS.stages[progress.stage] || progress.stage;
+  if (progress.total) text += ' ' + (progress.done || 0) + '/' + progress.total;
+  return text;
+}
+
 function describeJob_(job) {
   var state = job.state;
   if (state === 'queued') return job.joined ? 'A sync was already queued; you joined it.' : 'Sync queued.';
-  if (state === 'running') return 'Sync running (attempt ' + (job.attempts || 1) + ').';
+  if (state === 'running') {
+    var stage = describeStage_(job.progress);
+    return 'Sync running' + (stage ? ': ' + stage : '') + ' (attempt ' + (job.attempts || 1) + ').';
+  }
   if (state === 'done') return 'Sync done. ' + ((job.summary || [])[0] || '');
   if (state === 'failed') return 'Sync failed: ' + ((job.errors || []).slice(-1)[0] || 'see the Sync Log tab');
   return 'Sync state: ' + state;
@@ -110,19 +139,26 @@ function syncStatus() {
     report_(ss, 'No sync has been started from this sheet yet. Use KPI → Sync now.', false);
     return null;
   }
-  var res;
-  try {
-    res = call_('get', '/v1/jobs/' + encodeURIComponent(jobId));
-  } catch (err) {
-    report_(ss, 'Could not reach the sync service: ' + err.message, true);
-    return null;
-  }
-  if (res.code === 200) {
+  var waited = 0;
+  while (true) {
+    var res;
+    try {
+      res = call_('get', '/v1/jobs/' + encodeURIComponent(jobId));
+    } catch (err) {
+      report_(ss, 'Could not reach the sync service: ' + err.message, true);
+      return null;
+    }
+    if (res.code !== 200) {
+      report_(ss, describeError_(res), true);
+      return null;
+    }
+    var state = res.data.state;
+    var active = state === 'queued' || state === 'running';
     report_(ss, describeJob_(res.data), false);
-    return res.data.state;
+    if (!active || waited >= STATUS_WATCH_MS) return state;
+    Utilities.sleep(STATUS_POLL_MS);         // the toast stays up; refresh it with the next stage
+    waited += STATUS_POLL_MS;
   }
-  report_(ss, describeError_(res), true);
-  return null;
 }
 
 function openReview() {

@@ -1,6 +1,6 @@
 """Actual, attainment, pace, status per Targets row; weighted score, bonus tier and payout per owner.
 
-Rules (../shared/spec/workbook.md "Rules of computation"):
+Rules (docs/workbook.md, "How the numbers are computed"):
 
 * ratio KPIs are ratios of sums over every ASIN/day in scope, never averages of ratios;
 * ``higher``: actual / target; ``lower``: target / actual (actual 0 → the cap); target ≤ 0 for ``higher``

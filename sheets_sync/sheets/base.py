@@ -17,6 +17,7 @@ them in its own terms.
 from __future__ import annotations
 
 import abc
+import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -32,11 +33,21 @@ STATUS_COLOURS = {"on track": "C6EFCE", "at risk": "FFEB9C", "off track": "FFC7C
 SEVERITY_COLOURS = {"high": "FFC7CE", "medium": "FFEB9C"}
 
 
-def colour_rules(status_column: str | None) -> dict[str, str]:
-    """Cell text → background colour for a tab's status column (Commentary colours its severities)."""
+def colour_rules(status_column: str | None, colours: dict[str, str] | None = None) -> dict[str, str]:
+    """Cell text → background colour for a tab's status column (Commentary colours its severities).
+    ``colours`` (a tab's own, e.g. the shown words of a translated status column) wins when given."""
     if not status_column:
         return {}
+    if colours:
+        return dict(colours)
     return SEVERITY_COLOURS if status_column == "severity" else STATUS_COLOURS
+
+
+def display_width(text: Any) -> int:
+    """Columns the text takes on screen: East Asian wide and full-width characters (汉字, ，) count 2, so row
+    heights and column widths fit Chinese as well as Latin text."""
+    s = "" if text is None else str(text)
+    return sum(2 if unicodedata.east_asian_width(ch) in ("W", "F") else 1 for ch in s)
 
 
 def col_letter(index: int) -> str:
@@ -92,6 +103,8 @@ class GeneratedTab:
     #   (overrides ``formats`` where not None: e.g. Attainment's target is money on one row, percent on the next)
     widths: dict[str, int] = field(default_factory=dict)    # column → width in characters
     status_column: str | None = None                        # values coloured by STATUS_COLOURS
+    colours: dict[str, str] = field(default_factory=dict)   # shown cell text → colour for the status column
+    #   (set by sheets_sync.localize from the canonical English values, so colours never depend on the language)
     charts: list[ChartIntent] = field(default_factory=list)
     protected: bool = True
     currency: str = "USD"                                   # for "money" columns
@@ -110,6 +123,11 @@ class TeamTabSeed:
     formats: dict[str, str] = field(default_factory=dict)
     widths: dict[str, int] = field(default_factory=dict)
     notes: dict[str, str] = field(default_factory=dict)     # column → help text (header comment / note)
+    validations: dict[str, tuple[str, ...]] = field(default_factory=dict)   # column → drop-down values
+    cell_validations: list[tuple[int, str, tuple[str, ...]]] = field(default_factory=list)
+    cell_formats: list[tuple[int, str, str]] = field(default_factory=list)
+    #   (data row index from 0, column, format intent): e.g. a Targets example's rate target shown as 12 %
+    #   (data row index from 0, column, drop-down values): one cell's own list (a Settings row such as language)
 
 
 @dataclass
@@ -148,3 +166,8 @@ class Workbook(abc.ABC):
     def describe(self) -> str:
         """A human name for messages (a path or a sheet id); never a secret."""
         return type(self).__name__
+
+    def fit_tabs(self, tabs: list[GeneratedTab]) -> list[str]:
+        """Trim what the service owns (History's oldest as-of dates) so the write fits the backend's limits;
+        one sentence per trim, for the Sync Log. Backends without such limits trim nothing."""
+        return []

@@ -1,18 +1,21 @@
-"""The embedded default backend: an .xlsx workbook on disk (openpyxl).
+"""The embedded default backend: an .xlsx workbook on disk.
 
-Reading opens the file read-only. Writing loads the workbook, replaces the generated tabs, saves to a
-temporary file in the same folder and renames it over the original (``os.replace``, atomic on one file
-system): a crash leaves either the old or the new workbook, never half of one. Team tabs are carried over
-as openpyxl loaded them; they are never modified.
+Reading uses python-calamine and the values saved in the file (a formula reads as its cached value). Writing
+never re-saves the workbook: the generated tabs are built with openpyxl in a scratch workbook and their parts
+put into a copy of the team's package in which every other part is copied byte for byte
+(:mod:`.xlsx_package`); the copy is a temporary file in the same folder renamed over the original
+(``os.replace``, atomic on one file system): a crash leaves either the old or the new workbook, never half of
+one. ``init`` (:meth:`XlsxWorkbook.create_tabs`) still saves through openpyxl.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import html
 import io
 import math
 import os
-import posixpath
+import re
 import tempfile
 import zipfile
 from collections.abc import Sequence
@@ -29,9 +32,13 @@ from openpyxl.formatting.rule import CellIsRule
 from openpyxl.packaging.custom import StringProperty
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
+from openpyxl.utils.cell import coordinate_to_tuple
+from openpyxl.utils.datetime import CALENDAR_MAC_1904
 from openpyxl.utils.exceptions import InvalidFileException
+from openpyxl.worksheet.datavalidation import DataValidation
+from python_calamine import CalamineError, CalamineWorkbook
 
-from ..errors import FatalError, WorkbookLockedError
+from ..errors import FatalError, Problem, WorkbookLockedError
 from .base import (
     GENERATED_HEADER_ROW,
     GeneratedTab,
@@ -41,8 +48,10 @@ from .base import (
     WriteStats,
     chart_blocks,
     colour_rules,
+    display_width,
 )
-from .xlsx_stream import KEEP, RowPlan, splice
+from .xlsx_package import PackageError, replace_tabs, sheets_of, workbook_part
+from .xlsx_stream import KEEP, RowPlan
 
 HEADER_FILL = PatternFill("solid", fgColor="DDE7F3")
 TEAM_HEADER_FILL = PatternFill("solid", fgColor="FFF2CC")
@@ -58,17 +67,49 @@ WIDE_CHAR = 1.15         # average width of a character of wrapped text, in colu
 WRAP = Alignment(wrap_text=True, vertical="top")
 TOP = Alignment(vertical="top")
 LANDING_TAB = "Scorecard"  # the tab a manager lands on when the workbook opens
-_NS = {"m": "http://schemas.openxmlformats.org/spreadsheetml/2006/main",
-       "r": "http://schemas.openxmlformats.org/officeDocument/2006/relationships",
-       "rel": "http://schemas.openxmlformats.org/package/2006/relationships"}
-_EMPTY_SHEET = (b'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
-                b'<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData/></worksheet>')
 
 
 def _cell_value(v: Any) -> Any:
+    if v == "" and isinstance(v, str):
+        return None
     if isinstance(v, dt.datetime) and v.time() == dt.time(0):
         return v.date()
+    if isinstance(v, float) and v.is_integer() and abs(v) < 2**53:
+        return int(v)
     return v
+
+
+_CELL = re.compile(rb"<(?:\w+:)?c\b([^>]*?)(?:/>|>(.*?)</(?:\w+:)?c>)", re.S)
+_ANY_FORMULA = re.compile(rb"<(?:\w+:)?f[\s>/]")
+_REF = re.compile(rb'\br="([A-Z]+[0-9]+)"')
+_FORMULA = re.compile(rb"<(?:\w+:)?f\b[^>]*?(?:/>|>(.*?)</(?:\w+:)?f>)", re.S)
+_VALUE = re.compile(rb"<(?:\w+:)?(?:v|is)\b[^>]*>(.+?)</(?:\w+:)?(?:v|is)>", re.S)
+
+
+def uncalculated_formulas(path: Path, names: Sequence[str]) -> dict[str, list[tuple[str, str]]]:
+    """Per tab, the cells holding a formula saved without a cached value: ``(A1 ref, formula text)``."""
+    out: dict[str, list[tuple[str, str]]] = {}
+    with zipfile.ZipFile(path) as z:
+        zn = set(z.namelist())
+        book = workbook_part(z, zn)
+        for sheet in sheets_of(z, zn, book):
+            if sheet.name not in names or sheet.part not in zn:
+                continue
+            data = z.read(sheet.part)
+            if not _ANY_FORMULA.search(data):
+                continue
+            for m in _CELL.finditer(data):
+                inner = m.group(2)
+                if not inner:
+                    continue
+                f = _FORMULA.search(inner)
+                if f is None or _VALUE.search(inner):
+                    continue
+                ref = _REF.search(m.group(1))
+                if ref:
+                    text = html.unescape((f.group(1) or b"").decode("utf-8"))
+                    out.setdefault(sheet.name, []).append((ref.group(1).decode(), text))
+    return out
 
 
 def _format_for(kind: str, currency: str) -> str | None:
@@ -78,12 +119,12 @@ def _format_for(kind: str, currency: str) -> str | None:
 
 
 def _append(ws, row: Sequence[Any]) -> None:
-    """Append a row; text that looks like a formula (``=…``) is stored as text, never evaluated."""
+    """Append a row; text that looks like a formula (``=…``) or an error (``#REF!``) is stored as text."""
     values = list(row)
     ws.append(values)
-    if any(isinstance(v, str) and v.startswith("=") for v in values):
+    if any(isinstance(v, str) and (v.startswith("=") or v.startswith("#")) for v in values):
         for cell in ws[ws.max_row]:
-            if cell.data_type == "f":
+            if cell.data_type in ("f", "e"):   # "#N/A" typed as a name is text, not an error value
                 cell.data_type = "s"
 
 
@@ -91,6 +132,7 @@ class XlsxWorkbook(Workbook):
     def __init__(self, path: str | os.PathLike[str]):
         self.path = Path(path)
         self.api_calls = 0
+        self.read_problems: list[Problem] = []   # problems found while reading (see read_tabs)
 
     def describe(self) -> str:
         return str(self.path)
@@ -109,22 +151,65 @@ class XlsxWorkbook(Workbook):
             raise FatalError(f"{self.path}: not a readable .xlsx workbook ({type(exc).__name__}); "
                              "save it as Excel Workbook (.xlsx)") from exc
 
+    def _check_readable(self) -> None:
+        if not self.path.exists():
+            raise FatalError(f"{self.path}: workbook not found; create it with "
+                             f"`sheets-sync init --workbook {self.path}`")
+        if not os.access(self.path, os.R_OK):
+            raise WorkbookLockedError(f"{self.path}: cannot be opened (permission denied); is it open in "
+                                      "another program, or not readable by this user?")
+
     def read_tabs(self, names: Sequence[str]) -> dict[str, Table | None]:
-        wb = self._open(read_only=True)
+        """Each tab's cells by their saved values (python-calamine): a formula cell reads as the value the
+        spreadsheet program stored with it. A formula saved without a value (a file written by a program that
+        does not calculate) reads as empty and is reported in :attr:`read_problems` with its address."""
+        self._check_readable()
+        self.read_problems = []
+        try:
+            book = CalamineWorkbook.from_path(str(self.path))
+        except PermissionError as exc:
+            raise WorkbookLockedError(f"{self.path}: cannot be opened ({exc.strerror}); is it open in "
+                                      "another program, or not readable by this user?") from exc
+        except (CalamineError, zipfile.BadZipFile, OSError, ValueError) as exc:
+            raise FatalError(f"{self.path}: not a readable .xlsx workbook ({type(exc).__name__}); "
+                             "save it as Excel Workbook (.xlsx)") from exc
         try:
             out: dict[str, Table | None] = {}
             for name in names:
-                if name not in wb.sheetnames:
+                if name not in book.sheet_names:
                     out[name] = None
                     continue
-                ws = wb[name]
-                rows = [[_cell_value(v) for v in row] for row in ws.iter_rows(values_only=True)]
+                try:
+                    raw = book.get_sheet_by_name(name).to_python(skip_empty_area=False)
+                except CalamineError as exc:
+                    raise FatalError(f"{self.path}: the tab {name!r} cannot be read ({exc}); open the workbook "
+                                     "in Excel or LibreOffice and save it again") from exc
+                rows = [[_cell_value(v) for v in row] for row in raw]
                 while rows and all(v is None for v in rows[-1]):
                     rows.pop()
                 out[name] = rows
-            return out
         finally:
-            wb.close()
+            book.close()
+        self._blank_uncalculated([n for n in names if out.get(n) is not None], out)
+        return out
+
+    def _blank_uncalculated(self, names: Sequence[str], out: dict[str, Table | None]) -> None:
+        """Formulas saved without a value: blank them (calamine may return the formula's text) and report them."""
+        try:
+            found = uncalculated_formulas(self.path, names)
+        except (zipfile.BadZipFile, KeyError, ET.ParseError, OSError):
+            return
+        for name, cells in found.items():
+            table = out[name]
+            for ref, formula in cells:
+                col, row = coordinate_to_tuple(ref)[1] - 1, coordinate_to_tuple(ref)[0] - 1
+                if table is not None and row < len(table) and col < len(table[row]):
+                    table[row][col] = None
+                self.read_problems.append(Problem(
+                    f"{name}!{ref}", f"={formula}",
+                    "a formula saved without its value (the file was written by a program that does not "
+                    "calculate formulas); open the workbook in Excel or LibreOffice, save it, and sync again",
+                    "read as empty"))
 
     # -- writing -----------------------------------------------------------------------------------------
     def _check_writable(self) -> None:
@@ -137,74 +222,95 @@ class XlsxWorkbook(Workbook):
         if not os.access(folder, os.W_OK) or (self.path.exists() and not os.access(self.path, os.W_OK)):
             raise WorkbookLockedError(f"{self.path}: not writable by this user; nothing was written")
 
-    def _save_atomically(self, wb: openpyxl.Workbook, plans: dict[Any, RowPlan] | None = None) -> None:
-        """Save to a temporary file next to the workbook and rename it over the original. ``plans``: sheets
-        whose data rows are streamed into the saved package (a second temporary file) before the rename."""
-        tmps = []
+    def _temp_file(self) -> str:
+        fd, tmp = tempfile.mkstemp(prefix=f".{self.path.name}.sync-", suffix=".tmp", dir=self.path.parent)
+        os.close(fd)
+        return tmp
+
+    def remove_stale_temps(self) -> list[str]:
+        """Remove temporary files a killed sync of this workbook left next to it (call while holding the
+        workbook's sync lock, so no running sync's file is removed). Returns the names removed."""
+        removed: list[str] = []
+        pattern = re.compile(re.escape(f".{self.path.name}.sync-") + r"[a-z0-9_]+\.tmp"
+                             + "|" + re.escape(f".{self.path.stem}.") + r"[a-z0-9_]{8}\.xlsx\.tmp")
         try:
-            for _ in range(2 if plans else 1):
-                fd, tmp = tempfile.mkstemp(prefix=f".{self.path.stem}.", suffix=".xlsx.tmp", dir=self.path.parent)
-                os.close(fd)
-                tmps.append(tmp)
-            wb.save(tmps[0])
-            if plans:
-                splice(tmps[0], tmps[1], {ws.path.lstrip("/"): plan for ws, plan in plans.items()})
-            if self.path.exists():
-                os.chmod(tmps[-1], self.path.stat().st_mode & 0o777)
-            os.replace(tmps[-1], self.path)
+            entries = list(os.scandir(self.path.parent))
+        except OSError:
+            return removed
+        for entry in entries:
+            if pattern.fullmatch(entry.name) and entry.is_file(follow_symlinks=False):
+                try:
+                    os.unlink(entry.path)
+                    removed.append(entry.name)
+                except OSError:
+                    pass
+        return removed
+
+    def _replace_with(self, tmp: str) -> None:
+        if self.path.exists():
+            os.chmod(tmp, self.path.stat().st_mode & 0o777)
+        os.replace(tmp, self.path)
+
+    def _save_atomically(self, wb: openpyxl.Workbook) -> None:
+        """Save to a temporary file next to the workbook and rename it over the original (``init``)."""
+        tmp = self._temp_file()
+        try:
+            wb.save(tmp)
+            self._replace_with(tmp)
         except PermissionError as exc:
             raise WorkbookLockedError(f"{self.path}: could not be replaced ({exc.strerror}); is it open in "
                                       "another program? Nothing was written") from exc
         finally:
-            for tmp in tmps:
-                if os.path.exists(tmp):
-                    os.unlink(tmp)
+            if os.path.exists(tmp):
+                os.unlink(tmp)
 
-    def _open_without(self, names: set[str]) -> openpyxl.Workbook:
-        """Load the workbook for writing with the sheets we are about to replace emptied first, so their
-        old contents (the largest tabs) are not parsed only to be thrown away. Other parts are untouched."""
+    def _epoch(self) -> dt.datetime | None:
         try:
             with zipfile.ZipFile(self.path) as z:
-                book = ET.fromstring(z.read("xl/workbook.xml"))
-                rels = ET.fromstring(z.read("xl/_rels/workbook.xml.rels"))
-                targets = {r.get("Id"): r.get("Target") for r in rels.findall("rel:Relationship", _NS)}
-                stub = set()
-                for sheet in book.findall("m:sheets/m:sheet", _NS):
-                    if sheet.get("name") in names:
-                        target = targets.get(sheet.get(f"{{{_NS['r']}}}id"), "")
-                        stub.add(target.lstrip("/") if target.startswith("/") else
-                                 posixpath.normpath(posixpath.join("xl", target)))
-                if not stub:
-                    return self._open(read_only=False)
-                buf = io.BytesIO()
-                with zipfile.ZipFile(buf, "w", zipfile.ZIP_STORED) as out:
-                    for item in z.infolist():
-                        out.writestr(item.filename, _EMPTY_SHEET if item.filename in stub else z.read(item))
-        except (zipfile.BadZipFile, KeyError, ET.ParseError, OSError):
-            return self._open(read_only=False)   # let the ordinary path report what is wrong
-        buf.seek(0)
-        return openpyxl.load_workbook(buf)
+                head = z.read(workbook_part(z, set(z.namelist())))[:4096]
+        except (zipfile.BadZipFile, KeyError, OSError, PackageError):
+            return None
+        return CALENDAR_MAC_1904 if re.search(rb'date1904="(?:1|true)"', head) else None
 
     def write_tabs(self, tabs: Sequence[GeneratedTab]) -> WriteStats:
+        """Replace the generated tabs' parts in the package; every other part is copied byte for byte
+        (:mod:`.xlsx_package`). One temporary file, renamed over the workbook."""
         self._check_writable()
-        if not self.path.exists():
-            self._open(read_only=False)   # raises the "not found" error
-        wb = self._open_without({t.name for t in tabs})
+        self._check_readable()
         stats = WriteStats()
-        plans: dict[Any, RowPlan] = {}
-        for tab in tabs:
-            index = None
-            if tab.name in wb.sheetnames:
-                index = wb.sheetnames.index(tab.name)
-                plans.pop(wb[tab.name], None)   # the same tab twice: the last one wins
-                wb.remove(wb[tab.name])
-            ws = wb.create_sheet(tab.name, index)
+        last: dict[str, GeneratedTab] = {}
+        for tab in tabs:   # the same tab twice: the last one wins
+            last[tab.name] = tab
+        scratch = openpyxl.Workbook()
+        scratch.remove(scratch.active)
+        epoch = self._epoch()
+        if epoch is not None:
+            scratch.epoch = epoch
+        plans: dict[str, RowPlan] = {}
+        for name, tab in last.items():
+            ws = scratch.create_sheet(name)
+            ws.sheet_view.tabSelected = False
             plan = _render_generated(ws, tab, stream=True)
             if plan is not None:
-                plans[ws] = plan
+                plans[name] = plan
             stats.cells += tab.cell_count()
-        _land_on(wb, LANDING_TAB)
-        self._save_atomically(wb, plans)
+        buf = io.BytesIO()
+        scratch.save(buf)
+        tmp = self._temp_file()
+        try:
+            try:
+                replace_tabs(str(self.path), tmp, buf.getvalue(), list(last), plans, LANDING_TAB)
+            except (zipfile.BadZipFile, KeyError, ET.ParseError, PackageError, UnicodeDecodeError) as exc:
+                raise FatalError(f"{self.path}: not a readable .xlsx workbook ({type(exc).__name__}: {exc}); "
+                                 "open it in Excel or LibreOffice and save it as Excel Workbook (.xlsx). "
+                                 "Nothing was written") from exc
+            self._replace_with(tmp)
+        except PermissionError as exc:
+            raise WorkbookLockedError(f"{self.path}: could not be replaced ({exc.strerror}); is it open in "
+                                      "another program? Nothing was written") from exc
+        finally:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
         return stats
 
     def create_tabs(self, seeds: Sequence[TeamTabSeed], generated: Sequence[GeneratedTab],
@@ -225,6 +331,8 @@ class XlsxWorkbook(Workbook):
             if tab.name not in wb.sheetnames:
                 _render_generated(wb.create_sheet(tab.name), tab)
                 created.append(tab.name)
+        if META_SHEET in wb.sheetnames:   # the drop-downs' lists: last, hidden
+            wb.move_sheet(META_SHEET, offset=len(wb.sheetnames) - 1 - wb.sheetnames.index(META_SHEET))
         if created:
             _land_on(wb, LANDING_TAB)
         if created or metadata:
@@ -268,13 +376,63 @@ def _render_seed(ws, seed: TeamTabSeed) -> None:
                 c = ws.cell(row=r, column=i)
                 if isinstance(c.value, int | float | dt.date):
                     c.number_format = fmt
+    for i, name, kind in seed.cell_formats:
+        if name in seed.columns and (fmt := _format_for(kind, "USD")):
+            ws.cell(row=i + 2, column=seed.columns.index(name) + 1).number_format = fmt
     ws.freeze_panes = "A2"
     _widths(ws, seed.columns, seed.widths)
+    _add_validations(ws, seed)
+
+
+TEAM_VALIDATION_ROWS = 1000   # rows of a team tab that get its drop-downs
+
+
+def _add_validations(ws, seed: TeamTabSeed) -> None:
+    """Drop-downs (list data validation) on the enumerated columns and Settings rows. Another word is accepted
+    with a warning (errorStyle warning): the sync also reads the values in zh / es (转化率, cuenta)."""
+    def rule(values: Sequence[str], note: str) -> DataValidation:
+        dv = DataValidation(type="list", formula1=_list_formula(ws.parent, values), allow_blank=True,
+                            showErrorMessage=True, errorStyle="warning", errorTitle="sheets-sync",
+                            error=("Not one of the listed values; the sync will say if it cannot read it")[:225])
+        if note:
+            dv.showInputMessage, dv.prompt = True, note[:250]
+        ws.add_data_validation(dv)
+        return dv
+
+    for name, values in seed.validations.items():
+        if name in seed.columns and values:
+            col = get_column_letter(seed.columns.index(name) + 1)
+            rule(values, seed.notes.get(name, "")).add(f"{col}2:{col}{TEAM_VALIDATION_ROWS}")
+    for i, name, values in seed.cell_validations:
+        if name in seed.columns and values:
+            rule(values, "").add(f"{get_column_letter(seed.columns.index(name) + 1)}{i + 2}")
+
+
+def _list_formula(wb: openpyxl.Workbook, values: Sequence[str]) -> str:
+    """A short list inline (``"a,b"``); a long one, or one with commas in a value, from a column of the hidden
+    META_SHEET (Excel limits an inline list to 255 characters)."""
+    inline = ",".join(values)
+    if len(inline) <= 250 and not any("," in v or '"' in v for v in values):
+        return f'"{inline}"'
+    if META_SHEET in wb.sheetnames:
+        meta = wb[META_SHEET]
+    else:
+        meta = wb.create_sheet(META_SHEET)
+        meta.sheet_state = "hidden"
+    col = 1
+    while meta.cell(row=1, column=col).value is not None:
+        if [meta.cell(row=r + 1, column=col).value for r in range(len(values) + 1)] == [*values, None]:
+            break
+        col += 1
+    for r, v in enumerate(values, start=1):
+        meta.cell(row=r, column=col, value=v)
+    letter = get_column_letter(col)
+    return f"'{META_SHEET}'!${letter}$1:${letter}${len(values)}"
 
 
 def _render_generated(ws, tab: GeneratedTab, stream: bool = False) -> RowPlan | None:
     """Build a generated sheet. With ``stream`` (and values of types :mod:`.xlsx_stream` writes), the data rows
-    are not added as openpyxl cells: the returned plan writes them into the saved file (``xlsx_stream.splice``);
+    are not added as openpyxl cells: the returned plan writes them into the sheet part (``xlsx_stream.write_sheet``);
     the sheet gets everything else (title, header, widths, frozen panes, charts, formats, protection)."""
     ws.append([tab.title])
     ws.append(list(tab.columns))
@@ -318,7 +476,7 @@ def _render_generated(ws, tab: GeneratedTab, stream: bool = False) -> RowPlan | 
                 else:
                     value = ws.cell(row=first + n, column=i + 1).value
                 text = str(value or "")
-                lines[n] = max(lines[n], math.ceil(len(text) * WIDE_CHAR / widths[name]) if text else 1)
+                lines[n] = max(lines[n], math.ceil(display_width(text) * WIDE_CHAR / widths[name]) if text else 1)
     plan = None
     if plan_rows:
         row_formats: list[list[Any] | None] = []
@@ -352,7 +510,7 @@ def _render_generated(ws, tab: GeneratedTab, stream: bool = False) -> RowPlan | 
     if tab.status_column and tab.status_column in tab.columns and tab.rows:
         col = get_column_letter(tab.columns.index(tab.status_column) + 1)
         rng = f"{col}{first}:{col}{last}"
-        for status, colour in colour_rules(tab.status_column).items():
+        for status, colour in colour_rules(tab.status_column, tab.colours).items():
             ws.conditional_formatting.add(rng, CellIsRule(operator="equal", formula=[f'"{status}"'],
                                                           fill=PatternFill("solid", bgColor=colour)))
     if tab.rows:
@@ -381,6 +539,10 @@ def _add_chart(ws, tab: GeneratedTab, chart, first: int, last: int, slot: int) -
             idx = tab.columns.index(s) + 1
             c.add_data(Reference(ws, min_col=idx, min_row=r0, max_row=r1), titles_from_data=False)
             c.series[-1].tx = SeriesLabel(v=s)
+            if chart.kind == "line":   # straight segments (smoothing invents dips) with a dot on each point
+                c.series[-1].smooth = False
+                c.series[-1].marker.symbol = "circle"
+                c.series[-1].marker.size = 4
         c.set_categories(Reference(ws, min_col=cat_idx, min_row=r0, max_row=r1))
         fmt = _format_for(tab.formats.get(chart.series[0], "number"), tab.currency) if chart.series else None
         c.y_axis.number_format = {"percent": "0%", "score": "0%"}.get(tab.formats.get(chart.series[0], ""), fmt or "General")

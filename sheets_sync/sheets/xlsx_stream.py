@@ -1,11 +1,12 @@
-"""Fast writing of generated tabs: the data rows are streamed as XML into the workbook openpyxl saved.
+"""Fast writing of generated tabs: the data rows are streamed as XML into the generated sheet parts.
 
-openpyxl builds each generated sheet with everything but its data rows (title, header, widths, frozen panes,
-conditional formats, charts, print setup, protection) and registers, before saving, every cell style the data
-rows need. After ``Workbook.save`` the saved package is copied part by part into a second file, and the
-``<sheetData>`` of each generated sheet gets its data rows written here as plain strings, exactly as openpyxl
-would write them (inline strings, ``t="n"`` numbers as ``%.16g``, dates as serials with their date style,
-booleans, the same ``s`` style ids); text that looks like a formula stays text. The ``<dimension>`` is updated.
+openpyxl builds each generated sheet (in a scratch workbook) with everything but its data rows (title, header,
+widths, frozen panes, conditional formats, charts, print setup, protection) and registers every cell style the
+data rows need. When the package is written (:mod:`.xlsx_package`), :func:`write_sheet` puts the data rows at the
+end of the sheet's ``<sheetData>`` as plain strings, as openpyxl would write them (``t="n"`` numbers as
+``%.16g``, dates as serials with their date style, booleans, the same ``s`` style ids) except that text is always
+an inline string: text that looks like a formula or an error value (``#N/A``) stays text. The ``<dimension>`` is
+updated.
 
 What a cell looks like is decided by :class:`RowPlan` from the tab's format intents; the rules mirror
 ``xlsx._render_generated`` for openpyxl-built cells (tests compare both).
@@ -15,11 +16,10 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-import zipfile
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-from openpyxl.cell.cell import ERROR_CODES, ILLEGAL_CHARACTERS_RE, Cell, get_time_format
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE, Cell, get_time_format
 from openpyxl.styles import Alignment
 from openpyxl.utils import get_column_letter
 from openpyxl.utils.datetime import to_excel
@@ -46,12 +46,11 @@ def _escape(s: str) -> str:
 
 
 def _string_tail(s: str) -> str:
-    """The rest of a ``<c …`` element for a text value, as openpyxl writes it (never a formula)."""
+    """The rest of a ``<c …`` element for a text value: always an inline string, never a formula nor an error
+    value (text such as ``#N/A`` typed as a name stays text)."""
     s = s[:_MAX_STRING]
     if not s:
         return ' t="inlineStr"/>'
-    if s in ERROR_CODES:
-        return f' t="e"><v>{s}</v></c>'
     if (s[0].isspace() or s[-1].isspace()) and s.strip():
         return f' t="inlineStr"><is><t xml:space="preserve">{_escape(s)}</t></is></c>'
     return f' t="inlineStr"><is><t>{_escape(s)}</t></is></c>'
@@ -102,9 +101,11 @@ class RowPlan:
         openpyxl writes all registered cell styles into styles.xml, so the ids stay valid in the saved file."""
         tall = any(k > 1 for k in self.lines)
         combos: set[tuple[str | None, str]] = set()
+        types: set[type] = set()
+        for r in self.rows:   # one pass over the tab (a date style is registered for every General column
+            types.update(map(type, r))   # of a tab holding dates: an unused style costs nothing)
+        dated = {get_time_format(t) for t in types if t in (dt.date, dt.datetime)}
         for j in range(width):
-            col = [r[j] for r in self.rows if j < len(r)]
-            dated = {get_time_format(t) for t in {type(v) for v in col} if t in (dt.date, dt.datetime)}
             if j < self.ncols:
                 fmts: set[str | None] = set()
                 per_row = self.row_formats[j]
@@ -135,98 +136,118 @@ class RowPlan:
         rows, lines, letters, styles = self.rows, self.lines, self.letters, self.styles
         ncols, col_formats, row_formats, wrap = self.ncols, self.col_formats, self.row_formats, self.wrap
         strings: dict[str, str] = {}
+        numbers: dict[Any, str] = {}
         serials: dict[Any, str] = {}
         epoch = self.epoch
         formatted = any(f for f in col_formats) or any(r for r in row_formats) or any(wrap)
+        illegal = ILLEGAL_CHARACTERS_RE.search
+        # A column without per-row formats has one style per row kind (ordinary / tall): look it up once.
+        # None = decided cell by cell (per-row formats). Dates in a General column get their date style below.
+        width = len(self.letters)
+        plain: list[str | None] = []
+        tall_rows: list[str | None] = []
+        for j in range(width):
+            if j >= ncols:
+                plain.append(styles[(None, NONE)])
+                tall_rows.append(styles[(None, NONE)])
+            elif row_formats[j]:
+                plain.append(None)
+                tall_rows.append(None)
+            else:
+                f = col_formats[j]
+                plain.append(styles.get((f, WRAP if wrap[j] else NONE)))
+                tall_rows.append(styles.get((f, WRAP if wrap[j] else TOP)))
         out: list[str] = []
+        append = out.append
         for n, row in enumerate(rows):
-            r = self.first_row + n
+            r = str(self.first_row + n)
             k = lines[n]
             if k > 1:
-                out.append(f'<row r="{r}" ht="{15 * min(k, 12)}" customHeight="1">')
-                tall = TOP
+                append(f'<row r="{r}" ht="{15 * min(k, 12)}" customHeight="1">')
+                tall, fixed = TOP, tall_rows
             elif len(row) or formatted:
-                out.append(f'<row r="{r}">')
-                tall = NONE
+                append(f'<row r="{r}">')
+                tall, fixed = NONE, plain
             else:
                 continue
-            width = len(row)
-            for j in range(max(width, ncols)):
-                v = row[j] if j < width else None
-                if j < ncols:
+            n_values = len(row)
+            for j in range(max(n_values, ncols)):
+                v = row[j] if j < n_values else None
+                s = fixed[j]
+                if s is None:
                     f = col_formats[j]
                     per_row = row_formats[j]
-                    if per_row and n < len(per_row):
+                    if n < len(per_row):
                         kind = per_row[n]
                         if kind is not KEEP:
                             f = kind
                     align = WRAP if wrap[j] else tall
-                else:
-                    f, align = None, NONE
+                    s = styles[(f, align)]
                 t = type(v)
-                if t is str:
+                if t is float or t is int:
+                    tail = numbers.get(v)
+                    if tail is None:
+                        tail = f' t="n"><v>{_number(v)}</v></c>'
+                        if v == v:   # NaN is never a key
+                            numbers[v] = tail
+                elif t is str:
                     tail = strings.get(v)
                     if tail is None:
+                        bad = illegal(v)   # only text can hold characters a worksheet cannot
+                        if bad:
+                            raise IllegalCharacterError(f"{bad.group()!r} cannot be used in worksheets.")
                         tail = strings[v] = _string_tail(v)
-                elif t is float or t is int:
-                    tail = f' t="n"><v>{_number(v)}</v></c>'
                 elif v is None:
+                    if not s:
+                        continue
                     tail = ' t="n"/>'   # a styled empty cell, as openpyxl writes it
                 elif t is bool:
                     tail = ' t="b"><v>1</v></c>' if v else ' t="b"><v>0</v></c>'
-                else:   # date / datetime
+                else:   # date / datetime: a General cell gets the date style
+                    if j < ncols:
+                        f = col_formats[j]
+                        per_row = row_formats[j]
+                        if per_row and n < len(per_row) and per_row[n] is not KEEP:
+                            f = per_row[n]
+                        align = WRAP if wrap[j] else tall
+                    else:
+                        f, align = None, NONE
                     if f is None:
-                        f = get_time_format(t)
+                        s = styles[(get_time_format(t), align)]
                     tail = serials.get(v)
                     if tail is None:
                         if getattr(v, "tzinfo", None) is not None:
                             raise TypeError("Excel does not support timezones in datetimes. "
                                             "The tzinfo in the datetime/time object must be set to None.")
                         tail = serials[v] = f' t="n"><v>{_number(to_excel(v, epoch))}</v></c>'
-                s = styles[(f, align)]
-                if v is None and not s:
-                    continue
-                out.append(f'<c r="{letters[j]}{r}"{s}{tail}')
-            out.append("</row>")
+                append(f'<c r="{letters[j]}{r}"{s}{tail}')
+            append("</row>")
             if len(out) > _BATCH * 8:
-                yield _checked(out)
+                yield "".join(out)
                 out = []
+                append = out.append
         if out:
-            yield _checked(out)
+            yield "".join(out)
 
 
-def _checked(parts: list[str]) -> str:
-    text = "".join(parts)
-    bad = ILLEGAL_CHARACTERS_RE.search(text)
-    if bad:
-        raise IllegalCharacterError(f"{bad.group()!r} cannot be used in worksheets.")
-    return text
-
-
-def splice(src: str, dst: str, plans: dict[str, RowPlan], compresslevel: int = 1) -> None:
-    """Copy the package ``src`` (as openpyxl saved it) to ``dst``, writing each planned sheet part's data rows
-    at the end of its ``<sheetData>`` and its ``<dimension>``. Other parts are copied unchanged."""
-    with zipfile.ZipFile(src) as zin, \
-            zipfile.ZipFile(dst, "w", zipfile.ZIP_DEFLATED, allowZip64=True, compresslevel=compresslevel) as zout:
-        for info in zin.infolist():
-            data = zin.read(info)
-            plan = plans.get(info.filename)
-            if plan is None:
-                zout.writestr(info, data)
-                continue
-            end = data.find(b"</sheetData>")
-            if end < 0:
-                m = re.search(rb"<sheetData\s*/>", data)
-                if m is None:
-                    raise ValueError(f"{info.filename}: no <sheetData> in the sheet openpyxl wrote")
-                head, tail = data[:m.start()] + b"<sheetData>", b"</sheetData>" + data[m.end():]
-            else:
-                head, tail = data[:end], data[end:]
-            head, found = _DIMENSION.subn(f'<dimension ref="{plan.dimension()}"/>'.encode(), head, count=1)
-            if not found:
-                raise ValueError(f"{info.filename}: no <dimension> in the sheet openpyxl wrote")
-            with zout.open(info.filename, "w", force_zip64=True) as fh:   # deflated at ``compresslevel``
-                fh.write(head)
-                for chunk in plan.chunks():
-                    fh.write(chunk.encode("utf-8"))
-                fh.write(tail)
+def write_sheet(data: bytes, plan: RowPlan | None, fh, name: str = "sheet") -> None:
+    """Write the sheet part ``data`` (as openpyxl saved it) to ``fh`` with the plan's data rows at the end of its
+    ``<sheetData>`` and its ``<dimension>`` updated."""
+    if plan is None:
+        fh.write(data)
+        return
+    end = data.find(b"</sheetData>")
+    if end < 0:
+        m = re.search(rb"<sheetData\s*/>", data)
+        if m is None:
+            raise ValueError(f"{name}: no <sheetData> in the sheet openpyxl wrote")
+        head, tail = data[:m.start()] + b"<sheetData>", b"</sheetData>" + data[m.end():]
+    else:
+        head, tail = data[:end], data[end:]
+    head, found = _DIMENSION.subn(f'<dimension ref="{plan.dimension()}"/>'.encode(), head, count=1)
+    if not found:
+        raise ValueError(f"{name}: no <dimension> in the sheet openpyxl wrote")
+    fh.write(head)
+    for chunk in plan.chunks():
+        fh.write(chunk.encode("utf-8"))
+    fh.write(tail)

@@ -145,6 +145,7 @@ class AdsApiSource(ReportApiSource):
 
     name = "ads-api"
     label = "Ads API"
+    pace_kinds = ("ads", "ads")
 
     def __init__(self, credentials: AdsCredentials, cache_dir: Path | None, *,
                  endpoint: str | None = None, lwa_token_url: str | None = None,

@@ -20,6 +20,7 @@ from collections.abc import Iterator
 from dataclasses import replace
 
 from ..config import Config
+from ..errors import Problem
 from ..frames import AMAZON_MARKETPLACES, RawReport
 from .ads import ADS_ENV, AdsApiSource, AdsCredentials
 from .amazon_common import Budget, Clock, LocalBudget, Sleep, StageProgress
@@ -36,14 +37,14 @@ class AmazonSource(Source):
         super().__init__()
         self.sp = sp
         self.ads = ads
-        self._notes = list(notes or [])
+        self._notes: list[str | Problem] = list(notes or [])
 
     @property  # type: ignore[override]
-    def problems(self) -> list[str]:
+    def problems(self) -> list[str | Problem]:
         return [*self._notes, *self.sp.problems, *(self.ads.problems if self.ads else [])]
 
     @problems.setter
-    def problems(self, value: list[str]) -> None:   # Source.__init__ assigns []
+    def problems(self, value: list[str | Problem]) -> None:   # Source.__init__ assigns []
         self._notes = list(value)
 
     @property
@@ -52,7 +53,7 @@ class AmazonSource(Source):
         return [*self.sp.pending, *(self.ads.pending if self.ads else [])]
 
     @property  # type: ignore[override]
-    def api_calls(self) -> int:
+    def api_calls(self) -> int:  # type: ignore[override]
         return self.sp.api_calls + (self.ads.api_calls if self.ads else 0)
 
     @property

@@ -315,20 +315,25 @@ class ReportApiSource(Source):
     label = "API"
     budget: Budget | None = None          # pacing of requests (None: only Amazon's 429s slow us down)
     stage_progress: StageProgress = staticmethod(no_stage_progress)
-    pending: list[str] | tuple[str, ...] = ()     # what a later sync will fetch (a list once collect runs)
+    pending: list[str] = []     # what a later sync will fetch (a new list each collect)  # noqa: RUF012
 
     def _comparison_jobs(self, request: FetchRequest, created: list) -> tuple[list[RawReport], list]:
         """Cached documents and jobs for ``request.comparison`` (default: none; the subclass decides what
         fits in its budget and says what it leaves for later in ``pending``)."""
         return [], []
 
-    def _pace(self, operation: str, progress: Callable[[str], None]) -> None:
-        """Wait for ``operation``'s turn in the budget (every Amazon call goes through here first)."""
+    def _pace(self, operation: str, progress: Callable[[str], None] | None = None) -> None:
+        """Wait for ``operation``'s turn before sending it. The shared budget when the sync attached one
+        (``Source.pacer``: token buckets in the queue's store that every worker on every machine draws from),
+        else this process's ``budget`` at Amazon's published rates (None: only Amazon's 429s slow us down)."""
+        if self.pacer is not None:
+            self.pacer.acquire(operation)
+            return
         if self.budget is None:
             return
         wait = self.budget.reserve(operation)
         if wait > 0:
-            progress(f"{self.label}: {operation} at Amazon's rate — waiting {wait:.0f} s")
+            (progress or (lambda m: None))(f"{self.label}: {operation} at Amazon's rate — waiting {wait:.0f} s")
             self.sleep(wait)
 
     def _spawn(self, job) -> None:
@@ -341,7 +346,7 @@ class ReportApiSource(Source):
         return spawned
 
     def _create_spawned(self, progress: Callable[[str], None]) -> list:
-        created = []
+        created: list = []
         while True:
             batch = self._take_spawned()
             if not batch:
@@ -350,6 +355,14 @@ class ReportApiSource(Source):
                 self._create(job, progress)
                 if job.report_id:
                     created.append(job)
+    #: what the create and poll loops draw from the budget before :meth:`_create` / :meth:`_check`; None
+    #: for a source that paces each API call itself (the SP-API source paces in its ``_call``)
+    pace_kinds: tuple[str, str] | None = None
+    # set by the subclasses' __init__
+    poll_interval: float
+    max_poll_interval: float
+    max_wait_s: float
+    sleep: Callable[[float], None]
 
     def _check_marketplace(self, marketplace: str) -> None:
         if marketplace not in MARKETPLACES:
@@ -375,6 +388,8 @@ class ReportApiSource(Source):
         while pending:
             still = []
             for job in pending:
+                if self.pace_kinds:
+                    self._pace(self.pace_kinds[1], progress)
                 documents = self._check(job, progress)
                 if documents is None:
                     still.append(job)
@@ -399,6 +414,7 @@ class ReportApiSource(Source):
             for job in pending:
                 counts[job.status] = counts.get(job.status, 0) + 1
             states = ", ".join(f"{k} {v}" for k, v in sorted(counts.items()))
+            self._stage("waiting", total - len(pending), total)
             progress(f"{self.label}: {total - len(pending)}/{total} reports ready ({states}); "
                      f"waited {waited:.0f} s, next check in {interval:.0f} s")
             self.sleep(interval)
@@ -408,10 +424,13 @@ class ReportApiSource(Source):
     def close(self) -> None:
         """Release clients (default: nothing to release)."""
 
+    _stage: Callable[..., None] = staticmethod(lambda *a, **k: None)
+
     def collect(self, request: FetchRequest) -> Iterator[RawReport]:
         self.pending = []
         try:
             progress = request.progress
+            self._stage = request.stage
             jobs: list = []
             for marketplace in request.marketplaces:
                 self._check_marketplace(marketplace)
@@ -426,7 +445,10 @@ class ReportApiSource(Source):
             deferred: RetriableError | None = None
             created: list = []
             for n, job in enumerate(jobs, 1):
+                self._stage("fetching", n - 1, len(jobs))
                 try:
+                    if self.pace_kinds:
+                        self._pace(self.pace_kinds[0], progress)
                     self._create(job, progress)
                     created += [job] if job.report_id else []
                     created += self._create_spawned(progress)
@@ -443,6 +465,7 @@ class ReportApiSource(Source):
                     self._create(job, progress)
                     created += [job] if job.report_id else []
                     created += self._create_spawned(progress)
+            self._stage("fetching", len(created), len(jobs))
             yield from self._poll(created, progress)
             if deferred is not None:
                 raise deferred

@@ -6,6 +6,7 @@ import abc
 import datetime as dt
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from ..errors import Problem
 from ..frames import RawReport
@@ -20,6 +21,8 @@ class FetchRequest:
     # days wanted for comparisons (last period): fetched after this period's, and only when that costs no
     # waiting on Amazon's rate limits; a source names what it left for a later sync in ``pending``
     comparison: tuple[dt.date, dt.date] | None = None
+    #: ``stage(stage, done, total)`` (see :mod:`sheets_sync.progress`): reports requested n/m, ready n/m
+    stage: Callable[..., None] = field(default=lambda *a, **k: None, compare=False)
 
 
 class Source(abc.ABC):
@@ -28,6 +31,8 @@ class Source(abc.ABC):
 
     name: str = "source"
     api_calls: int = 0
+    #: a :class:`sheets_sync.budget.Pacer` set by the sync (shared API budgets), or None
+    pacer: Any = None
 
     def __init__(self) -> None:
         self.problems: list[str | Problem] = []    # "name: reason" (a skipped document) or a Problem

@@ -376,7 +376,7 @@ class SpApiSource(ReportApiSource):
             if spec is SALES_AND_TRAFFIC and self.data_kiosk and start <= end:
                 c, j = self._plan_data_kiosk(marketplace, start, end, today, first_provisional)
                 cached += c
-                jobs += j
+                jobs += j  # type: ignore[arg-type]   # Data Kiosk jobs poll through the same loop
                 continue
             if spec.kind == "snapshot":
                 if not snapshots:

@@ -387,7 +387,7 @@ class DataKioskFake:
                     self._finish(query)
                 elif query["polls"] > polls // 2:
                     query["processingStatus"] = "IN_PROGRESS"
-        out = {k: query[k] for k in ("queryId", "query", "createdTime", "processingStatus", "dataDocumentId",
+        out: dict[str, Any] = {k: query[k] for k in ("queryId", "query", "createdTime", "processingStatus", "dataDocumentId",
                                      "errorDocumentId", "processingEndTime", "pagination") if k in query}
         return 200, out
 

@@ -17,7 +17,16 @@ Implemented (payload shapes from the v4 reference and gspread's recorded cassett
   against the state the earlier requests leave, on a copy; any invalid request → 400 and nothing applied
   (unknown sheetId, duplicate titles, ranges outside the grid, cells over 50,000 characters, a spreadsheet over
   10,000,000 cells).
+  Also copyPaste (PASTE_NORMAL) and insertDimension / deleteDimension (rows), which staged writes and append-only
+  History use.
 * Sharing: a spreadsheet answers 403 to a service account it is not shared with, 404 to an unknown id.
+* Google's limits, strict by default (:class:`Limits`): a request body over 10,485,760 bytes → 400
+  ``Request payload size exceeds the limit: 10485760 bytes.``; 10,000,000 cells per spreadsheet; 50,000 characters
+  per cell; 60 read and 60 write requests per minute per user (the service account) and 300 per project → 429
+  ``RESOURCE_EXHAUSTED`` with Google's body (``Quota exceeded for quota metric 'Write requests' and limit 'Write
+  requests per minute per user' …`` and an ``ErrorInfo`` detail, reason ``RATE_LIMIT_EXCEEDED``). The quota
+  window (60 s) and the numbers are settable so tests can run it fast; every request is recorded in
+  :attr:`FakeSheetsServer.traffic` with its size.
 
 Fault injection (:class:`Fault`): an HTTP status (429 with ``Retry-After``, 500, 503…), a slow response
 (applied, then answered late), a dropped connection before or after applying, a batchUpdate rejected mid-way.
@@ -25,7 +34,9 @@ Fault injection (:class:`Fault`): an HTTP status (429 with ``Retry-After``, 500,
 
 from __future__ import annotations
 
+import collections
 import copy
+import dataclasses
 import datetime as dt
 import functools
 import json
@@ -49,12 +60,61 @@ from requests.adapters import HTTPAdapter
 SID = "1AbCdEfGhIjKlMnOpQrStUvWxYz0123456789_-xyz"     # a spreadsheet id shaped like Google's
 MAX_CELLS = 10_000_000
 MAX_CELL_CHARS = 50_000
+MAX_REQUEST_BYTES = 10_485_760       # larger bodies: 400 "Request payload size exceeds the limit: 10485760 bytes."
+PROJECT_NUMBER = "1049753172814"     # the fake project's number, as quota errors name it
 EPOCH = dt.date(1899, 12, 30)
 REQUEST_KINDS = (
     "addSheet", "deleteSheet", "updateSheetProperties", "updateCells", "repeatCell", "updateDimensionProperties",
     "unmergeCells", "addConditionalFormatRule", "deleteConditionalFormatRule", "addChart", "deleteEmbeddedObject",
     "addProtectedRange", "deleteProtectedRange", "createDeveloperMetadata", "deleteDeveloperMetadata",
+    "setDataValidation",
+    "copyPaste", "insertDimension", "deleteDimension",
 )
+# BooleanCondition types a data validation rule may use (ConditionType in the Sheets v4 reference).
+VALIDATION_TYPES = ("ONE_OF_LIST", "ONE_OF_RANGE", "NUMBER_GREATER", "NUMBER_GREATER_THAN_EQ", "NUMBER_LESS",
+                    "NUMBER_LESS_THAN_EQ", "NUMBER_EQ", "NUMBER_NOT_EQ", "NUMBER_BETWEEN", "NUMBER_NOT_BETWEEN",
+                    "TEXT_CONTAINS", "TEXT_NOT_CONTAINS", "TEXT_EQ", "TEXT_IS_EMAIL", "TEXT_IS_URL", "DATE_EQ",
+                    "DATE_BEFORE", "DATE_AFTER", "DATE_ON_OR_BEFORE", "DATE_ON_OR_AFTER", "DATE_BETWEEN",
+                    "DATE_NOT_BETWEEN", "DATE_IS_VALID", "BOOLEAN", "CUSTOM_FORMULA")
+MAX_LIST_ITEMS = 500   # Google Sheets' limit of items in a drop-down list
+
+
+@dataclass
+class Limits:
+    """Google's limits as the fake enforces them. Defaults are Google's; tests may shorten ``window_s`` (the
+    quota window, 60 s at Google) to run quotas fast, or lower a limit to reach it with small data."""
+
+    max_request_bytes: int = MAX_REQUEST_BYTES
+    max_cells: int = MAX_CELLS
+    max_cell_chars: int = MAX_CELL_CHARS
+    reads_per_user: int = 60
+    writes_per_user: int = 60
+    reads_per_project: int = 300
+    writes_per_project: int = 300
+    window_s: float = 60.0
+
+
+def quota_error(kind: str, scope: str, limit: int) -> dict[str, Any]:
+    """Google's 429 body for an exhausted per-minute quota (``kind`` read/write, ``scope`` user/project)."""
+    metric = "Read requests" if kind == "read" else "Write requests"
+    name = f"{metric} per minute" + (" per user" if scope == "user" else "")
+    camel = ("ReadRequests" if kind == "read" else "WriteRequests") + "PerMinutePer" + scope.capitalize()
+    return {"error": {
+        "code": 429,
+        "message": f"Quota exceeded for quota metric '{metric}' and limit '{name}' of service "
+                   f"'sheets.googleapis.com' for consumer 'project_number:{PROJECT_NUMBER}'.",
+        "status": "RESOURCE_EXHAUSTED",
+        "details": [
+            {"@type": "type.googleapis.com/google.rpc.ErrorInfo", "reason": "RATE_LIMIT_EXCEEDED",
+             "domain": "googleapis.com",
+             "metadata": {"quota_limit": camel, "quota_limit_value": str(limit),
+                          "quota_unit": "1/min/{project}" + ("/{user}" if scope == "user" else ""),
+                          "quota_location": "global", "consumer": f"projects/{PROJECT_NUMBER}",
+                          "service": "sheets.googleapis.com",
+                          "quota_metric": f"sheets.googleapis.com/{kind}_requests"}},
+            {"@type": "type.googleapis.com/google.rpc.Help", "links": [
+                {"description": "Request a higher quota limit.",
+                 "url": "https://cloud.google.com/docs/quotas/help/request_increase"}]}]}}
 
 
 class RedirectAdapter(HTTPAdapter):
@@ -81,7 +141,8 @@ class Fault:
     """One injected fault. ``kind``: ``status`` (answer ``code``), ``slow`` (apply, then answer after
     ``delay`` s), ``drop`` (close the connection before doing anything), ``drop_after`` (apply, then close
     without an answer), ``reject`` (a batchUpdate fails validation at request ``at``; nothing applied).
-    ``match`` is a substring of ``METHOD path`` (e.g. ``":batchUpdate"``, ``"values:batchGet"``)."""
+    ``match`` is a substring of ``METHOD path`` (e.g. ``":batchUpdate"``, ``"values:batchGet"``); ``skip`` lets
+    that many matching calls through first (a fault at the n-th staging request)."""
 
     kind: str = "status"
     code: int = 500
@@ -90,6 +151,7 @@ class Fault:
     at: int | None = None
     match: str = ""
     times: int = 1
+    skip: int = 0
 
 
 @dataclass
@@ -290,18 +352,18 @@ def quote_title(title: str) -> str:
 def split_range(rng: str) -> tuple[str, str]:
     """``'My tab'!A1:B2`` → (``My tab``, ``A1:B2``); ``Tab`` → (``Tab``, "")."""
     if rng.startswith("'"):
-        i, title = 1, []
+        i, chars = 1, []
         while i < len(rng):
             if rng[i] == "'":
                 if rng[i + 1:i + 2] == "'":
-                    title.append("'")
+                    chars.append("'")
                     i += 2
                     continue
                 break
-            title.append(rng[i])
+            chars.append(rng[i])
             i += 1
         rest = rng[i + 1:]
-        return "".join(title), rest[1:] if rest.startswith("!") else rest
+        return "".join(chars), rest[1:] if rest.startswith("!") else rest
     title, _, a1 = rng.partition("!")
     return title, a1
 
@@ -385,10 +447,10 @@ def _grid_bounds(book: Book, gr: dict[str, Any], where: str) -> tuple[Sheet, int
     return sheet, r0, r1, c0, c1
 
 
-def _check_chars(cell: dict[str, Any], where: str) -> None:
+def _check_chars(cell: dict[str, Any], where: str, limit: int = MAX_CELL_CHARS) -> None:
     for v in (cell.get("userEnteredValue") or {}).values():
-        if isinstance(v, str) and len(v) > MAX_CELL_CHARS:
-            raise ApiError(400, f"Invalid {where}: Your input contains more than the maximum of {MAX_CELL_CHARS} "
+        if isinstance(v, str) and len(v) > limit:
+            raise ApiError(400, f"Invalid {where}: Your input contains more than the maximum of {limit} "
                                 "characters in a single cell.")
 
 
@@ -397,9 +459,10 @@ def _check_chars(cell: dict[str, Any], where: str) -> None:
 class _Apply:
     """Applies a list of requests to a copy of a book; raises ApiError at the first invalid one."""
 
-    def __init__(self, book: Book, reject_at: int | None = None):
+    def __init__(self, book: Book, reject_at: int | None = None, limits: Limits | None = None):
         self.book = book
         self.reject_at = reject_at
+        self.limits = limits or Limits()
 
     def run(self, requests: list[dict[str, Any]]) -> list[dict[str, Any]]:
         replies = []
@@ -414,9 +477,9 @@ class _Apply:
                 raise ApiError(400, f"Invalid requests[{i}].{kind}: rejected by fault injection")
             replies.append(getattr(self, kind)(body, f"requests[{i}].{kind}") or {})
         total = sum(s.rows * s.cols for s in self.book.sheets)
-        if total > MAX_CELLS:
+        if total > self.limits.max_cells:
             raise ApiError(400, f"This action would increase the number of cells in the workbook above the limit "
-                                f"of {MAX_CELLS} cells.")
+                                f"of {self.limits.max_cells} cells.")
         return replies
 
     def _title_free(self, title: str, where: str, except_id: int | None = None) -> None:
@@ -506,9 +569,8 @@ class _Apply:
                 for j, src in enumerate(row.get("values") or []):
                     self._put(cells, (r0 + i, c0 + j), src, fields, where)
 
-    @staticmethod
-    def _put(cells: dict, key: tuple[int, int], src: dict[str, Any], fields: str, where: str) -> None:
-        _check_chars(src, where)
+    def _put(self, cells: dict, key: tuple[int, int], src: dict[str, Any], fields: str, where: str) -> None:
+        _check_chars(src, where, self.limits.max_cell_chars)
         if fields == "*" and not src:
             cells.pop(key, None)
             return
@@ -524,7 +586,7 @@ class _Apply:
         if not fields:
             raise ApiError(400, f"Invalid {where}: At least one field must be specified in 'fields'.")
         src = body.get("cell") or {}
-        _check_chars(src, where)
+        _check_chars(src, where, self.limits.max_cell_chars)
         for r in range(r0, r1):
             for c in range(c0, c1):
                 self._put(sheet.cells, (r, c), src, fields, where)
@@ -561,6 +623,42 @@ class _Apply:
         if not 0 <= index <= len(sheet.cond):
             raise ApiError(400, f"Invalid {where}: index {index} out of range")
         sheet.cond.insert(index, copy.deepcopy(rule))
+
+    def setDataValidation(self, body: dict[str, Any], where: str) -> None:
+        """Set (or, without ``rule``, clear) the data validation of every cell in ``range``, as Google does."""
+        sheet, r0, r1, c0, c1 = _grid_bounds(self.book, body.get("range") or {}, where)
+        rule = body.get("rule")
+        if rule is not None:
+            cond = rule.get("condition") or {}
+            kind = cond.get("type")
+            if kind not in VALIDATION_TYPES:
+                raise ApiError(400, f"Invalid {where}.rule.condition.type: {kind!r} is not a valid condition type")
+            values = cond.get("values") or []
+            if kind in ("ONE_OF_LIST", "ONE_OF_RANGE") and not values:
+                raise ApiError(400, f"Invalid {where}: One of list condition must have at least one value"
+                               if kind == "ONE_OF_LIST" else f"Invalid {where}: ONE_OF_RANGE needs one range")
+            if kind == "ONE_OF_LIST" and len(values) > MAX_LIST_ITEMS:
+                raise ApiError(400, f"Invalid {where}: a list may have at most {MAX_LIST_ITEMS} items")
+            for v in values:
+                if not isinstance(v, dict) or not set(v) <= {"userEnteredValue", "relativeDate"} or not v:
+                    raise ApiError(400, f"Invalid {where}: each condition value needs userEnteredValue")
+                if kind == "ONE_OF_LIST" and not str(v.get("userEnteredValue", "")).strip():
+                    raise ApiError(400, f"Invalid {where}: list items must not be empty")
+            unknown = set(rule) - {"condition", "inputMessage", "strict", "showCustomUi"}
+            if unknown:
+                raise ApiError(400, f"Invalid JSON payload received. Unknown name \"{sorted(unknown)[0]}\" at "
+                                    f"'{where}.rule': Cannot find field.")
+        for r in range(r0, r1):
+            for c in range(c0, c1):
+                cell = dict(sheet.cells.get((r, c), {}))
+                if rule is None:
+                    cell.pop("dataValidation", None)
+                else:
+                    cell["dataValidation"] = copy.deepcopy(rule)
+                if cell:
+                    sheet.cells[(r, c)] = cell
+                else:
+                    sheet.cells.pop((r, c), None)
 
     def deleteConditionalFormatRule(self, body: dict[str, Any], where: str) -> dict[str, Any]:
         sheet = self.book.sheet(body.get("sheetId"), where)
@@ -622,6 +720,66 @@ class _Apply:
                     return
         raise ApiError(400, f"Invalid {where}: No protected range with id: {pid}")
 
+    def copyPaste(self, body: dict[str, Any], where: str) -> None:
+        """PASTE_NORMAL: values, formulas and formats; an empty source cell empties the destination cell. The
+        destination must have the source's size (what sheets-sync sends) and lie inside its grid."""
+        if body.get("pasteType", "PASTE_NORMAL") != "PASTE_NORMAL" or body.get("pasteOrientation",
+                                                                               "NORMAL") != "NORMAL":
+            raise ApiError(400, f"Invalid {where}: only PASTE_NORMAL / NORMAL is supported here")
+        src, sr0, sr1, sc0, sc1 = _grid_bounds(self.book, body.get("source") or {}, where + ".source")
+        dst, dr0, dr1, dc0, dc1 = _grid_bounds(self.book, body.get("destination") or {}, where + ".destination")
+        if (sr1 - sr0, sc1 - sc0) != (dr1 - dr0, dc1 - dc0):
+            raise ApiError(400, f"Invalid {where}: the destination must have the source's size here")
+        copied = {(r - sr0 + dr0, c - sc0 + dc0): cell for (r, c), cell in src.cells.items()
+                  if sr0 <= r < sr1 and sc0 <= c < sc1}
+        dst.cells = {k: v for k, v in dst.cells.items() if not (dr0 <= k[0] < dr1 and dc0 <= k[1] < dc1)}
+        dst.cells.update(copied)
+
+    def _dimension(self, body: dict[str, Any], where: str) -> tuple[Sheet, int, int]:
+        rng = body.get("range") or {}
+        sheet = self.book.sheet(rng.get("sheetId"), where)
+        if rng.get("dimension") != "ROWS":
+            raise ApiError(400, f"Invalid {where}: only ROWS is supported here")
+        start, end = rng.get("startIndex", 0), rng.get("endIndex", 0)
+        if start < 0 or start >= end:
+            raise ApiError(400, f"Invalid {where}: Invalid dimension range {start}..{end}")
+        return sheet, start, end
+
+    @staticmethod
+    def _shift_rows(sheet: Sheet, at: int, by: int) -> None:
+        """Rows from ``at`` on move by ``by`` (negative: rows [at + by, at) were deleted)."""
+        cells = {}
+        for (r, c), cell in sheet.cells.items():
+            if r >= at:
+                cells[(r + by, c)] = cell
+            elif by >= 0 or r < at + by:
+                cells[(r, c)] = cell
+        sheet.cells = cells
+        for rule in sheet.cond:
+            for gr in rule.get("ranges", []):
+                for key in ("startRowIndex", "endRowIndex"):
+                    if key in gr and gr[key] >= at:
+                        gr[key] = max(gr[key] + by, at + min(by, 0))
+
+    def insertDimension(self, body: dict[str, Any], where: str) -> None:
+        sheet, start, end = self._dimension(body, where)
+        if start > sheet.rows:
+            raise ApiError(400, f"Invalid {where}: Invalid dimension range {start}..{end} (max {sheet.rows})")
+        self._shift_rows(sheet, start, end - start)
+        sheet.props["gridProperties"]["rowCount"] = sheet.rows + end - start
+
+    def deleteDimension(self, body: dict[str, Any], where: str) -> None:
+        sheet, start, end = self._dimension(body, where)
+        if end > sheet.rows:
+            raise ApiError(400, f"Invalid {where}: Invalid dimension range {start}..{end} (max {sheet.rows})")
+        left = sheet.rows - (end - start)
+        if left < 1:
+            raise ApiError(400, f"Invalid {where}: You can't delete all the rows on the sheet.")
+        if sheet.props["gridProperties"].get("frozenRowCount", 0) >= left:
+            raise ApiError(400, f"Invalid {where}: You can't freeze all visible rows on the sheet.")
+        self._shift_rows(sheet, end, start - end)
+        sheet.props["gridProperties"]["rowCount"] = left
+
     def createDeveloperMetadata(self, body: dict[str, Any], where: str) -> dict[str, Any]:
         md = copy.deepcopy(body.get("developerMetadata") or {})
         if not md.get("metadataKey"):
@@ -658,7 +816,10 @@ def _private_key() -> rsa.RSAPrivateKey:
 class FakeSheetsServer:
     """The fake. Use as a context manager or call :meth:`start` / :meth:`stop`."""
 
-    def __init__(self, *, seed: int = 0):
+    def __init__(self, *, seed: int = 0, limits: Limits | None = None):
+        self.limits = limits or Limits()
+        self.quota_used: dict[tuple[str, str], collections.deque[float]] = {}   # (user or "project", kind) → times
+        self.quota_refused = 0                        # 429s answered for an exhausted quota
         self.books: dict[str, Book] = {}
         self.lock = threading.RLock()
         self.faults: list[Fault] = []
@@ -670,6 +831,21 @@ class FakeSheetsServer:
         self.emails: dict[str, str] = {}              # client_email → key id
         self.tokens: dict[str, str] = {}              # access token → client_email
         self.httpd: ThreadingHTTPServer | None = None
+        self.quota_accepted = {"read": 0, "write": 0}  # requests counted against the quotas
+
+    @property
+    def quota_rejected(self) -> int:     # the benchmarks' name for quota_refused
+        return self.quota_refused
+
+    def set_quota(self, reads_per_minute: int | None, writes_per_minute: int | None,
+                  minute_s: float = 60.0) -> None:
+        """Set the per-user (per service account) read and write quotas per minute (None: Google's 60) and the
+        length of the quota window (``minute_s``: shorter for benchmarks); counters start again."""
+        with self.lock:
+            self.limits = dataclasses.replace(self.limits, reads_per_user=reads_per_minute or 60,
+                                              writes_per_user=writes_per_minute or 60, window_s=minute_s)
+            self.quota_used.clear()
+            self.quota_refused, self.quota_accepted = 0, {"read": 0, "write": 0}
 
     # lifecycle
     def start(self) -> FakeSheetsServer:
@@ -771,6 +947,31 @@ class FakeSheetsServer:
             return copy.deepcopy({"props": sheet.props, "cells": sheet.cells, "protected": sheet.protected,
                                   "cond": sheet.cond, "charts": sheet.charts, "col_px": sheet.col_px})
 
+    def request_sizes(self, match: str = "/v4/") -> list[int]:
+        """Body sizes in bytes of the API requests so far (``match`` filters on ``METHOD path``)."""
+        with self.lock:
+            return [n for what, n, _ in self.traffic if match in what]
+
+    def _quota(self, email: str, method: str) -> dict[str, Any] | None:
+        """Count one API request against the per-minute quotas; Google's 429 body when one is exhausted."""
+        kind = "read" if method == "GET" else "write"
+        lim = self.limits
+        now = time.monotonic()
+        with self.lock:
+            for scope, key, limit in (("user", email, lim.reads_per_user if kind == "read" else lim.writes_per_user),
+                                      ("project", "project",
+                                       lim.reads_per_project if kind == "read" else lim.writes_per_project)):
+                used = self.quota_used.setdefault((key, kind), collections.deque())
+                while used and used[0] <= now - lim.window_s:
+                    used.popleft()
+                if len(used) >= limit:
+                    self.quota_refused += 1
+                    return quota_error(kind, scope, limit)
+            for key in (email, "project"):
+                self.quota_used[(key, kind)].append(now)
+            self.quota_accepted[kind] += 1
+        return None
+
     def calls(self, match: str = "/v4/") -> int:
         return sum(1 for m, p in self.log if match in f"{m} {p}")
 
@@ -787,6 +988,9 @@ class FakeSheetsServer:
         with self.lock:
             for f in self.faults:
                 if f.match in f"{method} {path}" and (path.startswith("/v4/") or "/token" in f.match):
+                    if f.skip > 0:
+                        f.skip -= 1
+                        continue
                     f.times -= 1
                     if f.times <= 0:
                         self.faults.remove(f)
@@ -861,6 +1065,9 @@ class _Handler(BaseHTTPRequestHandler):
         path = urllib.parse.unquote(u.path)
         with fake.lock:
             fake.log.append((method, path))
+        if n > fake.limits.max_request_bytes and path.startswith("/v4/"):
+            return self._error(400, f"Request payload size exceeds the limit: {fake.limits.max_request_bytes} bytes.",
+                               "INVALID_ARGUMENT")
         if path.endswith("/allowedLocations"):          # google-auth's Regional Access Boundary lookup
             return self._send(200, {"locations": [], "encodedLocations": "0x0"})
         fault = fake._next_fault(method, path)
@@ -900,6 +1107,9 @@ class _Handler(BaseHTTPRequestHandler):
             raise ApiError(401, "Request is missing required authentication credential. Expected OAuth 2 access "
                                 "token, login cookie or other valid authentication credential.", "UNAUTHENTICATED")
         sid, rest = m[1], m[2] or ""
+        refused = fake._quota(email, method)
+        if refused is not None:
+            return 429, refused
         with fake.lock:
             book = fake.books.get(sid)
             if book is None:
@@ -953,7 +1163,7 @@ class _Handler(BaseHTTPRequestHandler):
         if fault is not None and fault.kind == "reject":
             reject_at = len(reqs) // 2 if fault.at is None else min(fault.at, len(reqs) - 1)
         work = book.clone()
-        replies = _Apply(work, reject_at).run(reqs)       # raises before anything is swapped in
+        replies = _Apply(work, reject_at, self.fake.limits).run(reqs)       # raises before anything is swapped in
         self.fake.books[book.id] = work
         out: dict[str, Any] = {"spreadsheetId": book.id, "replies": replies}
         if body.get("includeSpreadsheetInResponse"):
@@ -992,7 +1202,7 @@ class _Handler(BaseHTTPRequestHandler):
                 cell = {} if v in (None, "") else {"userEnteredValue": (
                     {"stringValue": v} if isinstance(v, str) and (raw_input or not v.startswith("="))
                     else cell_from_python(v).get("userEnteredValue", {}))}
-                _check_chars(cell, "values.update")
+                _check_chars(cell, "values.update", self.fake.limits.max_cell_chars)
                 old = sheet.cells.get((r0 + i, c0 + j), {})
                 new = {**old, **cell} if cell else {k: x for k, x in old.items() if k != "userEnteredValue"}
                 if new:

@@ -17,8 +17,9 @@ function load(mocks) {
 }
 
 function fakes({ status = 202, body = { job_id: 'j1', state: 'queued', joined: false }, url = 'https://sync.example/',
-                 token = 'header.payload.sig', throws = null, sheets = ['Targets', 'Scorecard'], lastJob = null } = {}) {
-  const rec = { menu: [], fetch: [], toasts: [], alerts: [], active: null, docProps: {} };
+                 token = 'header.payload.sig', throws = null, sheets = ['Targets', 'Scorecard'], lastJob = null,
+                 bodies = null } = {}) {
+  const rec = { menu: [], fetch: [], toasts: [], alerts: [], active: null, docProps: {}, sleeps: [] };
   if (lastJob) rec.docProps.SYNC_LAST_JOB_ID = lastJob;
   const menu = {
     createMenu(n) { rec.menu.push(['menu', n]); return menu; },
@@ -43,11 +44,13 @@ function fakes({ status = 202, body = { job_id: 'j1', state: 'queued', joined: f
       }),
     },
     ScriptApp: { getIdentityToken: () => token },
+    Utilities: { sleep: (ms) => rec.sleeps.push(ms) },
     UrlFetchApp: {
       fetch: (u, opts) => {
         rec.fetch.push([u, opts]);
         if (throws) throw new Error(throws);
-        const text = typeof body === 'string' ? body : JSON.stringify(body);
+        const current = bodies ? bodies[Math.min(rec.fetch.length - 1, bodies.length - 1)] : body;
+        const text = typeof current === 'string' ? current : JSON.stringify(current);
         return { getResponseCode: () => status, getContentText: () => text };
       },
     },
@@ -128,6 +131,36 @@ test('Sync status reads the last job', () => {
   assert.equal(opts.payload, undefined);
   assert.equal(opts.headers.Authorization, 'Bearer header.payload.sig');
   assert.deepEqual(rec.toasts[0].slice(0, 2), ['Sync done. 3 tabs written', 'KPI']);
+});
+
+test('Sync status follows a running sync stage by stage until it is done', () => {
+  const running = (progress) => ({ state: 'running', attempts: 1, progress });
+  const { rec, mocks } = fakes({ status: 200, lastJob: 'abc', bodies: [
+    { state: 'queued' },
+    running({ stage: 'reading' }),
+    running({ stage: 'fetching', done: 3, total: 8 }),
+    running({ stage: 'waiting', done: 5, total: 8 }),
+    running({ stage: 'writing' }),
+    { state: 'done', summary: ['12 targets, 2 owners'] },
+  ] });
+  assert.equal(load(mocks).syncStatus(), 'done');
+  assert.deepEqual(rec.toasts.map((t) => t[0]), [
+    'Sync queued.',
+    'Sync running: reading the sheet (attempt 1).',
+    'Sync running: fetching reports 3/8 (attempt 1).',
+    'Sync running: waiting for Amazon 5/8 (attempt 1).',
+    'Sync running: writing (attempt 1).',
+    'Sync done. 12 targets, 2 owners',
+  ]);
+  assert.equal(rec.fetch.length, 6);
+  assert.equal(rec.sleeps.length, 5);
+});
+
+test('Sync status stops refreshing after a while', () => {
+  const { rec, mocks } = fakes({ status: 200, lastJob: 'abc', body: { state: 'running', attempts: 2 } });
+  assert.equal(load(mocks).syncStatus(), 'running');
+  assert.ok(rec.fetch.length > 2 && rec.fetch.length < 100);
+  assert.match(rec.toasts.slice(-1)[0][0], /^Sync running \(attempt 2\)\.$/);
 });
 
 test('Sync status of a failed job shows the last error', () => {

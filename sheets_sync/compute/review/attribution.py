@@ -83,13 +83,14 @@ def attribute(ctx: ReviewContext, r: Row, paced: float) -> Finding:
     d = decompose(S, U, G, s0, s0 * c0, paced)
     gap, es, ec, ep = rounded_effects(d)
     # lost sales on stockout days
-    lost_total, named = 0.0, []
+    lost_total, named, out_now = 0.0, [], []
     for mk, asin in ctx.stockouts(mks, t):
         est = ctx.lost_sales(mk, asin)
         if est is None:
             named.append(ctx.t("asin_out_unknown", asin=asin))
             continue
         if est[1] == 0:
+            out_now.append(asin)
             named.append(ctx.t("asin_out_now", asin=asin))
             continue
         lost_total += est[0]
@@ -108,7 +109,8 @@ def attribute(ctx: ReviewContext, r: Row, paced: float) -> Finding:
     elif lost_total > 0:
         stock = ctx.t("stockout_lost", lost=_fmt_money(lost_total, ctx.cur), asins="; ".join(named))
     else:   # out of stock now, nothing lost yet: no "about 0.00 lost"
-        stock = ctx.t("stockout_no_loss", asins="; ".join(named))
+        # every named ASIN is out of stock now with no day lost: the sentence says so once
+        stock = ctx.t("stockout_no_loss", asins="; ".join(out_now if len(out_now) == len(named) else named))
     finding = ctx.t("miss", owner=t.owner, kpi=ctx.kpi("gmv"), mk=t.marketplace,
                      gap=_fmt_signed_money(gap, ctx.cur), actual=_fmt_money(r.actual, ctx.cur),
                      paced=_fmt_money(paced, ctx.cur), sessions=_fmt_signed_money(es, ctx.cur),

@@ -89,6 +89,7 @@ class ReviewContext:
         for b in inputs.benchmarks:
             self.benchmark_index.setdefault((b.kpi, b.marketplace, b.category.lower()), b)
         self._attrs: dict[tuple[str, str], dict[str, Any]] | None = None
+        self.suggestion_units: list[str] = []     # the unit of each Target Suggestions row (set by the rule)
 
     # -- helpers -----------------------------------------------------------------------------------------
     def t(self, key: str, **fmt: Any) -> str:
@@ -96,6 +97,13 @@ class ReviewContext:
 
     def kpi(self, key: str) -> str:
         return label(key, self.lang)
+
+    def metric(self, name: str) -> str:
+        """A report measure (``ad_sales``, ``sessions`` …) as a sentence names it in the Settings language."""
+        try:
+            return _t(f"metric_{name}", self.lang)
+        except KeyError:
+            return name
 
     def markets(self, marketplace: str) -> list[str]:
         return members(marketplace, self.settings.marketplaces)

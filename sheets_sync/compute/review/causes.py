@@ -227,6 +227,7 @@ def _top(harm: np.ndarray, k: int = TOP_ASINS) -> np.ndarray:
 def _ratio(ctx: ReviewContext, r: Row, tab: AsinTable, pos: np.ndarray, num: np.ndarray, den: np.ndarray,
            num_name: str, den_name: str) -> Finding:
     t = r.target
+    num_name, den_name = ctx.metric(num_name), ctx.metric(den_name)
     n, d = np.nan_to_num(num.astype(float)), np.nan_to_num(den.astype(float))
     total_d = float(d.sum())
     if total_d <= 0:
@@ -287,7 +288,7 @@ def _volume(ctx: ReviewContext, r: Row, metric: str) -> Finding:
         return _finding(ctx, r, "cause_volume_no_base", "ev_cause_volume_no_base",
                         ACTIONS.get(t.kpi, "act_volume"),
                         {"projected": proj, "asins": ctx.t("list_sep").join(items) or "—"},
-                        {"metric": metric, "total": ctx.value(t.kpi, float(now.sum()))})
+                        {"metric": ctx.metric(metric), "total": ctx.value(t.kpi, float(now.sum()))})
     period0, ev0 = base
     tab = _cached(ctx, "_combined", lambda: _combined(ctx, ev0))
     pos = tab.positions(ctx.markets(t.marketplace), t.scope, t.scope_value)
@@ -304,7 +305,7 @@ def _volume(ctx: ReviewContext, r: Row, metric: str) -> Finding:
     return _finding(ctx, r, "cause_volume", "ev_cause_volume", ACTIONS.get(t.kpi, "act_volume"),
                     {"projected": proj, "period": period0.label, "change": _fmt_part(t.kpi, total, ctx.cur),
                      "asins": ctx.t("list_sep").join(items) or "—", "others": _fmt_part(t.kpi, others, ctx.cur)},
-                    {"metric": metric, "now": ctx.value(t.kpi, float(now.sum())),
+                    {"metric": ctx.metric(metric), "now": ctx.value(t.kpi, float(now.sum())),
                      "before": ctx.value(t.kpi, float(before.sum())), "start": _iso(p.start), "end": _iso(through),
                      "start0": _iso(period0.start), "end0": _iso(period0.end)})
 
@@ -346,7 +347,7 @@ def _excess_stock(ctx: ReviewContext, r: Row) -> Finding:
     return _finding(ctx, r, "cause_stock", "ev_cause_stock", act,
                  {"units": f"{total:+,.0f}", "asins": ctx.t("list_sep").join(items) or "—",
                   "others": f"{others:+,.0f}"},
-                 {"formula": "T × units/day" if t.kpi == "days_of_cover" else "365 × units/day ÷ T",
+                 {"formula": ctx.t("formula_cover" if t.kpi == "days_of_cover" else "formula_turnover"),
                   "per_day": f"{total_rate:,.1f}", "stock": f"{float(stock.sum()):,.0f}",
                   "units": f"{total:+,.0f}"}, more=under)
 

@@ -191,7 +191,8 @@ def benchmark_for(ctx: ReviewContext, t: Target) -> tuple[float, str] | None:
         b = pick("ALL")
     if b is None:
         return None
-    return b.benchmark, " ".join(x for x in (b.category, b.source) if x) or b.marketplace
+    typed = " ".join(x for x in (b.category, b.source) if x)      # what the team typed: quoted, as typed
+    return b.benchmark, f'"{typed}"' if typed else b.marketplace
 
 def stricter(target: float, ref: float, direction: str) -> float | None:
     """How much stricter the target is than ``ref`` (0.4 = 40 % stricter); None when not comparable."""

@@ -124,11 +124,11 @@ def _ads_console(raw: RawReport, df: pd.DataFrame, fmt: str, table: dict[str, st
     marketplace = MARKETPLACE_BY_CURRENCY.get(currency) if currency else None
     for fld in ("country", "product_marketplace"):
         if fld in inv:
-            vals = {COUNTRY_TO_MARKETPLACE.get(v.strip().casefold()) for v in set(d[inv[fld]].astype(str))
-                    if v.strip()}
-            vals.discard(None)
-            if len(vals) == 1:
-                marketplace = vals.pop()
+            found = {COUNTRY_TO_MARKETPLACE.get(v.strip().casefold()) for v in set(d[inv[fld]].astype(str))
+                     if v.strip()}
+            found.discard(None)
+            if len(found) == 1:
+                marketplace = found.pop()
     batch = _ads_batch(raw, rows, kind, marketplace, currency, start, end, notes)
     batch.extras.update({"format": fmt, "column_map": dict(mapping), "language": _language(df.columns)})
     return batch
