@@ -31,7 +31,7 @@ from pathlib import Path
 
 os.environ.setdefault("HTTPS_PROXY", "http://127.0.0.1:9")      # nothing may leave 127.0.0.1
 
-from sheets_sync.compute import tables as T
+from sheets_sync import render as T
 from sheets_sync.sheets.base import GeneratedTab
 from sheets_sync.sheets.google import GoogleWorkbook, InProcessPacer, RetryPolicy
 from sheets_sync.sources.files import ReportFilesSource

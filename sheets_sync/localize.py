@@ -233,18 +233,19 @@ def _scorecard(tab: GeneratedTab, language: str) -> None:
     tab.charts = [ChartIntent("bar", say("chart.score", language), "owner", ("score", "projected_score"))]
 
 
-# The owner-score block right of History widens the whole tab (a Google sheet is a rectangle of cells): it is
-# drawn while it adds at most this many cells (about 8,000 History rows for 10 owners).
-HISTORY_BLOCK_MAX_CELLS = 100_000
+TREND_POINTS = 60   # the Scorecard's trend block: the latest as-of dates (about two months of daily syncs)
 
 
-def _history(tab: GeneratedTab, attainment: GeneratedTab | None, language: str, cap: float) -> None:
-    """Each owner's weighted score per as-of date, as a block right of History's columns, and its trend chart.
-    Weights are the Attainment tab's (by target row, owner and KPI; 1 for rows no longer in Targets)."""
+def _score_trend(tab: GeneratedTab, history: GeneratedTab | None, attainment: GeneratedTab | None,
+                 language: str, cap: float) -> None:
+    """Each owner's weighted score per as-of date (from History), as a block right of the Scorecard, and its
+    trend chart. Weights are the Attainment tab's (by target row, owner and KPI; 1 for rows no longer in
+    Targets), attainment capped like the score. The block sits on the Scorecard, not in History: a Google sheet
+    is a rectangle of cells, and a block beside History would widen every one of its rows."""
     need = {"period", "as_of", "target_row", "owner", "kpi", "attainment"}
-    if not need <= set(tab.columns) or not tab.rows:
+    if history is None or not need <= set(history.columns) or not history.rows:
         return
-    ix = {c: tab.columns.index(c) for c in need}
+    ix = {c: history.columns.index(c) for c in need}
     weights: dict[tuple, float] = {}
     if attainment is not None and {"target_row", "owner", "kpi", "weight"} <= set(attainment.columns):
         a = {c: attainment.columns.index(c) for c in ("target_row", "owner", "kpi", "weight")}
@@ -253,7 +254,7 @@ def _history(tab: GeneratedTab, attainment: GeneratedTab | None, language: str, 
             weights[(r[a["target_row"]], r[a["owner"]], r[a["kpi"]])] = w if isinstance(w, int | float) else 1.0
     sums: dict[tuple[Any, Any], dict[str, list[float]]] = {}
     owners: list[str] = []
-    for r in tab.rows:
+    for r in history.rows:
         att, owner = r[ix["attainment"]], r[ix["owner"]]
         if not isinstance(att, int | float) or not owner:
             continue
@@ -263,16 +264,17 @@ def _history(tab: GeneratedTab, attainment: GeneratedTab | None, language: str, 
         acc = sums.setdefault((r[ix["period"]], r[ix["as_of"]]), {}).setdefault(owner, [0.0, 0.0])
         acc[0] += w * min(att, cap)
         acc[1] += w
-    if not sums or len(sums) > len(tab.rows) or len(owners) > 50:
+    if not sums or len(owners) > 50:
         return
     date_col = say("chart.history_date", language)
     extra = ["", date_col, *owners]
     if len(set(extra[1:]) | set(tab.columns)) != len(extra) - 1 + len(tab.columns):
         return                                           # an owner named like a column: no block
-    if len(tab.rows) * len(extra) > HISTORY_BLOCK_MAX_CELLS:
-        return    # the block widens every History row: past this, filter History on one owner instead
-    width = len(tab.columns)
-    for n, (key, per_owner) in enumerate(sorted(sums.items(), key=lambda kv: (str(kv[0][0]), str(kv[0][1])))):
+    points = sorted(sums.items(), key=lambda kv: (str(kv[0][0]), str(kv[0][1])))[-TREND_POINTS:]
+    width, owner_rows = len(tab.columns), len(tab.rows)
+    while len(tab.rows) < len(points):
+        tab.rows.append([None] * width)
+    for n, (key, per_owner) in enumerate(points):
         row = tab.rows[n]
         row.extend([None] * (width - len(row)))
         row.extend([None, key[1], *[(per_owner[o][0] / per_owner[o][1] if o in per_owner and
@@ -280,26 +282,28 @@ def _history(tab: GeneratedTab, attainment: GeneratedTab | None, language: str, 
     tab.columns = [*tab.columns, *extra]
     tab.formats = {**tab.formats, date_col: "date", **{o: "percent" for o in owners}}
     tab.widths = {**tab.widths, "": 2, date_col: 12, **{o: max(9, display_width(o) + 2) for o in owners}}
-    tab.charts = [*tab.charts, ChartIntent("line", say("chart.history", language), date_col, tuple(owners))]
+    tab.charts = [dataclasses.replace(ch, rows=owner_rows) for ch in tab.charts]   # the bars: owners only
+    tab.charts.append(ChartIntent("line", say("chart.history", language), date_col, tuple(owners),
+                                  rows=len(points)))
 
 
 def finish_tabs(tabs: Sequence[GeneratedTab], template: Template, language: str,
                 cap: float = 1.5) -> list[GeneratedTab]:
     """The tabs as the reader sees them: presentation, then the language (``en`` keeps the canonical text).
-    ``cap`` is the Settings attainment_cap (History's owner scores use it like the Scorecard)."""
+    ``cap`` is the Settings attainment_cap (the Scorecard's trend of owner scores from History uses it too)."""
     lang = language if language in LANGUAGES else "en"
     out = []
     attainment = next((t for t in tabs if t.name == "Attainment"), None)
+    history = next((t for t in tabs if t.name == "History"), None)
     for tab in tabs:
-        copy = lang != "en" or tab.name in ("Daily", "History")   # the computation's rows are never changed in place
+        copy = lang != "en" or tab.name in ("Daily", "Scorecard")   # the computation's rows are never changed in place
         tab = dataclasses.replace(tab, rows=[list(r) for r in tab.rows] if copy else tab.rows,
                                   charts=list(tab.charts), colours=dict(tab.colours))
         if tab.name == "Daily":
             _daily(tab, lang)
         elif tab.name == "Scorecard":
             _scorecard(tab, lang)
-        elif tab.name == "History":
-            _history(tab, attainment, lang, cap)
+            _score_trend(tab, history, attainment, lang, cap)
         out.append(localize_tab(tab, template, lang))
     return out
 

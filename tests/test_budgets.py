@@ -245,7 +245,11 @@ def test_google_reads_wait_for_the_budget_instead_of_hitting_the_quota(tmp_path)
         # the same reads without the budget run into Google's 429 (RESOURCE_EXHAUSTED)
         from sheets_sync.errors import RetriableError
 
-        bare = workbook(None)
+        class NoPacing:                              # a pacer that never waits
+            def acquire(self, kind: str, n: int = 1) -> float:
+                return 0.0
+
+        bare = workbook(NoPacing())
         with pytest.raises(RetriableError, match="quota"):
             for _ in range(8):
                 bare.read_tabs(list(TEAM_TABS))

@@ -290,7 +290,7 @@ def test_sentence_catalogues_read_naturally():
             assert not re.search(r"\b(high|medium|info)\b", text), (lang, key)
 
 
-def test_history_gets_each_owners_score_over_time_and_its_chart():
+def test_scorecard_gets_each_owners_score_over_time_from_history_and_its_chart():
     t = load_template()
     hist = [["2026-11", dt.date(2026, 11, d), row, owner, "US", kpi, "account", None, 1, 1, att, att, "on track"]
             for d, row, owner, kpi, att in [(10, 2, "Li", "gmv", 0.8), (10, 3, "Li", "cvr", 2.0),
@@ -303,14 +303,22 @@ def test_history_gets_each_owners_score_over_time_and_its_chart():
         r[att_cols.index("target_row")], r[att_cols.index("owner")] = row, owner
         r[att_cols.index("kpi")], r[att_cols.index("weight")] = kpi, w
         att_rows.append(r)
-    tabs = [GeneratedTab("Attainment", att_cols, att_rows), GeneratedTab("History", t.tab("History").column_names, hist)]
-    history = finish_tabs(tabs, t, "es", cap=1.5)[1]
-    j = history.columns.index("Li")
-    assert [r[j] for r in history.rows[:2]] == [pytest.approx(0.75 * 0.8 + 0.25 * 1.5), pytest.approx(0.75 * 0.9 + 0.25)]
-    assert "Ana" not in history.columns                                       # no attainment, no line
-    chart = history.charts[-1]
+    sc_cols = t.tab("Scorecard").column_names
+    sc = [["Li" if c == "owner" else None for c in sc_cols]]                      # one owner row, two dates
+    tabs = [GeneratedTab("Scorecard", sc_cols, sc, charts=[ChartIntent("bar", "s", "owner", ("score",))]),
+            GeneratedTab("Attainment", att_cols, att_rows), GeneratedTab("History", t.tab("History").column_names, hist)]
+    shown = finish_tabs(tabs, t, "es", cap=1.5)
+    history, scorecard = shown[2], shown[0]
+    assert history.columns == [c.label("es") for c in t.tab("History").columns]   # History keeps its width
+    j = scorecard.columns.index("Li")
+    assert [r[j] for r in scorecard.rows[:2]] == [pytest.approx(0.75 * 0.8 + 0.25 * 1.5),
+                                                  pytest.approx(0.75 * 0.9 + 0.25)]
+    assert len(scorecard.rows) == 2 and scorecard.rows[1][0] is None            # a row for the second date only
+    assert "Ana" not in scorecard.columns                                     # no attainment, no line
+    assert scorecard.charts[0].rows == 1                                      # the bars: owner rows only
+    chart = scorecard.charts[-1]
     assert chart.kind == "line" and chart.series == ("Li",) and chart.category == labels("es")["chart.history_date"]
-    assert history.formats["Li"] == "percent"
+    assert chart.rows == 2 and scorecard.formats["Li"] == "percent"
 
 
 @pytest.mark.parametrize("language", ["zh", "es"])

@@ -70,6 +70,7 @@ class ChartIntent:
     series: tuple[str, ...]       # columns plotted
     anchor_column: int = 0        # 0 = right of the table
     split_by: str | None = None   # one chart per run of equal values in this column (Daily: per marketplace)
+    rows: int | None = None       # plot only the first ``rows`` data rows (a block beside a longer table)
 
 
 def chart_blocks(tab: GeneratedTab, chart: ChartIntent) -> list[tuple[str, int, int]]:
@@ -78,7 +79,8 @@ def chart_blocks(tab: GeneratedTab, chart: ChartIntent) -> list[tuple[str, int, 
     if not tab.rows:
         return []
     if not chart.split_by or chart.split_by not in tab.columns:
-        return [("", 0, len(tab.rows) - 1)]
+        last = len(tab.rows) if chart.rows is None else min(chart.rows, len(tab.rows))
+        return [("", 0, last - 1)] if last > 0 else []
     j = tab.columns.index(chart.split_by)
     blocks: list[tuple[str, int, int]] = []
     for n, row in enumerate(tab.rows):

@@ -10,6 +10,7 @@ one. ``init`` (:meth:`XlsxWorkbook.create_tabs`) still saves through openpyxl.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import html
 import io
@@ -18,7 +19,7 @@ import os
 import re
 import tempfile
 import zipfile
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 from xml.etree import ElementTree as ET
@@ -251,11 +252,13 @@ class XlsxWorkbook(Workbook):
             os.chmod(tmp, self.path.stat().st_mode & 0o777)
         os.replace(tmp, self.path)
 
-    def _save_atomically(self, wb: openpyxl.Workbook) -> None:
-        """Save to a temporary file next to the workbook and rename it over the original (``init``)."""
+    @contextlib.contextmanager
+    def _replacing(self) -> Iterator[str]:
+        """A temporary file next to the workbook for the caller to write; renamed over the workbook when the
+        block ends without an error, removed in any case."""
         tmp = self._temp_file()
         try:
-            wb.save(tmp)
+            yield tmp
             self._replace_with(tmp)
         except PermissionError as exc:
             raise WorkbookLockedError(f"{self.path}: could not be replaced ({exc.strerror}); is it open in "
@@ -263,6 +266,11 @@ class XlsxWorkbook(Workbook):
         finally:
             if os.path.exists(tmp):
                 os.unlink(tmp)
+
+    def _save_atomically(self, wb: openpyxl.Workbook) -> None:
+        """Save to a temporary file next to the workbook and rename it over the original (``init``)."""
+        with self._replacing() as tmp:
+            wb.save(tmp)
 
     def _epoch(self) -> dt.datetime | None:
         try:
@@ -296,21 +304,13 @@ class XlsxWorkbook(Workbook):
             stats.cells += tab.cell_count()
         buf = io.BytesIO()
         scratch.save(buf)
-        tmp = self._temp_file()
-        try:
+        with self._replacing() as tmp:
             try:
                 replace_tabs(str(self.path), tmp, buf.getvalue(), list(last), plans, LANDING_TAB)
             except (zipfile.BadZipFile, KeyError, ET.ParseError, PackageError, UnicodeDecodeError) as exc:
                 raise FatalError(f"{self.path}: not a readable .xlsx workbook ({type(exc).__name__}: {exc}); "
                                  "open it in Excel or LibreOffice and save it as Excel Workbook (.xlsx). "
                                  "Nothing was written") from exc
-            self._replace_with(tmp)
-        except PermissionError as exc:
-            raise WorkbookLockedError(f"{self.path}: could not be replaced ({exc.strerror}); is it open in "
-                                      "another program? Nothing was written") from exc
-        finally:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
         return stats
 
     def create_tabs(self, seeds: Sequence[TeamTabSeed], generated: Sequence[GeneratedTab],
