@@ -32,6 +32,7 @@ Every document becomes a :class:`~sheets_sync.frames.RawReport` parsed by
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
 import os
 import time
@@ -243,7 +244,8 @@ class MercadoLibreSource(Source):
         settled = {d for d in days if d <= today - SETTLE_DAYS * DAY}
         progress(f"Mercado Libre: orders for {len(days)} day(s)")
         for d in days:
-            yield from self._cached(seller, "orders", d, d in settled, lambda d=d: self._orders(seller, d), today)
+            yield from self._cached(seller, "orders", d, d in settled, functools.partial(self._orders, seller, d),
+                                    today)
         items = self._items(seller)
         missing_visits = [d for d in days if not self._has(seller, "visits", d, d in settled)]
         if missing_visits and items:

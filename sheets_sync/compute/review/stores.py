@@ -35,7 +35,7 @@ def _stockout_moves(ctx: ReviewContext) -> list[tuple[float, str, str, int]]:
     """(extra units on Mercado Libre, Amazon ASIN, SKU, days out) for each Amazon MX ASIN out of stock at the
     end of the period whose SKU Mercado Libre also sells: the listing's units on those days minus its usual
     pace (its daily average before them) × the days."""
-    out = []
+    out: list[tuple[float, str, str, int]] = []
     ml_by_sku: dict[str, list[str]] = {}
     a = ctx.facts.asin
     if len(a) and "MLM" in a.index.get_level_values(0):
