@@ -149,12 +149,18 @@ def cmd_demo(args: argparse.Namespace, config: Config) -> int:
     prior = period.previous(1)
     before = write_demo_reports(reports, prior, {"US": prior.end, "MX": prior.end}, seed=args.seed + 1)
     summary = write_demo_reports(reports, period, {"US": through, "MX": through}, seed=args.seed)
+    from .sources.ml_samples import add_demo_rows, mlm_dataset, write_mlm_files  # the Mercado Libre store
+
+    ml_files = [*write_mlm_files(reports / "MLM", mlm_dataset(prior, prior.end, seed=args.seed + 1)),
+                *write_mlm_files(reports / "MLM", mlm_dataset(period, through, seed=args.seed))]
     n = len({f for s in (before, summary) for files in s["files"].values() for f in files})
-    _print(f"sample Amazon reports ({n} files, US + MX, {prior.label} and {period.label} through "
+    n += len({str(f) for f in ml_files})
+    _print(f"sample reports ({n} files, Amazon US + MX and Mercado Libre MLM, {prior.label} and {period.label} through "
            f"{through.isoformat()}): {reports}")
     wbc = WorkbookConfig(name="demo", backend="xlsx", path=out, reports=reports)
     wb = open_workbook(config, wbc)
     init_workbook(wb, today=period.start, examples=True, language=args.language)
+    add_demo_rows(out)
     res = sync_workbook(wb, open_source(config, wbc), period=period.label, trigger="cli",
                         requested_by="sheets-sync demo")
     _print_result(res)

@@ -20,7 +20,11 @@ MARKETPLACES: dict[str, dict[str, str]] = {
            "sales_channel": "Amazon.com"},
     "MX": {"marketplace_id": "A1AM78C64UM0Y8", "currency": "MXN", "tz": "America/Mexico_City",
            "sales_channel": "Amazon.com.mx"},
+    # Mercado Libre México (a second store in Mexico, see sheets_sync/stores.py); "marketplace_id" is its site id.
+    "MLM": {"marketplace_id": "MLM", "currency": "MXN", "tz": "America/Mexico_City",
+            "sales_channel": "Mercado Libre México", "store": "mercadolibre"},
 }
+AMAZON_MARKETPLACES: tuple[str, ...] = tuple(k for k, v in MARKETPLACES.items() if v.get("store", "amazon") == "amazon")
 MARKETPLACE_BY_ID = {v["marketplace_id"]: k for k, v in MARKETPLACES.items()}
 
 # Additive metrics: summed over ASINs and days.
@@ -30,16 +34,20 @@ ADDITIVE_METRICS: tuple[str, ...] = (
     "ad_spend", "ad_sales", "ad_orders", "ad_units", "ad_clicks", "ad_impressions",
     "fba_units", "order_units", "order_sales", "order_tax", "units_cancelled",
     "units_returned",
+    "visits", "ml_fees", "ml_shipping_cost",     # Mercado Libre: listing visits, cargo por venta, envío
 )
 # Snapshot metrics: FBA inventory at data_through; summed over ASINs, never over days.
 SNAPSHOT_METRICS: tuple[str, ...] = ("fulfillable_units", "inbound_units", "reserved_units")
 ALL_METRICS: tuple[str, ...] = ADDITIVE_METRICS + SNAPSHOT_METRICS
 # In the report's currency until compute converts them.
-MONEY_METRICS: frozenset[str] = frozenset({"gmv", "refunded_sales", "ad_spend", "ad_sales", "order_sales", "order_tax"})
+MONEY_METRICS: frozenset[str] = frozenset({"gmv", "refunded_sales", "ad_spend", "ad_sales", "order_sales", "order_tax",
+                                           "ml_fees", "ml_shipping_cost"})
 
 # Report families: which metrics each family supplies. Batches of one family are de-duplicated against each other.
 FAMILIES: dict[str, tuple[str, ...]] = {
-    "traffic": ("gmv", "units", "orders", "sessions", "page_views", "buy_box_views", "units_refunded"),
+    "traffic": ("gmv", "units", "orders", "sessions", "page_views", "buy_box_views", "units_refunded",
+                "ml_fees", "ml_shipping_cost"),
+    "visits": ("visits",),      # Mercado Libre listing visits (their own documents)
     "ads": ("ad_spend", "ad_sales", "ad_orders", "ad_units", "ad_clicks", "ad_impressions"),
     "orders": ("fba_units", "order_units", "order_sales", "order_tax", "units_cancelled"),
     "returns": ("units_returned",),

@@ -21,6 +21,7 @@ from .frames import MARKETPLACES
 from .kpis import CATALOG, SCOPES, TIERS
 from .periods import PERIOD_HELP, Period, month_of, parse_period
 from .sheets.base import col_letter
+from .stores import ITEM_HELP, codes, covers, members, mixes_stores, refusal, valid_item
 from .template import TabSpec, Template, load_template
 from .words import canonical, kpi_key, normalise_language
 
@@ -89,7 +90,7 @@ class Settings:
     fx: dict[str, float] = field(default_factory=dict)      # currency → units per 1 base
     gmv_tax: str = "exclude"
     gmv_refunds: str = "gross"
-    vat: dict[str, float] = field(default_factory=lambda: {"MX": 0.16, "US": 0.0})
+    vat: dict[str, float] = field(default_factory=lambda: {"MX": 0.16, "US": 0.0, "MLM": 0.16})
     ads_attribution: str = "7d"
     attainment_cap: float = 1.5
     on_track: float = 1.0
@@ -110,7 +111,8 @@ class Settings:
         through = ", ".join(f"{m} {d.isoformat() if d else 'no data'}" for m, d in sorted(data_through.items()))
         return (f"Period {self.period.label} ({self.period.start.isoformat()}..{self.period.end.isoformat()}) · "
                 f"currency {self.base_currency} · FX {fx} · GMV tax {self.gmv_tax} · refunds {self.gmv_refunds} · "
-                f"ads {self.ads_attribution} attribution · data through {through or 'no data'}")
+                f"ads {self.ads_attribution} attribution · data through {through or 'no data'}"
+                + (f" · stores {covers(self.marketplaces)}" if mixes_stores(self.marketplaces) else ""))
 
 
 @dataclass(frozen=True)
@@ -274,7 +276,7 @@ SETTING_KEYS = ("period", "base_currency", "gmv_tax", "gmv_refunds", "ads_attrib
 def read_settings(tab: _TabReader, today: dt.date, period_override: str | None) -> Settings:
     kw: dict[str, Any] = {}
     fx: dict[str, float] = {}
-    vat = {"MX": 0.16, "US": 0.0}
+    vat = {"MX": 0.16, "US": 0.0, "MLM": 0.16}
     rows = tab.rows if tab.usable else []
     for r, v in rows:
         key = _text(v.get("key")).lower()
@@ -386,7 +388,7 @@ def read_inputs(tables: dict[str, Table | None], *, today: dt.date | None = None
 
 def _marketplace(tab: _TabReader, r: int, v: Any, allow_all: bool, column: str = "marketplace") -> str | None:
     m = canonical("marketplace", _text(v))
-    allowed = [*MARKETPLACES, "ALL"] if allow_all else list(MARKETPLACES)
+    allowed = codes() if allow_all else list(MARKETPLACES)
     if m not in allowed:
         tab.bad(column, r, v, f"expected {', '.join(allowed)}")
         return None
@@ -413,9 +415,13 @@ def _read_targets(tab: _TabReader, settings: Settings, known: dict[str, set[str]
         ok = True
         m = _marketplace(tab, r, v.get("marketplace"), allow_all=True)
         ok &= m is not None
-        if m and m != "ALL" and m not in settings.marketplaces:
+        if m and m in MARKETPLACES and m not in settings.marketplaces:
             tab.bad("marketplace", r, m, f"this workbook reviews {', '.join(settings.marketplaces)} (Settings "
                     "marketplaces)")
+            ok = False
+        elif m and not members(m, settings.marketplaces):
+            tab.bad("marketplace", r, m, f"none of the stores {m} covers is reviewed here (Settings marketplaces: "
+                    f"{', '.join(settings.marketplaces)})")
             ok = False
         scope = canonical("scope", _text(v.get("scope")))
         if scope not in SCOPES:
@@ -431,9 +437,15 @@ def _read_targets(tab: _TabReader, settings: Settings, known: dict[str, set[str]
             tab.bad("scope", r, scope, f"{kpi} is an account-health KPI, measured per marketplace only: "
                     "use scope account")
             ok = False
-        if meta is not None and meta.scope == "account" and m == "ALL":
-            tab.bad("marketplace", r, m, f"{kpi} is reported per marketplace: use US or MX")
+        if meta is not None and meta.scope == "account" and m is not None and m not in MARKETPLACES:
+            tab.bad("marketplace", r, m, f"{kpi} is reported per marketplace: use "
+                    f"{' or '.join(k for k in settings.marketplaces)}")
             ok = False
+        elif meta is not None and m is not None and meta.special != "manual":
+            why = refusal(kpi, m, settings.marketplaces)
+            if why:
+                tab.bad("kpi", r, kpi, why)
+                ok = False
         sv = _text(v.get("scope_value"))
         if scope == "account" and sv:
             tab.bad("scope_value", r, sv, "leave blank for scope account", "value ignored", "warning")
@@ -445,8 +457,8 @@ def _read_targets(tab: _TabReader, settings: Settings, known: dict[str, set[str]
             elif scope == "tier" and canonical("tier", sv) not in (*TIERS, "unassigned"):
                 tab.bad("scope_value", r, sv, f"expected a tier: {', '.join(TIERS)}")
                 ok = False
-            elif scope == "asin" and not _ASIN.match(sv.upper()):
-                tab.bad("scope_value", r, sv, "expected an ASIN: 10 letters and digits such as B0C7K1M2A1")
+            elif scope == "asin" and not (_ASIN.match(sv.upper()) or valid_item("MLM", sv.upper())):
+                tab.bad("scope_value", r, sv, ITEM_HELP)
                 ok = False
             elif scope in ("asin", "sku", "category", "owner"):
                 key = sv.upper() if scope == "asin" else (sv if scope == "sku" else sv.lower())
@@ -511,8 +523,9 @@ def _read_products(tab: _TabReader) -> list[Product]:
     for r, v in tab.rows:
         m = _marketplace(tab, r, v.get("marketplace"), allow_all=False)
         asin = _text(v.get("asin")).upper()
-        if not _ASIN.match(asin):
-            tab.bad("asin", r, v.get("asin"), "expected an ASIN: 10 letters and digits such as B0C7K1M2A1")
+        if not valid_item(m or "US", asin):
+            tab.bad("asin", r, v.get("asin"), "expected an ASIN: 10 letters and digits such as B0C7K1M2A1"
+                    if (m or "US") != "MLM" else ITEM_HELP)
             continue
         if m is None:
             continue
@@ -565,8 +578,8 @@ def _read_benchmarks(tab: _TabReader) -> list[Benchmark]:
     out = []
     for r, v in tab.rows:
         m = canonical("marketplace", _text(v.get("marketplace"))) or "ALL"
-        if m not in (*MARKETPLACES, "ALL"):
-            tab.bad("marketplace", r, v.get("marketplace"), "expected US, MX, ALL or blank")
+        if m not in codes():
+            tab.bad("marketplace", r, v.get("marketplace"), f"expected {', '.join(codes())} or blank")
             continue
         kpi = kpi_key(_text(v.get("kpi")))
         if kpi not in CATALOG:

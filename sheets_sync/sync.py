@@ -34,6 +34,7 @@ from .locking import workbook_lock
 from .progress import ProgressFn, Tracker
 from .sheets.base import GENERATED_HEADER_ROW, GeneratedTab, Workbook
 from .sources.base import FetchRequest, Source
+from .stores import kind_store_name, store_name, store_reads
 from .template import GENERATED_TABS, TEAM_TABS, Template, load_template
 
 
@@ -104,6 +105,11 @@ def collect_batches(source: Source, request: FetchRequest, problems: list[Proble
                 problems.append(Problem(raw.name, b.marketplace, f"the file is in the {raw.marketplace_hint}/ "
                                         f"folder but its content is for {b.marketplace}",
                                         f"used as {b.marketplace}", "warning"))
+            if b.marketplace is None and raw.marketplace_hint and not store_reads(raw.marketplace_hint, b.kind):
+                problems.append(Problem(raw.name, raw.marketplace_hint, f"{'a' if kind_store_name(b.kind).startswith('M') else 'an'} {kind_store_name(b.kind)} report in the "
+                                        f"{raw.marketplace_hint}/ folder, which is {store_name(raw.marketplace_hint)}'s",
+                                        "file skipped (move it to its store's folder)"))
+                continue
             b.marketplace = b.marketplace or raw.marketplace_hint
             b.fetched_at = b.fetched_at or raw.fetched_at
             if raw.provisional_days:
@@ -244,7 +250,7 @@ def _sync_locked(wb: Workbook, source: Source | None, *, period: str | None, tri
     entry = [started.isoformat().replace("+00:00", "Z"), trigger, requested_by or "", status, duration, api_calls,
              inputs.rows_read, message]
     detail = [["", "", "", p.severity, None, None, None, str(p)] for p in problems]
-    provisional = [f"{mk}: {ranges(sorted(days))} provisional — Amazon may still revise these days; they are "
+    provisional = [f"{mk}: {ranges(sorted(days))} provisional — {store_name(mk)} may still revise these days; they are "
                    "marked in the Daily tab and are not final figures" for mk, days in facts.provisional.items() if days]
     pending = [f"comparisons pending: {line}" for line in getattr(source, "pending", None) or []]
     detail += [["", "", "", "info", None, None, None, line]
@@ -308,7 +314,14 @@ def open_source(config: Config, wbc: WorkbookConfig, reports: Path | None = None
         from .registry import credential_config
 
         config = credential_config(config, wbc.amazon_credentials)
-    return open_amazon_source(config)
+    amazon = open_amazon_source(config)
+    from .sources.mercadolibre import mercadolibre_configured, open_mercadolibre_source
+
+    if not mercadolibre_configured(config.env):      # Mercado Libre México: when its variables are set
+        return amazon
+    from .sources.combined import CombinedSource
+
+    return CombinedSource([amazon, open_mercadolibre_source(config.env, config.data_dir)])
 
 
 def run_sync(config: Config, workbook: str | None = None, *, period: str | None = None, trigger: str = "cli",

@@ -68,3 +68,8 @@ def test_demo_end_to_end(tmp_path):
     with_actual = [r for r in att if r[10] is not None]
     assert len(with_actual) >= len(att) - 1, [r for r in att if r[10] is None]
     assert (tmp_path / "d-reports" / "US").is_dir() and (tmp_path / "d-reports" / "MX").is_dir()
+    # Mexico across both stores: Mercado Libre's downloads, its owner, and MX-ALL rows covering both
+    assert (tmp_path / "d-reports" / "MLM").is_dir() and "Ana Ruiz" in {r[0] for r in score}
+    mx_all = [r for r in att if r[2] == "MX-ALL"]
+    assert mx_all and all(r[10] is not None and "Amazon MX + Mercado Libre MX" in r[17] for r in mx_all)
+    assert "Mercado Libre MX" in wb["Attainment"]["A1"].value

@@ -52,7 +52,7 @@ log = logging.getLogger("webhook.addon")
 bp = Blueprint("sheets_sync_addon", __name__)
 
 GENERATED_HEADER_ROW = 2          # generated tabs: definitions on row 1, header on row 2, data from row 3
-THROUGH_RE = re.compile(r"(?:data through|数据截至|datos hasta) (.+?)(?:[;；]|$)")   # en, zh, es
+THROUGH_RE = re.compile(r"(?:data through|数据截至|datos hasta) (.+?)(?:[;；]|\s·\s|$)")   # en, zh, es
 
 
 #: Google calls made while a user waits (setup, reading the result): short timeouts, a small retry budget

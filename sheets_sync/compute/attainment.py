@@ -24,6 +24,7 @@ import pandas as pd
 
 from ..inputs import BonusTier, CalendarEvent, ManualActual, Settings, Target, TeamInputs
 from ..kpis import CATALOG
+from ..stores import covers, event_applies, members, store
 from .actuals import Facts
 
 
@@ -70,7 +71,7 @@ class OwnerScore:
 def day_weights(period_days: list[dt.date], events: list[CalendarEvent], marketplace: str) -> np.ndarray:
     w = np.ones(len(period_days))
     for ev in events:
-        if ev.marketplace not in (marketplace, "ALL"):
+        if not event_applies(ev.marketplace, ev.event, marketplace):
             continue
         for i, d in enumerate(period_days):
             if ev.start <= d <= ev.end:
@@ -116,13 +117,20 @@ def _derived(a: pd.DataFrame) -> pd.DataFrame:
     d["_stockout"] = ((units > 0) & (a["fulfillable_units"] == 0)).astype(float)
     d["_inv_units"] = units.where(a["fulfillable_units"].notna(), 0.0)
     costed = a["unit_cost"].notna()
-    unit_cost = a["unit_cost"].fillna(0) + a["unit_logistics_cost"].fillna(0) + a["unit_fees"].fillna(0)
+    # Mercado Libre reports what each sale cost in fees (cargo por venta) and shipping: those amounts replace
+    # Products' unit_fees and unit_logistics_cost for its listings.
+    ml_fees = a["ml_fees"] if "ml_fees" in a else pd.Series(np.nan, index=a.index)
+    ml_ship = a["ml_shipping_cost"] if "ml_shipping_cost" in a else pd.Series(np.nan, index=a.index)
+    reported = ml_fees.notna() | ml_ship.notna()
+    per_unit = a["unit_logistics_cost"].fillna(0) + a["unit_fees"].fillna(0)
+    unit_cost = a["unit_cost"].fillna(0) + per_unit.where(~reported, 0.0)
+    ml_costs = (ml_fees.fillna(0) + ml_ship.fillna(0)).where(reported, 0.0)
     d["_skipped"] = (~costed & (units > 0)).astype(float)
     d["_ref_known"] = (costed & a["units_refunded"].notna()).astype(float)
     d["_g_margin"] = a["gmv_margin"].fillna(0).where(costed, 0.0)
     d["_g_ex"] = a["gmv_ex_tax"].fillna(0).where(costed, 0.0)
-    d["_cost_units"] = (units * unit_cost).where(costed, 0.0)
-    d["_cost_kept"] = ((units - a["units_refunded"].fillna(0)) * unit_cost).where(costed, 0.0)
+    d["_cost_units"] = (units * unit_cost + ml_costs).where(costed, 0.0)
+    d["_cost_kept"] = ((units - a["units_refunded"].fillna(0)) * unit_cost + ml_costs).where(costed, 0.0)
     d["_ads_costed"] = a["ad_spend"].fillna(0).where(costed, 0.0)
     has_log = a["unit_logistics_cost"].notna()
     d["_log_units"] = units.where(has_log, 0.0)
@@ -181,7 +189,7 @@ class Evaluator:
         return value if scope == "sku" else value.lower()
 
     def markets(self, marketplace: str) -> list[str]:
-        return list(self.settings.marketplaces) if marketplace == "ALL" else [marketplace]
+        return members(marketplace, self.settings.marketplaces)
 
     def in_scope(self, mk: str, scope: str, value: str) -> bool:
         return (mk, self._key(scope, value)) in self._group(scope)
@@ -217,6 +225,8 @@ class Evaluator:
         mks = self.markets(t.marketplace)
         dts = [self.facts.data_through.get(m) for m in mks]
         row.data_through = min((d for d in dts if d), default=None)
+        if len(mks) > 1 and any(store(m) != "amazon" for m in mks):
+            row.notes.append(f"covers {covers(mks)}")
         manual = self.manual.get((t.marketplace, t.scope, t.scope_value.lower(), t.kpi))
         if manual is not None:
             row.actual = manual.actual
@@ -294,12 +304,14 @@ class Evaluator:
     def _health(self, row: Row, mk: str) -> None:
         t = row.target
         h = self.facts.health.get(mk, {}).get(t.kpi)
+        ml = store(mk) != "amazon"
         if not h or h.get("rate") is None:
-            row.notes.append(f"no account-health report (GET_V2_SELLER_PERFORMANCE_REPORT) for {mk}")
+            row.notes.append(f"no seller reputation (Mercado Libre API users/{{id}}, or a saved copy) for {mk}" if ml
+                             else f"no account-health report (GET_V2_SELLER_PERFORMANCE_REPORT) for {mk}")
             return
         row.actual = row.projected_actual = float(h["rate"])
         window = f"{h['from']}..{h['to']}" if h.get("from") and h.get("to") else "the report's own window"
-        row.notes.append(f"as reported by Amazon for {window}")
+        row.notes.append(f"as reported by {'Mercado Libre' if ml else 'Amazon'} for {window}")
 
     def _inventory(self, row: Row, mks: list[str]) -> None:
         t = row.target
@@ -402,6 +414,8 @@ def attainment(actual: float | None, target: float, direction: str, cap: float, 
 
 def _family_hint(num: str | None, den: str | None) -> str:
     metrics = {num, den} - {None}
+    if metrics & {"visits"}:
+        return "needs Mercado Libre visits (the API's item visits; the seller centre has no visits download)"
     if metrics & {"ad_spend", "ad_sales", "ad_clicks", "ad_impressions", "ad_orders"}:
         return "needs a Sponsored Products advertised-product report"
     if metrics & {"units_returned"}:

@@ -17,10 +17,11 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from dataclasses import replace
 
 from ..config import Config
 from ..errors import Problem
-from ..frames import RawReport
+from ..frames import AMAZON_MARKETPLACES, RawReport
 from .ads import ADS_ENV, AdsApiSource, AdsCredentials
 from .amazon_common import Budget, Clock, LocalBudget, Sleep, StageProgress
 from .base import FetchRequest, Source
@@ -60,6 +61,8 @@ class AmazonSource(Source):
         return self.sp.create_report_calls + (self.ads.create_report_calls if self.ads else 0)
 
     def collect(self, request: FetchRequest) -> Iterator[RawReport]:
+        # Amazon's stores only (Mercado Libre's MLM has its own source)
+        request = replace(request, marketplaces=tuple(m for m in request.marketplaces if m in AMAZON_MARKETPLACES))
         yield from self.sp.collect(request)
         if self.ads is not None:
             yield from self.ads.collect(request)

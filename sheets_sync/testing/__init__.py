@@ -3,6 +3,8 @@
 * :mod:`.contract` — the contract suite every workbook adapter passes (``WorkbookContract``).
 * :mod:`.sheets_server` — a local Google Sheets API v4 server (with Google's limits) over real HTTP.
 * :mod:`.amazon_server` — a local Amazon (LWA, SP-API Reports, Ads API v3 reporting) over real HTTP.
+* :mod:`.mercadolibre_server` — a local Mercado Libre (OAuth2 refresh tokens, orders, visits, Product Ads,
+  reputation, Full stock) over real HTTP.
 
 Nothing here is imported by the product code.
 """

@@ -27,7 +27,7 @@ severe first) and :meth:`Review.suggestions`. Rendering the tabs lives in :mod:`
 
 from __future__ import annotations
 
-from . import attribution, causes, data, design
+from . import attribution, causes, data, design, stores
 from .base import SEVERITIES, Finding, ReviewContext, Rule
 from .decomposition import Decomposition, decompose, logmean, rounded_effects
 from .history import HISTORY_MAX_ROWS, PERIOD_END, history_rows
@@ -49,6 +49,7 @@ RULES: tuple[Rule, ...] = (
     design.no_cx,
     attribution.attribution,
     causes.causes,
+    stores.store_shift,
     data.data_lag,
     data.calendar,
 )

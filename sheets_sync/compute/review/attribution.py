@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 from ...inputs import Target
+from ...stores import store
 from ..attainment import Evaluator, Row
 from .base import Finding, ReviewContext
 from .decomposition import decompose, rounded_effects
@@ -42,6 +43,12 @@ def attribute(ctx: ReviewContext, r: Row, paced: float) -> Finding:
     t = r.target
     mks = ctx.markets(t.marketplace)
     sev = "high" if r.status == "off track" else "medium"
+    if any(store(mk) != "amazon" for mk in mks):     # visits are not sessions: no sessions × CVR × price split
+        return Finding(sev, t.marketplace, t.owner, ctx.kpi("gmv"), ctx.scope_text(t),
+                       ctx.t("miss_no_split_ml", owner=t.owner, kpi=ctx.kpi("gmv"), mk=t.marketplace,
+                             gap=_fmt_signed_money(r.actual - paced, ctx.cur)),
+                       ctx.t("ev_miss_no_split_ml", actual=_fmt_money(r.actual, ctx.cur),
+                             paced=_fmt_money(paced, ctx.cur)), key="miss_no_split_ml", target_row=t.row)
     S, U, G, ads = _scope_sums(ctx, ctx.ev, t)
     G = r.actual or G
     base = ctx.same_days_last_period()

@@ -20,6 +20,7 @@ from ...i18n import t as _t
 from ...inputs import Settings, Target, TeamInputs
 from ...kpis import CATALOG, label
 from ...periods import Period
+from ...stores import members
 from ..actuals import Facts, build_facts
 from ..attainment import Evaluator, Row, day_weights
 from .text import fmt_value
@@ -105,7 +106,7 @@ class ReviewContext:
             return name
 
     def markets(self, marketplace: str) -> list[str]:
-        return list(self.settings.marketplaces) if marketplace == "ALL" else [marketplace]
+        return members(marketplace, self.settings.marketplaces)
 
     def scope_text(self, t: Target) -> str:
         return f"{t.scope} {t.scope_value}".strip()

@@ -28,6 +28,7 @@ import pandas as pd
 
 from ...frames import ADDITIVE_METRICS as ADDITIVE
 from ...kpis import CATALOG
+from ...stores import GROUPS, store
 from ..attainment import SCOPE_KEYS, Evaluator, Row, margin_parts, top_return_reasons
 from .attribution import paced_miss
 from .base import Finding, ReviewContext
@@ -244,7 +245,7 @@ def _ratio(ctx: ReviewContext, r: Row, tab: AsinTable, pos: np.ndarray, num: np.
         extra = f", {reasons[key]}" if key in reasons else ""
         if t.kpi == "cvr":
             extra += _conversion_extras(ctx, tab, int(pos[j]))
-        items.append(ctx.t("cause_item", asin=_name(ctx, key, t.marketplace == "ALL"),
+        items.append(ctx.t("cause_item", asin=_name(ctx, key, t.marketplace in GROUPS),
                            value=ctx.value(t.kpi, own) if own is not None else "—",
                            share=f"{d[j] / total_d:.1%}", den=den_name,
                            part=_fmt_part(t.kpi, float(parts[j]), ctx.cur)) + extra)
@@ -278,7 +279,7 @@ def _volume(ctx: ReviewContext, r: Row, metric: str) -> Finding:
     t = r.target
     base = ctx.same_days_last_period()
     proj = ctx.value(t.kpi, r.projected_actual)
-    all_mks = t.marketplace == "ALL"
+    all_mks = t.marketplace in GROUPS
     if base is None:
         tab, pos = _scope(ctx, t)
         now = np.nan_to_num(tab.col(metric)[pos])
@@ -327,7 +328,7 @@ def _excess_stock(ctx: ReviewContext, r: Row) -> Finding:
     excess = stock - allowed
     harm = (excess if t.direction == "lower" else -excess) if t.kpi == "days_of_cover" else excess
     top = _top(harm)
-    all_mks = t.marketplace == "ALL"
+    all_mks = t.marketplace in GROUPS
     items = [ctx.t("cause_stock_item", asin=_name(ctx, tab.labels[pos[j]], all_mks),
                    stock=f"{stock[j]:,.0f}", per_day=f"{rate[j]:,.1f}",
                    cover=f"{stock[j] / rate[j]:,.0f}" if rate[j] > 0 else "∞",
@@ -357,7 +358,7 @@ def _stockouts(ctx: ReviewContext, r: Row) -> Finding:
     outs = ctx.stockouts(ctx.markets(t.marketplace), t)
     for mk, asin in outs:
         est = ctx.lost_sales(mk, asin)
-        name = ctx.asin_name(mk, asin, t.marketplace == "ALL")
+        name = ctx.asin_name(mk, asin, t.marketplace in GROUPS)
         if est is None:
             items.append(ctx.t("asin_out_unknown", asin=name))
         elif est[1] == 0:
@@ -365,7 +366,8 @@ def _stockouts(ctx: ReviewContext, r: Row) -> Finding:
         else:
             lost_total += est[0]
             items.append(ctx.t("asin_out", asin=name, days=est[1], lost=_fmt_money(est[0], ctx.cur)))
-    return _finding(ctx, r, "cause_stockouts", "ev_cause_stockouts", "act_stockout",
+    ml = all(store(m) != "amazon" for m in ctx.markets(t.marketplace))     # Mercado Libre's Full, not FBA
+    return _finding(ctx, r, "cause_stockouts", "ev_cause_stockouts", "act_stockout_ml" if ml else "act_stockout",
                     {"n": len(outs), "asins": ctx.t("list_sep").join(items) or "—"},
                     {"n": len(outs), "lost": _fmt_money(lost_total, ctx.cur) if lost_total > 0 else "—"})
 
@@ -373,12 +375,39 @@ def _stockouts(ctx: ReviewContext, r: Row) -> Finding:
 def _health(ctx: ReviewContext, r: Row) -> Finding:
     t = r.target
     h = ctx.facts.health.get(t.marketplace, {}).get(t.kpi) or {}
+    if store(t.marketplace) != "amazon":
+        return _health_ml(ctx, r, h)
     count, orders = h.get("count"), h.get("orders")
     window = f"{h['from']}..{h['to']}" if h.get("from") and h.get("to") else "—"
     allowed = None
     if orders:
         allowed = t.target * float(orders)
     return _finding(ctx, r, "cause_health", "ev_cause_health", "act_health",
+                    {"count": "—" if count is None else f"{count:,.0f}",
+                     "orders": "—" if orders is None else f"{orders:,.0f}", "window": window,
+                     "allowed": "—" if allowed is None else f"{allowed:,.1f}"},
+                    {"count": "—" if count is None else f"{count:,.0f}",
+                     "orders": "—" if orders is None else f"{orders:,.0f}", "window": window})
+
+
+def _health_ml(ctx: ReviewContext, r: Row, h: dict[str, Any]) -> Finding:
+    """Mercado Libre's reputation: a rate with its sales, or the colour / MercadoLíder level with the three
+    rates that set it."""
+    t = r.target
+    health = ctx.facts.health.get(t.marketplace, {})
+    if t.kpi in ("ml_reputation_level", "mercadolider_level"):
+        rate = {k: health.get(f"ml_{k}_rate", {}).get("rate") for k in ("claims", "cancellations", "delayed_handling")}
+        shown = {k: "—" if v is None else f"{v:.1%}" for k, v in rate.items()}
+        level = health.get("ml_reputation_level", {}).get("rate")
+        lider = health.get("mercadolider_level", {}).get("rate")
+        return _finding(ctx, r, "cause_ml_level", "ev_cause_ml_level", "act_health_ml",
+                        {"claims": shown["claims"], "cancellations": shown["cancellations"],
+                         "delayed": shown["delayed_handling"]},
+                        {"level": "—" if level is None else f"{level:g}", "lider": "—" if lider is None else f"{lider:g}"})
+    count, orders = h.get("count"), h.get("orders")
+    window = f"{h['from']}..{h['to']}" if h.get("from") and h.get("to") else "—"
+    allowed = t.target * float(orders) if orders else None
+    return _finding(ctx, r, "cause_health_ml", "ev_cause_health_ml", "act_health_ml",
                     {"count": "—" if count is None else f"{count:,.0f}",
                      "orders": "—" if orders is None else f"{orders:,.0f}", "window": window,
                      "allowed": "—" if allowed is None else f"{allowed:,.1f}"},

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import defaultdict
 
 from ...kpis import CATALOG
+from ...stores import event_applies
 from .base import LAG_DAYS, Finding, ReviewContext, _families_for
 from .text import _fmt_pct, _iso
 
@@ -47,8 +48,8 @@ def calendar(ctx: ReviewContext) -> list[Finding]:
     for e in ctx.inputs.calendar:
         if e.end < period.start or e.start > period.end:
             continue
-        for mk in ctx.markets(e.marketplace) if e.marketplace == "ALL" else [e.marketplace]:
-            if mk not in ctx.settings.marketplaces:
+        for mk in ctx.settings.marketplaces:     # Buen Fin / Hot Sale typed for MX weigh both Mexican stores
+            if not event_applies(e.marketplace, e.event, mk):
                 continue
             d = ctx.facts.data_through.get(mk)
             share = ctx.ev.share.get(mk, 0.0)

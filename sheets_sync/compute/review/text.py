@@ -9,6 +9,7 @@ from collections.abc import Iterable
 from ...i18n import t as _t
 from ...inputs import Settings
 from ...kpis import CATALOG
+from ...stores import mixes_stores
 
 
 def _fmt_money(x: float, currency: str) -> str:
@@ -57,4 +58,6 @@ def definitions(settings: Settings, data_through: dict[str, dt.date | None]) -> 
     p = settings.period
     return _t("definitions", lang, period=p.label, start=p.start.isoformat(), end=p.end.isoformat(),
               currency=settings.base_currency, fx=fx, tax=_t(f"tax_{settings.gmv_tax}", lang),
-              refunds=_t(f"refunds_{settings.gmv_refunds}", lang), ads=settings.ads_attribution, through=through)
+              refunds=_t(f"refunds_{settings.gmv_refunds}", lang), ads=settings.ads_attribution, through=through) + (
+        _t("definitions_stores", lang, stores=" + ".join(_t(f"store_long_{m}", lang) for m in settings.marketplaces))
+        if mixes_stores(settings.marketplaces) else "")

@@ -1,4 +1,4 @@
-"""Parse any supported Amazon report document into :class:`~sheets_sync.frames.ReportBatch` objects.
+"""Parse any supported Amazon (or Mercado Libre México) report document into :class:`~sheets_sync.frames.ReportBatch` objects.
 
 One module per layout (``business_reports``, ``ads_console``, ``ads_api``, ``sales_traffic``,
 ``seller_performance``, ``orders``, ``fba_inventory``, ``fba_returns``); ``containers`` turns bytes into text,
@@ -33,6 +33,14 @@ kind                           family       layout
 ``fba_inventory``              inventory    GET_FBA_MYI_UNSUPPRESSED_INVENTORY_DATA TSV
 ``fba_returns``                returns      GET_FBA_FULFILLMENT_CUSTOMER_RETURNS_DATA TSV
 ``seller_performance``         health       GET_V2_SELLER_PERFORMANCE_REPORT JSON (one batch per marketplace)
+``ml_ventas``                  traffic      Mercado Libre "Ventas" sales report (Excel; MLM)
+``ml_product_ads``             ads          Mercado Libre Product Ads report by listing (Excel; MLM)
+``ml_full_stock``              inventory    Mercado Libre Full stock (Excel; MLM)
+``ml_api_orders``              traffic      Mercado Libre API /orders/search pages (JSON)
+``ml_api_visits``              visits       Mercado Libre API item visits per day (JSON)
+``ml_api_product_ads``         ads          Mercado Libre API Product Ads metrics per listing and day
+``ml_api_reputation``          health       Mercado Libre API /users/{id} seller_reputation
+``ml_api_full_stock``          inventory    Mercado Libre API Full stock per inventory id
 =============================  ===========  ==========================================================
 
 ``extras`` keys:
@@ -84,6 +92,10 @@ from . import (  # noqa: F401  (each layout module registers itself on import)
     business_reports,
     fba_inventory,
     fba_returns,
+    ml_api,
+    ml_full_stock,
+    ml_product_ads,
+    ml_ventas,
     orders,
     sales_traffic,
     seller_performance,

@@ -12,11 +12,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ...frames import MARKETPLACES
+from ...frames import AMAZON_MARKETPLACES, MARKETPLACES
 
 CURRENCY_BY_MARKETPLACE = {mp: info["currency"] for mp, info in MARKETPLACES.items()}
-MARKETPLACE_BY_CURRENCY = {v: k for k, v in CURRENCY_BY_MARKETPLACE.items()}
-MARKETPLACE_BY_CHANNEL = {info["sales_channel"].casefold(): mp for mp, info in MARKETPLACES.items()}
+# Amazon's reports: a currency or sales channel names an Amazon marketplace (MXN is Amazon MX here; Mercado Libre's
+# layouts say MLM themselves)
+MARKETPLACE_BY_CURRENCY = {v: k for k, v in CURRENCY_BY_MARKETPLACE.items() if k in AMAZON_MARKETPLACES}
+MARKETPLACE_BY_CHANNEL = {info["sales_channel"].casefold(): mp for mp, info in MARKETPLACES.items()
+                          if mp in AMAZON_MARKETPLACES}
 _API_NAME = re.compile(r"(\d{4}-\d{2}-\d{2})\.\.(\d{4}-\d{2}-\d{2})\s*$")
 
 
