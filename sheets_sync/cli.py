@@ -49,11 +49,11 @@ def _print_result(res: SyncResult) -> None:
 
     if res.scorecard:
         owner, score, projected, tier = say("cli.columns", lang).split("|")
-        _print(f"  {pad(owner, 18)} {pad(score, 7, True)} {pad(projected, 9, True)}  {tier}")
-        for s in res.scorecard:
-            sc = "" if s["score"] is None else f"{s['score']:.0%}"
-            ps = "" if s["projected_score"] is None else f"{s['projected_score']:.0%}"
-            _print(f"  {pad(s['owner'], 18)} {pad(sc, 7, True)} {pad(ps, 9, True)}  {tr.value(s['tier'])}")
+        _print(f"  {pad(owner, 18)} {pad(score, 8, True)} {pad(projected, 10, True)}  {tier}")
+        for s in res.scorecard:   # two decimals, as the Scorecard shows them: 119.95 % is not 120 %
+            sc = "" if s["score"] is None else f"{s['score']:.2%}"
+            ps = "" if s["projected_score"] is None else f"{s['projected_score']:.2%}"
+            _print(f"  {pad(s['owner'], 18)} {pad(sc, 8, True)} {pad(ps, 10, True)}  {tr.value(s['tier'])}")
     for line in res.summary:
         _print(f"  {tr.line(line)}")
     if res.problems:

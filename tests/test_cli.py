@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 
@@ -61,6 +62,9 @@ def test_demo_end_to_end(tmp_path):
                          capture_output=True, text=True, timeout=120, cwd=tmp_path, check=False)
     assert out.returncode == 0, out.stderr
     assert "Open the demo workbook" in out.stdout
+    # scores printed as the Scorecard shows them (two decimals), so 119.95 % never reads as 120 %
+    li = next(line for line in out.stdout.splitlines() if line.strip().startswith("Li Na"))
+    assert re.search(r"\b\d{1,3}\.\d{2}%", li), li
     wb = openpyxl.load_workbook(tmp_path / "d.xlsx")
     score = [r for r in wb["Scorecard"].iter_rows(min_row=3, values_only=True) if r[0]]
     assert {r[0] for r in score} >= {"Li Na", "Wang Lei", "Sofía Ramírez", "Carlos Méndez", "Zhang Wei", "Chen Jing"}
