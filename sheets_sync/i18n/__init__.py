@@ -67,7 +67,8 @@ def t(key: str, language: str, **fmt: Any) -> str:
         for name in LINE_PLACEHOLDERS:
             if isinstance(fmt.get(name), str):
                 fmt[name] = tr.line(fmt[name])
-    text = _FORMATTER.format(template, **fmt)
+    # str.format where no placeholder uses our own ":abs" spec (the common case, and much faster)
+    text = _FORMATTER.format(template, **fmt) if ":abs}" in template else template.format(**fmt)
     return _CJK_SPACE.sub("", text) if language == "zh" else text
 
 

@@ -47,6 +47,8 @@ def display_width(text: Any) -> int:
     """Columns the text takes on screen: East Asian wide and full-width characters (汉字, ，) count 2, so row
     heights and column widths fit Chinese as well as Latin text."""
     s = "" if text is None else str(text)
+    if s.isascii():               # most cells: one column a character, no table look-up
+        return len(s)
     return sum(2 if unicodedata.east_asian_width(ch) in ("W", "F") else 1 for ch in s)
 
 
