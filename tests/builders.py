@@ -87,3 +87,28 @@ def standard_batches(last_day: int = 10) -> list[ReportBatch]:
             asin_daily("MX/traffic", "MX", "traffic", MX_TRAFFIC, d),
             asin_daily("US/ads", "US", "ads", US_ADS, d, currency="USD"),
             asin_daily("MX/ads", "MX", "ads", MX_ADS, d, currency="MXN")]
+
+
+REVIEW_DAY = dt.date(2026, 11, 11)
+
+
+def tgt(mk, scope, value, owner, role, kpi, target, weight=1) -> list:
+    """A Targets row (no period, direction or notes)."""
+    return [None, mk, scope, value, owner, role, kpi, target, weight, None, None]
+
+
+def review(targets, batches=None, today=REVIEW_DAY, benchmarks=None, **kw):
+    """The review of ``targets`` over ``batches`` (default: the standard batches), as a sync would build it."""
+    from sheets_sync.compute.actuals import build_facts
+    from sheets_sync.compute.attainment import evaluate_all
+    from sheets_sync.compute.review import Review
+    from sheets_sync.inputs import read_inputs
+
+    tabs = tables(targets, **kw)
+    if benchmarks:
+        tabs["Benchmarks"] = [tabs["Benchmarks"][0], *benchmarks]
+    inputs = read_inputs(tabs, today=today)
+    batches = standard_batches() if batches is None else batches
+    facts = build_facts(batches, inputs.settings, inputs.products, today=today)
+    rows, ev = evaluate_all(inputs, facts)
+    return Review(inputs, facts, rows, today, batches, ev)

@@ -12,7 +12,7 @@ import datetime as dt
 import math
 
 import pytest
-from builders import A1, A2, A3, asin_daily, asin_span, days, settings, standard_batches, tables
+from builders import A1, A2, A3, asin_daily, asin_span, days, review, settings, standard_batches, tables, tgt
 
 from sheets_sync.compute.actuals import build_facts
 from sheets_sync.compute.attainment import evaluate_all, score_owners
@@ -23,21 +23,6 @@ from sheets_sync.template import load_template
 
 TODAY = dt.date(2026, 11, 11)
 T = [None]
-
-
-def tgt(mk, scope, value, owner, role, kpi, target, weight=1):
-    return [*T, mk, scope, value, owner, role, kpi, target, weight, None, None]
-
-
-def review(targets, batches=None, today=TODAY, benchmarks=None, **kw):
-    tabs = tables(targets, **kw)
-    if benchmarks:
-        tabs["Benchmarks"] = [tabs["Benchmarks"][0], *benchmarks]
-    inputs = read_inputs(tabs, today=today)
-    batches = standard_batches() if batches is None else batches
-    facts = build_facts(batches, inputs.settings, inputs.products, today=today)
-    rows, _ = evaluate_all(inputs, facts)
-    return Review(inputs, facts, rows, today, batches)
 
 
 def keys(rv: Review) -> list[str]:

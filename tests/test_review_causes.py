@@ -9,12 +9,11 @@ import datetime as dt
 
 import pandas as pd
 import pytest
-from builders import A1, A2, asin_daily, asin_span, days, settings, standard_batches, tables
+from builders import A1, A2, asin_daily, asin_span, days, review, settings, standard_batches, tables, tgt
 
 from sheets_sync import render
 from sheets_sync.compute.actuals import build_facts
 from sheets_sync.compute.attainment import evaluate_all, score_owners
-from sheets_sync.compute.review import Review
 from sheets_sync.inputs import read_inputs
 from sheets_sync.sheets.xlsx import XlsxWorkbook
 from sheets_sync.sync import init_workbook
@@ -23,21 +22,6 @@ from sheets_sync.template import load_template
 pytest_plugins = ["google_fixtures"]
 
 TODAY = dt.date(2026, 11, 11)
-
-
-def tgt(mk, scope, value, owner, role, kpi, target, weight=1):
-    return [None, mk, scope, value, owner, role, kpi, target, weight, None, None]
-
-
-def review(targets, batches=None, today=TODAY, benchmarks=None, **kw):
-    tabs = tables(targets, **kw)
-    if benchmarks:
-        tabs["Benchmarks"] = [tabs["Benchmarks"][0], *benchmarks]
-    inputs = read_inputs(tabs, today=today)
-    batches = standard_batches() if batches is None else batches
-    facts = build_facts(batches, inputs.settings, inputs.products, today=today)
-    rows, ev = evaluate_all(inputs, facts)
-    return Review(inputs, facts, rows, today, batches, ev)
 
 
 def found(rv, key):

@@ -47,6 +47,8 @@ import pytest
 
 from sheets_sync.sources import samples
 
+from .served import ServedInThread
+
 MARKETPLACE_IDS = {"ATVPDKIKX0DER": "US", "A1AM78C64UM0Y8": "MX"}
 CURRENCY = {"US": "USD", "MX": "MXN"}
 
@@ -536,7 +538,7 @@ class DataKioskFake:
         return out
 
 
-class AmazonServer:
+class AmazonServer(ServedInThread):
     """Start with ``with AmazonServer() as srv:``; ``srv.url`` is the base URL for every endpoint."""
 
     def __init__(self, documents: Callable[[str, str, dt.date, dt.date], bytes | str] | None = None,
@@ -571,21 +573,6 @@ class AmazonServer:
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self.httpd.daemon_threads = True
         self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
-        self._thread: threading.Thread | None = None
-
-    # ------------------------------------------------------------------------------- lifecycle
-
-    def __enter__(self) -> AmazonServer:
-        self._thread = threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05},
-                                        daemon=True)
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
-        if self._thread:
-            self._thread.join(timeout=5)
 
     @property
     def create_report_calls(self) -> int:

@@ -38,6 +38,7 @@ from ..sources.ml_samples import (
     user_document,
     visits_documents,
 )
+from .served import ServedInThread
 
 CLIENT_ID = "5551234567890123"
 CLIENT_SECRET = "ml-secret-DO-NOT-LOG-7788"
@@ -48,7 +49,7 @@ def _err(status: int, error: str, message: str) -> tuple[int, dict[str, Any]]:
     return status, {"message": message, "error": error, "status": status, "cause": []}
 
 
-class MercadoLibreServer:
+class MercadoLibreServer(ServedInThread):
     """``with MercadoLibreServer(dataset) as srv:``; ``srv.url`` is the API base URL."""
 
     def __init__(self, data: dict[str, Any]):
@@ -66,18 +67,6 @@ class MercadoLibreServer:
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self.httpd.daemon_threads = True
         self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
-        self._thread: threading.Thread | None = None
-
-    def __enter__(self) -> MercadoLibreServer:
-        self._thread = threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
-        if self._thread:
-            self._thread.join(timeout=5)
 
     def expire_tokens(self) -> None:
         with self.lock:
