@@ -189,6 +189,10 @@ def say(key: str, language: str, **fmt: Any) -> str:
 
 
 # -- presentation every language gets ----------------------------------------------------------------------
+DAILY_LEAD = ("marketplace", "date", "gmv", "paced_target_gmv", "cum_gmv", "cum_paced_target_gmv")
+DAILY_CHART_WIDTH = 90   # characters: the blank column the Daily charts sit in (about 650 px on both backends)
+
+
 def _daily(tab: GeneratedTab, language: str) -> None:
     """Cumulative actual and cumulative paced target per marketplace, and the chart that compares them (the
     daily paced target steps with the calendar's event weights, which a daily line makes look like a miss)."""
@@ -206,8 +210,16 @@ def _daily(tab: GeneratedTab, language: str) -> None:
         acc[1] += t if isinstance(t, int | float) else 0.0
         row[j_cg] = round(acc[0], 6)
         row[j_ct] = round(acc[1], 6) if t is not None else None
+    # First screen: the figures the chart plots, then a blank column as wide as a chart that holds the charts
+    # (one per marketplace, stacked), then the other daily metrics. The charts cover no figure.
+    lead = [c for c in DAILY_LEAD if c in cols]
+    order = [*lead, "", *[c for c in cols if c not in lead]]
+    pick = [cols.index(c) if c else None for c in order]
+    tab.rows = [[row[j] if j is not None else None for j in pick] for row in tab.rows]
+    tab.columns = order
+    tab.widths = {**tab.widths, "": DAILY_CHART_WIDTH}
     tab.charts = [ChartIntent("line", say("chart.cumulative", language), "date",
-                              ("cum_gmv", "cum_paced_target_gmv"), split_by="marketplace")]
+                              ("cum_gmv", "cum_paced_target_gmv"), split_by="marketplace", anchor_column=len(lead))]
 
 
 def _scorecard(tab: GeneratedTab, language: str) -> None:
