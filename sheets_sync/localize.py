@@ -374,9 +374,12 @@ def _widths(tab: GeneratedTab, header: dict[str, str]) -> dict[str, int]:
     sample = tab.rows[:2000]
     for j, c in enumerate(tab.columns):
         base = int(tab.widths.get(c, 10))
-        head = display_width(header.get(c, c))
-        # bold headers are about a fifth wider than their characters; a long one wraps over two lines
-        need = max(base, math.ceil(1.2 * head) + 2 if head <= 12 else math.ceil(1.2 * math.ceil(head / 2)) + 4)
+        text = header.get(c, c)
+        head = display_width(text)
+        # bold headers are about a fifth wider than their characters; a long one wraps over two lines, at a
+        # space (Latin) or anywhere (CJK): a single word such as `projected_score` stays on one line
+        one_line = head <= 12 or (head == len(text) and not any(ch.isspace() for ch in text))
+        need = max(base, math.ceil(1.2 * head) + 2 if one_line else math.ceil(1.2 * math.ceil(head / 2)) + 4)
         if base < WIDE_TEXT and tab.formats.get(c, "text") == "text":
             longest = max((display_width(r[j]) for r in sample if j < len(r) and isinstance(r[j], str)), default=0)
             need = max(need, min(longest + 1, MAX_FIT))

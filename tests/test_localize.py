@@ -458,3 +458,12 @@ def test_daily_charts_sit_on_the_first_screen_on_both_backends_and_cover_no_figu
     px = [r["updateDimensionProperties"]["properties"]["pixelSize"] for r in _content_requests(daily, 1, 5000)
           if "updateDimensionProperties" in r]
     assert px[col] >= 640 and sum(px[:col + 1]) <= 1440   # the blank column holds the 640 px chart, all on screen
+
+
+def test_a_one_word_header_is_not_broken_mid_word():
+    """`projected_score` cannot wrap at a space: its column fits it on one line; a CJK or spaced one wraps."""
+    tab = GeneratedTab("Scorecard", ["projected_score", "x"], [[0.5, None]], formats={"projected_score": "percent"})
+    en = finish_tabs([tab], load_template(), "en")[0]
+    assert en.widths["projected_score"] >= 1.2 * len("projected_score")
+    zh = finish_tabs([tab], load_template(), "zh")[0]
+    assert zh.widths["预计得分"] < 1.2 * len("projected_score")
