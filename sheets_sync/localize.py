@@ -213,7 +213,8 @@ def _daily(tab: GeneratedTab, language: str) -> None:
     # First screen: the figures the chart plots, then a blank column as wide as a chart that holds the charts
     # (one per marketplace, stacked), then the other daily metrics. The charts cover no figure.
     lead = [c for c in DAILY_LEAD if c in cols]
-    order = [*lead, "", *[c for c in cols if c not in lead]]
+    rest = [c for c in cols if c not in lead]
+    order = [*lead, "", *sorted(rest, key=lambda c: c != "provisional")]   # the day's flag first after the charts
     pick = [cols.index(c) if c else None for c in order]
     tab.rows = [[row[j] if j is not None else None for j in pick] for row in tab.rows]
     tab.columns = order

@@ -454,7 +454,8 @@ def test_daily_charts_sit_on_the_first_screen_on_both_backends_and_cover_no_figu
     labels_es = {c.name: c.label("es") for c in load_template().tab("Daily").columns}
     assert shown == [labels_es[c] for c in ("marketplace", "date", "gmv", "paced_target_gmv", "cum_gmv",
                                            "cum_paced_target_gmv")]
-    assert {labels_es["provisional"], labels_es["units"], labels_es["ad_spend"]} <= set(daily.columns[col + 1:])   # kept, right of the charts
+    assert daily.columns[col + 1] == labels_es["provisional"]
+    assert {labels_es["units"], labels_es["ad_spend"]} <= set(daily.columns[col + 2:])   # kept, right of the charts
     px = [r["updateDimensionProperties"]["properties"]["pixelSize"] for r in _content_requests(daily, 1, 5000)
           if "updateDimensionProperties" in r]
     assert px[col] >= 640 and sum(px[:col + 1]) <= 1440   # the blank column holds the 640 px chart, all on screen
