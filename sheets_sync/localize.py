@@ -189,6 +189,10 @@ def say(key: str, language: str, **fmt: Any) -> str:
 
 
 # -- presentation every language gets ----------------------------------------------------------------------
+DAILY_LEAD = ("marketplace", "date", "gmv", "paced_target_gmv", "cum_gmv", "cum_paced_target_gmv")
+DAILY_CHART_WIDTH = 90   # characters: the blank column the Daily charts sit in (about 650 px on both backends)
+
+
 def _daily(tab: GeneratedTab, language: str) -> None:
     """Cumulative actual and cumulative paced target per marketplace, and the chart that compares them (the
     daily paced target steps with the calendar's event weights, which a daily line makes look like a miss)."""
@@ -206,8 +210,17 @@ def _daily(tab: GeneratedTab, language: str) -> None:
         acc[1] += t if isinstance(t, int | float) else 0.0
         row[j_cg] = round(acc[0], 6)
         row[j_ct] = round(acc[1], 6) if t is not None else None
+    # First screen: the figures the chart plots, then a blank column as wide as a chart that holds the charts
+    # (one per marketplace, stacked), then the other daily metrics. The charts cover no figure.
+    lead = [c for c in DAILY_LEAD if c in cols]
+    rest = [c for c in cols if c not in lead]
+    order = [*lead, "", *sorted(rest, key=lambda c: c != "provisional")]   # the day's flag first after the charts
+    pick = [cols.index(c) if c else None for c in order]
+    tab.rows = [[row[j] if j is not None else None for j in pick] for row in tab.rows]
+    tab.columns = order
+    tab.widths = {**tab.widths, "": DAILY_CHART_WIDTH}
     tab.charts = [ChartIntent("line", say("chart.cumulative", language), "date",
-                              ("cum_gmv", "cum_paced_target_gmv"), split_by="marketplace")]
+                              ("cum_gmv", "cum_paced_target_gmv"), split_by="marketplace", anchor_column=len(lead))]
 
 
 def _scorecard(tab: GeneratedTab, language: str) -> None:
@@ -362,9 +375,12 @@ def _widths(tab: GeneratedTab, header: dict[str, str]) -> dict[str, int]:
     sample = tab.rows[:2000]
     for j, c in enumerate(tab.columns):
         base = int(tab.widths.get(c, 10))
-        head = display_width(header.get(c, c))
-        # bold headers are about a fifth wider than their characters; a long one wraps over two lines
-        need = max(base, math.ceil(1.2 * head) + 2 if head <= 12 else math.ceil(1.2 * math.ceil(head / 2)) + 4)
+        text = header.get(c, c)
+        head = display_width(text)
+        # bold headers are about a fifth wider than their characters; a long one wraps over two lines, at a
+        # space (Latin) or anywhere (CJK): a single word such as `projected_score` stays on one line
+        one_line = head <= 12 or (head == len(text) and not any(ch.isspace() for ch in text))
+        need = max(base, math.ceil(1.2 * head) + 2 if one_line else math.ceil(1.2 * math.ceil(head / 2)) + 4)
         if base < WIDE_TEXT and tab.formats.get(c, "text") == "text":
             longest = max((display_width(r[j]) for r in sample if j < len(r) and isinstance(r[j], str)), default=0)
             need = max(need, min(longest + 1, MAX_FIT))

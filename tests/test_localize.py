@@ -83,7 +83,11 @@ def test_every_generated_tab_reads_in_the_language(language, tmp_path, demo_repo
     for name in GENERATED_TABS:
         table = tabs[name]
         spec = template.tab(name)
-        assert table[1][:len(spec.columns)] == [c.label(language) for c in spec.columns], name
+        expected = [c.label(language) for c in spec.columns]
+        if name == "Daily":   # its columns are reordered around the charts' blank column (see the first-screen test)
+            assert sorted(h for h in table[1] if h) == sorted(expected), name
+        else:
+            assert table[1][:len(spec.columns)] == expected, name
         assert all(c.label(language) != c.name or c.name in ("asin", "sku") or c.label(language).isupper()
                    for c in spec.columns), f"{name}: a column without a {language} label"
         data_cols = {j for j, c in enumerate(spec.columns) if c.name in DATA}
@@ -394,3 +398,73 @@ def test_a_sync_with_an_error_does_not_say_only_warnings(tmp_path, demo_reports)
     assert res.status == "ok with errors" and "1 error(s)" in res.summary[0]
     log = wb.read_tabs(["Sync Log"])["Sync Log"]
     assert log[2][3] == "完成（有错误）" and "1 个错误" in log[2][7]
+
+
+def _xlsx_chart_anchors(path: Path, sheet: str) -> list[tuple[int, int]]:
+    """(column, row) 0-based of each chart's top-left cell on one sheet of a saved xlsx."""
+    ns = {"m": "http://schemas.openxmlformats.org/spreadsheetml/2006/main",
+          "r": "http://schemas.openxmlformats.org/officeDocument/2006/relationships",
+          "p": "http://schemas.openxmlformats.org/package/2006/relationships",
+          "x": "http://schemas.openxmlformats.org/drawingml/2006/spreadsheetDrawing"}
+    from xml.etree import ElementTree as ET
+
+    def rels(z, part):
+        d, f = part.rsplit("/", 1)
+        root = ET.fromstring(z.read(f"{d}/_rels/{f}.rels"))
+        return {r.get("Id"): str(Path(d, r.get("Target")).resolve().relative_to(Path("/").resolve()))
+                if not r.get("Target").startswith("/") else r.get("Target").lstrip("/")
+                for r in root.findall("p:Relationship", ns)}
+
+    with zipfile.ZipFile(path) as z:
+        book = ET.fromstring(z.read("xl/workbook.xml"))
+        rid = next(s.get(f"{{{ns['r']}}}id") for s in book.iter(f"{{{ns['m']}}}sheet") if s.get("name") == sheet)
+        part = rels(z, "xl/workbook.xml")[rid]
+        ws = ET.fromstring(z.read(part))
+        drawing = ws.find("m:drawing", ns)
+        if drawing is None:
+            return []
+        dpart = rels(z, part)[drawing.get(f"{{{ns['r']}}}id")]
+        root = ET.fromstring(z.read(dpart))
+        return [(int(a.find("x:from/x:col", ns).text), int(a.find("x:from/x:row", ns).text))
+                for a in root if a.find("x:from", ns) is not None]
+
+
+def test_daily_charts_sit_on_the_first_screen_on_both_backends_and_cover_no_figure(tmp_path, demo_reports):
+    path = tmp_path / "daily.xlsx"
+    captured: dict[str, GeneratedTab] = {}
+
+    class Keep(XlsxWorkbook):
+        def write_tabs(self, tabs):
+            captured.update({t.name: t for t in tabs})
+            return super().write_tabs(tabs)
+
+    init_workbook(Keep(path), today=PERIOD.start, examples=True, language="es")
+    assert sync_workbook(Keep(path), ReportFilesSource(demo_reports), period=PERIOD.label).ok
+    daily = captured["Daily"]
+    google = [(r["addChart"]["chart"]["position"]["overlayPosition"]["anchorCell"]["columnIndex"],
+               r["addChart"]["chart"]["position"]["overlayPosition"]["anchorCell"]["rowIndex"])
+              for r in _content_requests(daily, 1, 5000) if "addChart" in r]
+    assert len(google) == 2                                        # US and MX, stacked in one column
+    assert _xlsx_chart_anchors(path, "Daily") == google            # the same cells on both backends
+    col = google[0][0]
+    assert col <= 10 and {c for c, _ in google} == {col}
+    assert [r for r, _ in sorted((r, c) for c, r in google)] == [2, 19]   # from the first data row down
+    assert daily.columns[col] == "" and all(r[col] is None for r in daily.rows)   # the charts cover no figure
+    shown = daily.columns[:col]                    # left of the charts: the figures the chart plots
+    labels_es = {c.name: c.label("es") for c in load_template().tab("Daily").columns}
+    assert shown == [labels_es[c] for c in ("marketplace", "date", "gmv", "paced_target_gmv", "cum_gmv",
+                                           "cum_paced_target_gmv")]
+    assert daily.columns[col + 1] == labels_es["provisional"]
+    assert {labels_es["units"], labels_es["ad_spend"]} <= set(daily.columns[col + 2:])   # kept, right of the charts
+    px = [r["updateDimensionProperties"]["properties"]["pixelSize"] for r in _content_requests(daily, 1, 5000)
+          if "updateDimensionProperties" in r]
+    assert px[col] >= 640 and sum(px[:col + 1]) <= 1440   # the blank column holds the 640 px chart, all on screen
+
+
+def test_a_one_word_header_is_not_broken_mid_word():
+    """`projected_score` cannot wrap at a space: its column fits it on one line; a CJK or spaced one wraps."""
+    tab = GeneratedTab("Scorecard", ["projected_score", "x"], [[0.5, None]], formats={"projected_score": "percent"})
+    en = finish_tabs([tab], load_template(), "en")[0]
+    assert en.widths["projected_score"] >= 1.2 * len("projected_score")
+    zh = finish_tabs([tab], load_template(), "zh")[0]
+    assert zh.widths["预计得分"] < 1.2 * len("projected_score")

@@ -62,6 +62,10 @@ def col_letter(index: int) -> str:
     return s
 
 
+CHART_ROW_STEP = 17    # rows between charts stacked in one column (a chart is about 320 px high)
+CHART_WIDTH_CM = 16.9  # a chart's width: 640 px on Google Sheets, the same in an xlsx file
+
+
 @dataclass(frozen=True)
 class ChartIntent:
     """A chart over columns of the same tab: ``kind`` is ``bar`` or ``line``."""
@@ -70,7 +74,7 @@ class ChartIntent:
     title: str
     category: str                 # column for the x axis / categories
     series: tuple[str, ...]       # columns plotted
-    anchor_column: int = 0        # 0 = right of the table
+    anchor_column: int = 0        # 0 = right of the table; n = over column n (0-based), from the first data row
     split_by: str | None = None   # one chart per run of equal values in this column (Daily: per marketplace)
     rows: int | None = None       # plot only the first ``rows`` data rows (a block beside a longer table)
 

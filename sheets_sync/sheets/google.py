@@ -71,6 +71,7 @@ from ..errors import (
     TemplateError,
 )
 from .base import (
+    CHART_ROW_STEP,
     GENERATED_HEADER_ROW,
     TEAM_HEADER_ROW,
     GeneratedTab,
@@ -1086,8 +1087,6 @@ def _date_key(v: Any) -> str:
 
 # ------------------------------------------------------------------------------------------ request builders
 
-CHART_ROW_STEP = 17   # rows between stacked charts
-
 
 def _grid_size(tab: GeneratedTab) -> tuple[int, int]:
     rows = max(len(tab.rows) + GENERATED_HEADER_ROW, GENERATED_HEADER_ROW + 1)   # never freeze every row
@@ -1157,7 +1156,8 @@ def _content_requests(tab: GeneratedTab, sid: int, n_rows: int) -> list[dict[str
                                 **({"pointStyle": {"shape": "CIRCLE", "size": 4}} if ch.kind == "line" else {})}
                                for s in ch.series]}},
                 "position": {"overlayPosition": {
-                    "anchorCell": {"sheetId": sid, "rowIndex": GENERATED_HEADER_ROW - 1 + slot * CHART_ROW_STEP,
+                    "anchorCell": {"sheetId": sid, "rowIndex": (GENERATED_HEADER_ROW if ch.anchor_column else
+                                                                GENERATED_HEADER_ROW - 1) + slot * CHART_ROW_STEP,
                                    "columnIndex": anchor},
                     "widthPixels": CHART_WIDTH_PX, "heightPixels": CHART_HEIGHT_PX}}}}})
             slot += 1

@@ -41,6 +41,8 @@ from python_calamine import CalamineError, CalamineWorkbook
 
 from ..errors import FatalError, Problem, WorkbookLockedError
 from .base import (
+    CHART_ROW_STEP,
+    CHART_WIDTH_CM,
     GENERATED_HEADER_ROW,
     GeneratedTab,
     Table,
@@ -552,10 +554,13 @@ def _add_chart(ws, tab: GeneratedTab, chart, first: int, last: int, slot: int) -
         c.legend.position = "b"
         if chart.category == "date":
             c.x_axis.number_format = "mm-dd"
-        if below:
+        if chart.anchor_column:   # a column of the table (0-based), charts stacked from the first data row
+            c.width = CHART_WIDTH_CM    # the same cell and size as on Google Sheets
+            anchor = f"{get_column_letter(chart.anchor_column + 1)}{GENERATED_HEADER_ROW + 1 + slot * CHART_ROW_STEP}"
+        elif below:
             anchor = f"{get_column_letter(1 + (slot % 2) * 9)}{last + 3 + (slot // 2) * 16}"
         else:
-            anchor = f"{get_column_letter(len(tab.columns) + 2 + chart.anchor_column)}{3 + slot * 16}"
+            anchor = f"{get_column_letter(len(tab.columns) + 2)}{3 + slot * 16}"
         ws.add_chart(c, anchor)
         slot += 1
     return slot
