@@ -117,9 +117,11 @@ def test_two_worker_processes_never_exceed_a_shared_budget(tmp_path, queue_url):
         assert p.returncode == 0
         stamps += json.loads(out)
     assert len(stamps) == 2 * n
-    # burst 2 + 5 a second: any window of w seconds holds at most 2 + 5·w calls (50 ms of clock slack)
+    # burst 2 + 5 a second: any window of w seconds holds at most 2 + 5·w calls (50 ms of clock slack). The
+    # stamps are taken after each wait: on a loaded machine one process may wake late, next to the other's
+    # on-time call, so one call of slack; two unshared buckets would allow 4 + 10·w and still fail here.
     for w in (0.5, 1.0, 2.0):
-        assert max_in_window(stamps, w - 0.05) <= 2 + 5 * w, w
+        assert max_in_window(stamps, w - 0.05) <= 2 + 5 * w + 1, w
     assert max(stamps) - min(stamps) >= (2 * n - 2) / 5 - 0.2      # the processes did wait for each other
 
 
