@@ -11,6 +11,7 @@ import json
 import subprocess
 import sys
 import threading
+import time
 from dataclasses import replace
 
 import pytest
@@ -256,3 +257,28 @@ def test_google_reads_wait_for_the_budget_instead_of_hitting_the_quota(tmp_path)
             for _ in range(8):
                 bare.read_tabs(list(TEAM_TABS))
         assert server.quota_rejected >= 1
+
+
+OPEN = """
+import sys, time
+from pathlib import Path
+from sheets_sync.jobs.sqlite_backend import SqliteBackend
+start = float(sys.argv[2])
+while time.time() < start:
+    pass
+SqliteBackend(Path(sys.argv[1]) / "jobs.db", checkpoint_interval_s=0).transact(lambda tx: tx.set("k", "v"))
+"""
+
+
+def test_processes_opening_a_new_queue_file_at_once_all_get_in(tmp_path):
+    """Two workers starting together on a fresh data folder: switching the new jobs.db to WAL must not fail
+    with "database is locked" in one of them (SQLite does not wait on that lock by itself)."""
+    for round_ in range(5):
+        folder = tmp_path / str(round_)
+        folder.mkdir()
+        start = time.time() + 0.5
+        procs = [subprocess.Popen([sys.executable, "-c", OPEN, str(folder), str(start)], stderr=subprocess.PIPE,
+                                  text=True) for _ in range(6)]
+        for p in procs:
+            _, err = p.communicate(timeout=60)
+            assert p.returncode == 0, err

@@ -96,7 +96,17 @@ class SqliteBackend:
 
     def _connect(self) -> sqlite3.Connection:
         conn = sqlite3.connect(self.path, timeout=self.timeout_s, isolation_level=None, check_same_thread=False)
-        conn.execute("pragma journal_mode=wal")
+        # Switching a new file to WAL takes an exclusive lock, and SQLite answers "database is locked" at once
+        # (no busy wait) when another process is opening the same new file: retry within the timeout.
+        deadline = time.monotonic() + self.timeout_s
+        while True:
+            try:
+                conn.execute("pragma journal_mode=wal")
+                break
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.02)
         conn.execute("pragma synchronous=normal")
         if self.checkpoint_interval_s > 0:
             conn.execute("pragma wal_autocheckpoint=0")      # the checkpointer thread does it, off the request path
