@@ -377,17 +377,18 @@ def _health(ctx: ReviewContext, r: Row) -> Finding:
     h = ctx.facts.health.get(t.marketplace, {}).get(t.kpi) or {}
     if store(t.marketplace) != "amazon":
         return _health_ml(ctx, r, h)
+    return _finding(ctx, r, "cause_health", "ev_cause_health", "act_health", *_health_counts(t, h))
+
+
+def _health_counts(t: Any, h: dict[str, Any]) -> tuple[dict[str, str], dict[str, str]]:
+    """A health rate's fields for the finding and its evidence: defects, orders, the report's window, and how
+    many defects the target allows on those orders."""
     count, orders = h.get("count"), h.get("orders")
     window = f"{h['from']}..{h['to']}" if h.get("from") and h.get("to") else "—"
-    allowed = None
-    if orders:
-        allowed = t.target * float(orders)
-    return _finding(ctx, r, "cause_health", "ev_cause_health", "act_health",
-                    {"count": "—" if count is None else f"{count:,.0f}",
-                     "orders": "—" if orders is None else f"{orders:,.0f}", "window": window,
-                     "allowed": "—" if allowed is None else f"{allowed:,.1f}"},
-                    {"count": "—" if count is None else f"{count:,.0f}",
-                     "orders": "—" if orders is None else f"{orders:,.0f}", "window": window})
+    allowed = t.target * float(orders) if orders else None
+    evidence = {"count": "—" if count is None else f"{count:,.0f}",
+                "orders": "—" if orders is None else f"{orders:,.0f}", "window": window}
+    return {**evidence, "allowed": "—" if allowed is None else f"{allowed:,.1f}"}, evidence
 
 
 def _health_ml(ctx: ReviewContext, r: Row, h: dict[str, Any]) -> Finding:
@@ -404,15 +405,7 @@ def _health_ml(ctx: ReviewContext, r: Row, h: dict[str, Any]) -> Finding:
                         {"claims": shown["claims"], "cancellations": shown["cancellations"],
                          "delayed": shown["delayed_handling"]},
                         {"level": "—" if level is None else f"{level:g}", "lider": "—" if lider is None else f"{lider:g}"})
-    count, orders = h.get("count"), h.get("orders")
-    window = f"{h['from']}..{h['to']}" if h.get("from") and h.get("to") else "—"
-    allowed = t.target * float(orders) if orders else None
-    return _finding(ctx, r, "cause_health_ml", "ev_cause_health_ml", "act_health_ml",
-                    {"count": "—" if count is None else f"{count:,.0f}",
-                     "orders": "—" if orders is None else f"{orders:,.0f}", "window": window,
-                     "allowed": "—" if allowed is None else f"{allowed:,.1f}"},
-                    {"count": "—" if count is None else f"{count:,.0f}",
-                     "orders": "—" if orders is None else f"{orders:,.0f}", "window": window})
+    return _finding(ctx, r, "cause_health_ml", "ev_cause_health_ml", "act_health_ml", *_health_counts(t, h))
 
 
 __all__ = ["ACTIONS", "CAUSE_STATUSES", "cause", "causes"]
