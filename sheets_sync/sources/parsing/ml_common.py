@@ -96,3 +96,16 @@ def daily_batch(raw: RawReport, rows: pd.DataFrame, kind: str, family: str, metr
     end = out["date"].max().date() if len(out) else None
     return ReportBatch(source=raw.name, kind=kind, family=family, marketplace=MLM, currency="MXN", start=start,
                        end=end, asin_rows=out, warnings=notes, extras=dict(extras or {}))
+
+
+def listing_totals(rows: pd.DataFrame, metrics: list[str]) -> pd.DataFrame:
+    """Per-listing totals of ``metrics`` (rows with a listing number only) in the asin-rows layout: no date
+    (a snapshot or a range total), the listing's first SKU and title, no parent."""
+    rows = rows[rows["asin"] != ""]
+    g = rows.groupby("asin", sort=True)
+    out = g[metrics].sum().reset_index()
+    out.insert(0, "date", pd.Series(pd.NaT, index=out.index, dtype="datetime64[ns]"))
+    out["sku"] = g["sku"].first().values
+    out["title"] = g["title"].first().values
+    out["parent_asin"] = ""
+    return out

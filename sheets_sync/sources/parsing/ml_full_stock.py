@@ -12,7 +12,7 @@ import pandas as pd
 
 from ...frames import RawReport, ReportBatch
 from .cells import _alias_table, _map_columns, _num, _strip_guard
-from .ml_common import MLM, header_at, item_ids
+from .ml_common import MLM, header_at, item_ids, listing_totals
 from .registry import kinds, table_layout
 
 kinds(ml_full_stock="inventory")
@@ -39,13 +39,7 @@ def _stock(raw: RawReport, df: pd.DataFrame, fmt: str) -> ReportBatch:
     notes = []
     if (rows["asin"] == "").any():
         notes.append(f"{int((rows['asin'] == '').sum())} row(s) without a listing number left out")
-    rows = rows[rows["asin"] != ""]
-    g = rows.groupby("asin", sort=True)
-    out = g[SNAPSHOT].sum().reset_index()
-    out.insert(0, "date", pd.Series(pd.NaT, index=out.index, dtype="datetime64[ns]"))
-    out["sku"] = g["sku"].first().values
-    out["title"] = g["title"].first().values
-    out["parent_asin"] = ""
+    out = listing_totals(rows, SNAPSHOT)
     out = out[["date", "asin", "sku", "title", "parent_asin", *SNAPSHOT]]
     return ReportBatch(source=raw.name, kind="ml_full_stock", family="inventory", marketplace=MLM, currency=None,
                        asin_rows=out, warnings=notes, extras={"format": fmt, "snapshot": True,

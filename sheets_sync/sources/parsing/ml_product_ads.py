@@ -15,7 +15,7 @@ import pandas as pd
 from ...errors import ReportFormatError
 from ...frames import RawReport, ReportBatch
 from .cells import _alias_table, _map_columns, _num, _strip_guard
-from .ml_common import MLM, daily_batch, header_at, item_ids, spanish_days
+from .ml_common import MLM, daily_batch, header_at, item_ids, listing_totals, spanish_days
 from .registry import kinds, table_layout
 
 kinds(ml_product_ads="ads")
@@ -64,13 +64,7 @@ def _ads(raw: RawReport, df: pd.DataFrame, fmt: str) -> ReportBatch:
     start, end = spanish_days(df[inv["from"]]).min(), spanish_days(df[inv["to"]]).max()
     if pd.isna(start) or pd.isna(end):
         raise ReportFormatError(raw.name, "'Desde'/'Hasta' not recognised; expected dates such as 01/11/2026")
-    rows = rows[rows["asin"] != ""]
-    g = rows.groupby("asin", sort=True)
-    out = g[METRICS].sum().reset_index()
-    out.insert(0, "date", pd.Series(pd.NaT, index=out.index, dtype="datetime64[ns]"))
-    out["sku"] = g["sku"].first().values
-    out["title"] = g["title"].first().values
-    out["parent_asin"] = ""
+    out = listing_totals(rows, METRICS)
     return ReportBatch(source=raw.name, kind="ml_product_ads", family="ads", marketplace=MLM, currency="MXN",
                        start=start.date(), end=end.date(), asin_rows=out, warnings=notes, extras=extras)
 
