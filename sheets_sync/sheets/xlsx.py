@@ -141,18 +141,25 @@ class XlsxWorkbook(Workbook):
         return str(self.path)
 
     # -- reading -----------------------------------------------------------------------------------------
+    @contextlib.contextmanager
+    def _opening(self, unreadable: tuple[type[BaseException], ...]) -> Iterator[None]:
+        """Opening the file with a reader: a permission error says the file may be open elsewhere; any of
+        ``unreadable`` (the reader's own) says the file is not an .xlsx workbook."""
+        try:
+            yield
+        except PermissionError as exc:
+            raise WorkbookLockedError(f"{self.path}: cannot be opened ({exc.strerror}); is it open in "
+                                      "another program, or not readable by this user?") from exc
+        except unreadable as exc:
+            raise FatalError(f"{self.path}: not a readable .xlsx workbook ({type(exc).__name__}); "
+                             "save it as Excel Workbook (.xlsx)") from exc
+
     def _open(self, read_only: bool) -> openpyxl.Workbook:
         if not self.path.exists():
             raise FatalError(f"{self.path}: workbook not found; create it with "
                              f"`sheets-sync init --workbook {self.path}`")
-        try:
+        with self._opening((InvalidFileException, zipfile.BadZipFile, KeyError, OSError)):
             return openpyxl.load_workbook(self.path, read_only=read_only, data_only=read_only)
-        except PermissionError as exc:
-            raise WorkbookLockedError(f"{self.path}: cannot be opened ({exc.strerror}); is it open in "
-                                      "another program, or not readable by this user?") from exc
-        except (InvalidFileException, zipfile.BadZipFile, KeyError, OSError) as exc:
-            raise FatalError(f"{self.path}: not a readable .xlsx workbook ({type(exc).__name__}); "
-                             "save it as Excel Workbook (.xlsx)") from exc
 
     def _check_readable(self) -> None:
         if not self.path.exists():
@@ -168,14 +175,8 @@ class XlsxWorkbook(Workbook):
         does not calculate) reads as empty and is reported in :attr:`read_problems` with its address."""
         self._check_readable()
         self.read_problems = []
-        try:
+        with self._opening((CalamineError, zipfile.BadZipFile, OSError, ValueError)):
             book = CalamineWorkbook.from_path(str(self.path))
-        except PermissionError as exc:
-            raise WorkbookLockedError(f"{self.path}: cannot be opened ({exc.strerror}); is it open in "
-                                      "another program, or not readable by this user?") from exc
-        except (CalamineError, zipfile.BadZipFile, OSError, ValueError) as exc:
-            raise FatalError(f"{self.path}: not a readable .xlsx workbook ({type(exc).__name__}); "
-                             "save it as Excel Workbook (.xlsx)") from exc
         try:
             out: dict[str, Table | None] = {}
             for name in names:
