@@ -187,3 +187,28 @@ def test_random_orders_cells_only_raise_report_format_error(rows):
 def test_random_json_only_raises_report_format_error(doc):
     with contextlib.suppress(ReportFormatError):
         parse_report(RawReport("US/r.json", json.dumps(doc).encode()))
+
+
+def _sales_traffic_doc(sessions: str) -> bytes:
+    return ('{"reportSpecification": {"reportType": "GET_SALES_AND_TRAFFIC_REPORT", "dataStartTime": "2026-10-01",'
+            ' "dataEndTime": "2026-10-01", "marketplaceIds": ["ATVPDKIKX0DER"]}, "salesAndTrafficByDate": [],'
+            ' "salesAndTrafficByAsin": [{"parentAsin": "B0PARENT01", "childAsin": "B0CHILD001", "sku": "S-1",'
+            ' "salesByAsin": {"unitsOrdered": 2, "orderedProductSales": {"amount": 30.5, "currencyCode": "USD"},'
+            ' "totalOrderItems": 2}, "trafficByAsin": {"sessions": ' + sessions + ', "pageViews": 12,'
+            ' "buyBoxPercentage": 100.0}}]}').encode()
+
+
+def test_json_the_fast_parser_refuses_is_read_as_the_standard_library_reads_it():
+    """orjson reads reports; what it refuses but the standard library accepts (NaN) is read by the standard
+    library; a 23-digit integer gives the same figure either way; a damaged document still names its line."""
+    (plain,) = parse_report(RawReport(name="US/st.json", data=_sales_traffic_doc("9")))
+    (nan,) = parse_report(RawReport(name="US/st-nan.json", data=_sales_traffic_doc("NaN")))
+    (big,) = parse_report(RawReport(name="US/st-big.json", data=_sales_traffic_doc("12345678901234567890123")))
+    assert plain.asin_rows["sessions"].tolist() == [9.0]
+    assert nan.asin_rows["sessions"].isna().tolist() == [True]
+    assert big.asin_rows["sessions"].tolist() == [1.2345678901234568e22]
+    for frame in (nan, big):
+        assert frame.asin_rows["gmv"].tolist() == plain.asin_rows["gmv"].tolist() == [30.5]
+    damaged = ('\n\n' + _sales_traffic_doc("9").decode()[:-40]).encode("utf-16")
+    err = expect_error("US/st16.json", damaged, "damaged")
+    assert "line 3" in err.reason

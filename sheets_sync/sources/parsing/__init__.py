@@ -86,6 +86,7 @@ import pandas as pd
 
 from ...errors import ReportFormatError
 from ...frames import RawReport, ReportBatch
+from ...gc_pause import paused_gc
 from . import (  # noqa: F401  (each layout module registers itself on import)
     ads_api,
     ads_console,
@@ -101,7 +102,16 @@ from . import (  # noqa: F401  (each layout module registers itself on import)
     seller_performance,
 )
 from .cells import normalize_header
-from .containers import DEFAULT_LIMITS, Limits, TextDoc, _decompress, _parse_xlsx, open_zip, zip_members
+from .containers import (
+    DEFAULT_LIMITS,
+    Limits,
+    TextDoc,
+    _decompress,
+    _parse_xlsx,
+    load_json,
+    open_zip,
+    zip_members,
+)
 from .registry import EXPECTED, KINDS, recognisers
 
 __all__ = ["DEFAULT_LIMITS", "EXPECTED", "KINDS", "Limits", "normalize_header", "parse_report"]
@@ -111,7 +121,8 @@ def parse_report(raw: RawReport, limits: Limits | None = None) -> list[ReportBat
     """Parse one report document; always returns a list (the seller-performance JSON and an orders file with
     both marketplaces give one batch per marketplace, a .zip one or more per report inside). Raises
     ReportFormatError naming ``raw.name``; its reason never quotes the document's content."""
-    return _parse(raw, limits or DEFAULT_LIMITS, nested=False)
+    with paused_gc():
+        return _parse(raw, limits or DEFAULT_LIMITS, nested=False)
 
 
 def _parse(raw: RawReport, limits: Limits, nested: bool) -> list[ReportBatch]:
@@ -124,7 +135,7 @@ def _parse(raw: RawReport, limits: Limits, nested: bool) -> list[ReportBatch]:
         doc: Any = None
         if peek[:1] in (b"{", b"["):
             try:            # JSON straight from the bytes (no decode + copy of a big document)
-                doc = json.loads(data[3:] if data[:3] == b"\xef\xbb\xbf" else data)
+                doc = load_json(data[3:] if data[:3] == b"\xef\xbb\xbf" else data)
             except ValueError:      # incl. UnicodeDecodeError: the text path reports it
                 doc = None
         if doc is not None:
@@ -160,7 +171,7 @@ def _parse_text(raw: RawReport, doc: TextDoc) -> list[ReportBatch]:
             return out
     if head[:1] in "{[":
         try:
-            parsed = json.loads(doc.text)
+            parsed = load_json(doc.text)
         except ValueError as exc:
             where = f"line {exc.lineno}" if isinstance(exc, json.JSONDecodeError) else type(exc).__name__
             raise ReportFormatError(name, f"JSON is damaged or truncated ({where}); expected a complete "

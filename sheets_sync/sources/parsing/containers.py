@@ -7,6 +7,7 @@ import csv
 import datetime as dt
 import gzip
 import io
+import json
 import re
 import warnings
 import zipfile
@@ -16,6 +17,7 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
 
+import orjson
 import pandas as pd
 
 from ...errors import ReportFormatError
@@ -38,6 +40,16 @@ class Limits:
 
 DEFAULT_LIMITS = Limits()
 _CHUNK = 4 * MiB
+
+
+def load_json(data: bytes | str) -> Any:
+    """A JSON document, parsed by orjson (about 3x the standard library's speed on a 5,000-ASIN Sales and
+    Traffic report); what orjson refuses and the standard library reads (``NaN``, integers over 64 bits, nesting
+    deeper than 1,024) is parsed again by ``json``, whose error is the one raised (a ``ValueError``)."""
+    try:
+        return orjson.loads(data)
+    except orjson.JSONDecodeError:
+        return json.loads(data)
 
 
 def _mb(n: int) -> str:
