@@ -318,3 +318,27 @@ def test_by_month_report_is_skipped_with_a_reason():
                               batches=[*standard_batches(), monthly])
     assert rows[0].actual == pytest.approx(1500.0)
     assert any(p.where == "US/by-month.csv" and "by Date" in p.expected for p in facts.problems)
+
+
+def test_per_asin_facts_sum_each_family_then_across_families():
+    """Traffic and ads rows of one ASIN land in one facts row; a metric no report has stays blank (NaN, not 0);
+    the sku and title are the first non-empty ones in report order; an ASIN only one family has keeps the
+    other family's metrics blank."""
+    d = days(1, 2)
+    traffic = asin_daily("US/traffic", "US", "traffic", {A1: {"gmv": 10.0, "units": 1.0}, A2: {"gmv": 4.0}}, d)
+    traffic.asin_rows.loc[traffic.asin_rows["asin"] == A1, "title"] = ["", "Second title"]
+    ads = asin_daily("US/ads", "US", "ads", {A1: {"ad_spend": 2.5, "ad_sales": float("nan")},
+                                             A3: {"ad_spend": 1.0, "ad_sales": 3.0}}, d)
+    ads.asin_rows["sku"] = "ADS-SKU"
+    inputs = read_inputs(tables([], product_rows=[["marketplace", "asin", "sku"]]), today=TODAY)
+    facts = build_facts([traffic, ads], inputs.settings, inputs.products, today=TODAY)
+    a = facts.asin
+    assert a.loc[("US", A1), "gmv"] == pytest.approx(20.0)
+    assert a.loc[("US", A1), "ad_spend"] == pytest.approx(5.0)
+    assert a.loc[("US", A1), "ad_sales"] != a.loc[("US", A1), "ad_sales"]          # all NaN → NaN
+    assert a.loc[("US", A2), "ad_spend"] != a.loc[("US", A2), "ad_spend"]          # no ads rows → NaN
+    assert a.loc[("US", A3), "gmv"] != a.loc[("US", A3), "gmv"]
+    assert a.loc[("US", A3), "ad_sales"] == pytest.approx(6.0)
+    assert a.loc[("US", A1), "title"] == "Second title"        # the first non-empty, traffic before ads
+    assert a.loc[("US", A1), "sku"] == "ADS-SKU"               # traffic had none
+    assert list(a.index.get_level_values(1)) == sorted([A1, A2, A3])
