@@ -290,3 +290,24 @@ def test_a_title_typed_in_products_wins_over_the_reports():
     (f,) = found(rv, "cause_ratio")
     assert f"{A2} “Garlic press, steel”" in f.finding
     assert rv.facts.asin.at[("US", A1), "title"] == f"Title {A1}"       # blank in Products: the reports' title
+
+
+def test_lost_sales_of_an_asin_out_of_stock_for_its_last_days():
+    """A1 sells 4, 6, 5 units on 11-01..03 and none after, through 11-10: 7 days out at the average of the days
+    before (5 a day) and its own price (its gmv ÷ units = 12): 5 × 7 × 12 = 420. The same day in a second file
+    counts once (the larger value); a day outside the period is ignored; an ASIN without dated rows has none."""
+    per_day = {1: 4.0, 2: 6.0, 3: 5.0}
+    frames = [asin_daily(f"US/st-{d}", "US", "traffic", {A1: {"gmv": 12.0 * per_day.get(d, 0.0),
+                                                              "units": per_day.get(d, 0.0)}},
+                         days(d, d), currency="USD") for d in range(1, 11)]
+    again = asin_daily("US/st-2-again", "US", "traffic", {A1: {"gmv": 24.0, "units": 2.0}}, days(2, 2),
+                       currency="USD", fetched_at=0.5)
+    october = asin_daily("US/st-oct", "US", "traffic", {A1: {"gmv": 999.0, "units": 99.0}}, days(31, 31, 10),
+                         currency="USD")
+    span = asin_span("US/month.csv", "US", "traffic", {A2: {"gmv": 50.0, "units": 5.0}}, None, None)
+    rv = review([tgt("US", "asin", A1, "Li", "ops", "units", 1000)], batches=[*frames, again, october, span])
+    assert rv.lost_sales("US", A1) == (pytest.approx(5.0 * 7 * 12.0), 7)
+    assert rv.daily_units("US").loc[(A1, dt.date(2026, 11, 2))] == 6.0
+    assert dt.date(2026, 10, 31) not in set(rv.daily_units("US").index.get_level_values(1))
+    assert rv.lost_sales("US", A2) is None
+    assert rv.lost_sales("MX", A1) is None

@@ -247,29 +247,42 @@ class ReviewContext:
         if self._daily_units is None:
             self._daily_units = {}
             period = self.settings.period
+            first, last = pd.Timestamp(period.start), pd.Timestamp(period.end)
             parts: dict[str, list[pd.DataFrame]] = defaultdict(list)
             for b in self.batches:
                 df = b.asin_rows
                 if b.family != "traffic" or df is None or df.empty or "date" not in df or "units" not in df:
                     continue
-                d = df[df["date"].notna()][["asin", "date", "units"]].copy()
-                if d.empty:
-                    continue
-                d["date"] = pd.to_datetime(d["date"]).dt.date
-                d = d[(d["date"] >= period.start) & (d["date"] <= period.end)]
-                parts[b.marketplace].append(d)
+                days = pd.to_datetime(df["date"]).dt.normalize()     # compared and grouped as datetime64
+                keep = (days >= first) & (days <= last)               # (NaT is neither): no date objects per row
+                if keep.any():
+                    parts[b.marketplace].append(pd.DataFrame({"asin": df["asin"][keep], "date": days[keep],
+                                                              "units": df["units"][keep]}))
             for m, ps in parts.items():
-                allp = pd.concat(ps, ignore_index=True)
-                self._daily_units[m] = allp.groupby(["asin", "date"])["units"].max()
+                s = pd.concat(ps, ignore_index=True).groupby(["asin", "date"])["units"].max()
+                # the date level as datetime.date (a few dozen values, converted once)
+                self._daily_units[m] = s.set_axis(s.index.set_levels(
+                    pd.Index(s.index.levels[1].date, dtype=object), level="date"))
         return self._daily_units.get(mk, pd.Series(dtype=float))
+
+    def _asin_days(self, mk: str, asin: str) -> dict | None:
+        """{date: units} of one ASIN from :meth:`daily_units` (a binary search of its sorted index, not a scan
+        of every (asin, date) row); None when the ASIN has no dated rows."""
+        s = self.daily_units(mk)
+        try:
+            part = s.iloc[s.index.get_loc(asin)] if not s.empty else None
+        except KeyError:
+            return None
+        if part is None:
+            return None
+        return dict(zip(part.index.get_level_values(-1), part.to_numpy().tolist(), strict=True))
 
     def lost_sales(self, mk: str, asin: str) -> tuple[float, int] | None:
         """(estimated sales lost, days out) for an out-of-stock ASIN; None without dated rows."""
-        s = self.daily_units(mk)
         through = self.facts.data_through.get(mk)
-        if through is None or s.empty or asin not in s.index.get_level_values(0):
+        per_day = self._asin_days(mk, asin) if through is not None else None
+        if per_day is None:
             return None
-        per_day = s.loc[asin]
         days = [d for d in self.settings.period.days if d <= through]
         units = [float(per_day.get(d, 0.0) or 0.0) for d in days]
         out = 0
