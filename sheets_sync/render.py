@@ -24,7 +24,7 @@ from .compute.attainment import (
     top_return_reasons,
 )
 from .compute.review import LastPeriod, Review, definitions, history_rows
-from .compute.values import clean
+from .compute.values import clean, clean_column
 from .frames import ReportBatch
 from .i18n import t as _t
 from .inputs import Settings, TeamInputs
@@ -67,13 +67,13 @@ def actuals_tab(template: Template, facts: Facts, settings: Settings, title: str
         if mk not in a.index.get_level_values(0):
             continue
         sub = a.loc[mk].sort_values("gmv", ascending=False, na_position="last")
-        cols = [sub[m].to_numpy() if m in sub else np.full(len(sub), np.nan) for m in metrics]
+        cols = [clean_column(sub[m].to_numpy() if m in sub else np.full(len(sub), np.nan)) for m in metrics]
         kp = per_asin.loc[mk].reindex(sub.index)
-        kcols = [kp[k].to_numpy() for k in kpi_cols]
+        kcols = [clean_column(kp[k].to_numpy()) for k in kpi_cols]
+        text = [sub[c].tolist() for c in ("sku", "title", "tier", "owner")]
         for i, asin in enumerate(sub.index):
-            r = sub.iloc[i]
-            row = [mk, asin, r["sku"], r["title"], r["tier"], r["owner"], *[clean(c[i]) for c in cols]]
-            rows.append(_with_reason(row, metrics, reasons.get((mk, asin), "")) + [clean(c[i]) for c in kcols])
+            row = [mk, asin, *(t[i] for t in text), *[c[i] for c in cols]]
+            rows.append(_with_reason(row, metrics, reasons.get((mk, asin), "")) + [c[i] for c in kcols])
     return _tab(template, "Actuals", rows, title, settings)
 
 

@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import datetime as dt
 
+import numpy as np
 import pytest
 from builders import A1, A2, A3, asin_daily, asin_span, days, settings, standard_batches, tables
 
 from sheets_sync.compute.actuals import build_facts
 from sheets_sync.compute.attainment import evaluate_all, score_owners
+from sheets_sync.compute.values import clean, clean_column
 from sheets_sync.inputs import read_inputs
 
 TODAY = dt.date(2026, 11, 11)
@@ -342,3 +344,14 @@ def test_per_asin_facts_sum_each_family_then_across_families():
     assert a.loc[("US", A1), "title"] == "Second title"        # the first non-empty, traffic before ads
     assert a.loc[("US", A1), "sku"] == "ADS-SKU"               # traffic had none
     assert list(a.index.get_level_values(1)) == sorted([A1, A2, A3])
+
+
+def test_clean_column_is_clean_of_every_value():
+    floats = np.array([1.5, np.nan, np.inf, -np.inf, 0.0, -2.25])
+    ints = np.array([3, 4], dtype=np.int64)
+    objs = np.array(["a", None, np.float64("nan"), 7], dtype=object)
+    for col in (floats, ints, objs, np.array([], dtype=float)):
+        got = clean_column(col)
+        assert got == [clean(v) for v in col]
+        assert [type(v) for v in got] == [type(clean(v)) for v in col]
+    assert clean_column(floats) == [1.5, None, None, None, 0.0, -2.25]
