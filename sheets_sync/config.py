@@ -97,6 +97,7 @@ class Config:
     addon: AddonConfig = field(default_factory=AddonConfig)
     report_file_mb: float = 512.0            # limits.file_mb: largest report file / download read
     report_unpacked_mb: float = 512.0        # limits.unpacked_mb: most one .gz / .zip / .xlsx may expand to
+    parse_workers: int | None = None         # limits.parse_workers: helper processes parsing reports (None: auto)
     #: shared API budgets (service.yaml ``budgets:``; :data:`sheets_sync.budget.DEFAULT_LIMITS` otherwise)
     budgets: Mapping[str, Any] = field(default_factory=lambda: dict(DEFAULT_LIMITS), compare=False)
     env: Mapping[str, str] = field(default_factory=dict, repr=False, compare=False)  # for adapters needing secrets
@@ -256,6 +257,17 @@ def _megabytes(limits: Mapping[str, Any], key: str) -> float:
     return float(value)
 
 
+def _workers(limits: Mapping[str, Any]) -> int | None:
+    value = limits.get("parse_workers", "auto")
+    if value == "auto":
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 64:
+        raise ConfigError(f"service.yaml limits.parse_workers: {value!r} is not a number of processes; expected "
+                          "auto (one per core beyond the first, at most 3), 0 (parse in the sync's own process) "
+                          "or a whole number up to 64")
+    return value
+
+
 def load_config(path: str | os.PathLike[str] | None = None, env: Mapping[str, str] | None = None) -> Config:
     """Load service.yaml (if any) and the environment into one frozen :class:`Config`."""
     env = dict(os.environ if env is None else env)
@@ -288,7 +300,7 @@ def load_config(path: str | os.PathLike[str] | None = None, env: Mapping[str, st
     hmac_env = str(webhook.get("hmac_secret_env", "SHEETS_SYNC_HMAC_SECRET"))
     limits = raw.get("limits") or {}
     if not isinstance(limits, Mapping):
-        raise ConfigError("service.yaml limits: expected a mapping (file_mb, unpacked_mb)")
+        raise ConfigError("service.yaml limits: expected a mapping (file_mb, unpacked_mb, parse_workers)")
     default = raw.get("default_workbook")
     if default is not None and str(default) not in workbooks:
         raise ConfigError(f"service.yaml default_workbook: {default!r} is not one of the workbooks")
@@ -306,6 +318,7 @@ def load_config(path: str | os.PathLike[str] | None = None, env: Mapping[str, st
         addon=_addon(raw.get("addon") or {}, base),
         report_file_mb=_megabytes(limits, "file_mb"),
         report_unpacked_mb=_megabytes(limits, "unpacked_mb"),
+        parse_workers=_workers(limits),
         budgets=limits_from_settings(raw.get("budgets")),
         env=env,
     )

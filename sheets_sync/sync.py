@@ -90,15 +90,14 @@ def collect_batches(source: Source, request: FetchRequest, problems: list[Proble
                     notes: list[str] | None = None) -> list[ReportBatch]:
     """Every document of the source, parsed; a bad file becomes a file-named problem and the rest go on.
     ``notes`` receives what the parsers noted about each file and the files the source did not read."""
-    from .sources.parsing import parse_report
+    from .sources.parsing import DEFAULT_LIMITS
+    from .sources.parsing.pool import parse_all
 
-    limits = getattr(source, "limits", None)
+    limits = getattr(source, "limits", None) or DEFAULT_LIMITS
     batches: list[ReportBatch] = []
-    for raw in source.collect(request):
-        try:
-            parsed = parse_report(raw, limits)
-        except ReportFormatError as exc:
-            problems.append(Problem(exc.source, None, exc.reason, "file skipped"))
+    for raw, parsed in parse_all(source.collect(request), limits, limits.parse_workers):
+        if isinstance(parsed, ReportFormatError):
+            problems.append(Problem(parsed.source, None, parsed.reason, "file skipped"))
             continue
         for b in parsed:
             if raw.marketplace_hint and b.marketplace and b.marketplace != raw.marketplace_hint:
@@ -307,7 +306,8 @@ def open_source(config: Config, wbc: WorkbookConfig, reports: Path | None = None
 
         mb = 1 << 20
         return ReportFilesSource(folder, Limits(file_bytes=int(config.report_file_mb * mb),
-                                                unpacked_bytes=int(config.report_unpacked_mb * mb)))
+                                                unpacked_bytes=int(config.report_unpacked_mb * mb),
+                                                parse_workers=config.parse_workers))
     from .sources.amazon import open_amazon_source
 
     if wbc.amazon_credentials:           # an operator-named credential set (the add-on's settings pick one)

@@ -36,6 +36,7 @@ class Limits:
 
     file_bytes: int = 512 * MiB
     unpacked_bytes: int = 512 * MiB
+    parse_workers: int | None = None      # helper processes that parse documents (None: one per extra core)
 
 
 DEFAULT_LIMITS = Limits()

@@ -1,0 +1,124 @@
+"""Reports parsed by helper processes read exactly as when parsed in the sync's own process: same batches, same
+errors, same order — also when a helper cannot start, dies before it is ready or dies in the middle of a
+document. The helpers are real processes (``python -m sheets_sync.sources.parsing.pool``)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from sheets_sync.config import ConfigError, load_config
+from sheets_sync.errors import ReportFormatError
+from sheets_sync.periods import parse_period
+from sheets_sync.sources.base import FetchRequest
+from sheets_sync.sources.files import ReportFilesSource
+from sheets_sync.sources.parsing import DEFAULT_LIMITS
+from sheets_sync.sources.parsing import pool as pool_mod
+from sheets_sync.sources.parsing.pool import parse_all
+from sheets_sync.sources.samples import write_demo_reports
+
+PERIOD = parse_period("2026-10")
+REQUEST = FetchRequest(PERIOD.start, PERIOD.end, ("US", "MX"))
+
+
+@pytest.fixture(scope="module")
+def reports(tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("reports")
+    write_demo_reports(root, PERIOD, {"US": dt.date(2026, 10, 12), "MX": dt.date(2026, 10, 12)}, seed=7)
+    (root / "US" / "broken.json").write_bytes(b'{"salesAndTrafficByAsin": [')        # a damaged download
+    (root / "MX" / "notes.txt").write_text("not a report\n")
+    return root
+
+
+def outcomes(root: Path, workers: int, **kw):
+    return parse_all(ReportFilesSource(root).collect(REQUEST), DEFAULT_LIMITS, workers, **kw)
+
+
+@pytest.fixture
+def slow_here(monkeypatch):
+    """Documents parsed in the sync's own process take 0.1 s more (as large ones do), so that helpers, which
+    need a moment to start, get documents too."""
+    local = pool_mod._local
+
+    def slow(raw, limits):
+        time.sleep(0.1)
+        return local(raw, limits)
+
+    monkeypatch.setattr(pool_mod, "_local", slow)
+
+
+def same(a, b) -> None:
+    assert [r.name for r, _ in a] == [r.name for r, _ in b]
+    for (raw, x), (_, y) in zip(a, b, strict=True):
+        assert raw.data == b""                      # the bytes are not kept once parsed
+        if isinstance(x, ReportFormatError):
+            assert isinstance(y, ReportFormatError) and (x.source, x.reason) == (y.source, y.reason)
+            continue
+        assert [(b.kind, b.marketplace, b.start, b.end, b.warnings) for b in x] == \
+            [(b.kind, b.marketplace, b.start, b.end, b.warnings) for b in y]
+        for bx, by in zip(x, y, strict=True):
+            for fx, fy in ((bx.asin_rows, by.asin_rows), (bx.daily_rows, by.daily_rows)):
+                assert (fx is None) == (fy is None)
+                if fx is not None:
+                    assert fx.equals(fy), raw.name
+
+
+@pytest.fixture(scope="module")
+def in_process(reports):
+    return outcomes(reports, 0)
+
+
+def test_helpers_give_what_the_sync_s_own_process_gives(reports, in_process, monkeypatch, slow_here):
+    sent = []
+    give = pool_mod._Helper.give
+    monkeypatch.setattr(pool_mod._Helper, "give", lambda self, i, raw, limits: sent.append(raw.name) or
+                        give(self, i, raw, limits))
+    helped = outcomes(reports, 2, min_bytes=0)
+    same(in_process, helped)
+    assert sent, "no document went to a helper"
+    assert any(isinstance(o, ReportFormatError) for _, o in in_process)
+    assert len(in_process) > 20
+
+
+def test_small_documents_stay_in_the_sync_s_own_process(reports, in_process, monkeypatch):
+    monkeypatch.setattr(pool_mod._Helper, "__init__", lambda *a: pytest.fail("a helper was started"))
+    same(in_process, outcomes(reports, 2))           # every demo file is under MIN_POOL_BYTES
+
+
+@pytest.mark.parametrize("command, why", [
+    (("/nonexistent/python",), "cannot start"),
+    ((sys.executable, "-c", "import sys; sys.exit(3)"), "dies before it is ready"),
+    ((sys.executable, "-c", "from sheets_sync.sources.parsing.pool import READY, _send, _receive; import sys; "
+      "_send(sys.stdout.buffer, READY); _receive(sys.stdin.buffer); sys.exit(5)"), "dies with a document"),
+    ((sys.executable, "-c", "import sys; from sheets_sync.sources.parsing.pool import READY, _send; "
+      "_send(sys.stdout.buffer, READY); sys.stdin.buffer.read(40); sys.stdout.buffer.write(b'garbage' * 9)"),
+     "answers garbage"),
+])
+def test_a_helper_that_fails_costs_only_time(reports, in_process, command, why, caplog, slow_here):
+    caplog.set_level(logging.WARNING, logger="sheets_sync.sources.parsing.pool")
+    same(in_process, outcomes(reports, 1, min_bytes=0, command=command))
+    if why != "cannot start":
+        assert "helper process stopped" in caplog.text, why
+    else:
+        assert "could not start" in caplog.text
+
+
+def test_parse_workers_setting(tmp_path):
+    def cfg(value):
+        p = tmp_path / "service.yaml"
+        p.write_text(f"limits:\n  parse_workers: {value}\n")
+        return load_config(p, env={})
+
+    assert cfg("auto").parse_workers is None
+    assert cfg(0).parse_workers == 0
+    assert cfg(2).parse_workers == 2
+    for bad in ("-1", "two", "1.5", "true"):
+        with pytest.raises(ConfigError, match=r"limits\.parse_workers: .* expected auto"):
+            cfg(bad)
+    (tmp_path / "service.yaml").write_text("limits: {}\n")
+    assert load_config(tmp_path / "service.yaml", env={}).parse_workers is None
