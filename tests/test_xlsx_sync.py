@@ -141,6 +141,28 @@ def test_crash_while_saving_leaves_the_original_untouched(team, monkeypatch):
     assert not [p for p in path.parent.iterdir() if p.name.endswith(".tmp")]
 
 
+def test_crash_while_copying_a_team_part_leaves_the_original_untouched(team, monkeypatch):
+    """The disk fills up while a team part is copied into the new package: the sync raises, the workbook is
+    untouched and no temp file stays."""
+    path, reports = team
+    run(path, reports)
+    original = path.read_bytes()
+    copy = xlsx_package._copy
+    copied = []
+
+    def boom(z, out, info):
+        if copied:
+            raise OSError("disk full")
+        copied.append(info.filename)
+        copy(z, out, info)
+
+    monkeypatch.setattr(xlsx_package, "_copy", boom)
+    with pytest.raises(OSError, match="disk full"):
+        run(path, reports)
+    assert copied and path.read_bytes() == original
+    assert not [p for p in path.parent.iterdir() if p.name.endswith(".tmp")]
+
+
 def test_workbook_open_in_another_program(team):
     path, reports = team
     original = path.read_bytes()
