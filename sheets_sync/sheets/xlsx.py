@@ -439,7 +439,8 @@ def _render_generated(ws, tab: GeneratedTab, stream: bool = False) -> RowPlan | 
     the sheet gets everything else (title, header, widths, frozen panes, charts, formats, protection)."""
     ws.append([tab.title])
     ws.append(list(tab.columns))
-    plan_rows = stream and bool(tab.rows) and RowPlan.supported(tab.rows)
+    types = RowPlan.value_types(tab.rows) if stream and tab.rows else set()
+    plan_rows = stream and bool(tab.rows) and RowPlan.supported(tab.rows, types)
     if not plan_rows:
         for row in tab.rows:
             _append(ws, row)
@@ -492,7 +493,7 @@ def _render_generated(ws, tab: GeneratedTab, stream: bool = False) -> RowPlan | 
             if cell.value is not None or cell.has_style:
                 raise RuntimeError(f"{tab.name}!{cell.coordinate} set before streaming the data rows")
             del ws._cells[key]
-        plan = RowPlan(ws, tab.rows, first, col_formats, row_formats, wrap, lines)
+        plan = RowPlan(ws, tab.rows, first, col_formats, row_formats, wrap, lines, types)
     else:
         for i in range(1, len(tab.columns) + 1):
             if wrap[i - 1]:

@@ -71,7 +71,8 @@ class RowPlan:
     """
 
     def __init__(self, ws, rows: Sequence[Sequence[Any]], first_row: int, col_formats: list[str | None],
-                 row_formats: list[list[Any] | None], wrap: list[bool], lines: list[int]):
+                 row_formats: list[list[Any] | None], wrap: list[bool], lines: list[int],
+                 types: set[type] | None = None):
         self.rows = rows
         self.first_row = first_row
         self.ncols = len(col_formats)
@@ -82,28 +83,31 @@ class RowPlan:
         self.epoch = ws.parent.epoch
         width = max([self.ncols, 1, *(len(r) for r in rows)])
         self.letters = [get_column_letter(j + 1) for j in range(width)]
-        self.styles = self._register_styles(ws, width)
+        self.styles = self._register_styles(ws, width, self.value_types(rows) if types is None else types)
         formatted = any(f for f in col_formats) or any(r for r in row_formats) or any(wrap)
         last = max((n for n, r in enumerate(rows) if len(r) or formatted or lines[n] > 1), default=-1)
         self.last_row = first_row + last if last >= 0 else first_row - 1
         self.last_col = width
 
     @staticmethod
-    def supported(rows: Sequence[Sequence[Any]]) -> bool:
-        """True when every value is of a type written here (otherwise openpyxl builds the tab)."""
+    def value_types(rows: Sequence[Sequence[Any]]) -> set[type]:
+        """The types of the tab's values (one pass over the tab)."""
         types: set[type] = set()
         for r in rows:
             types.update(map(type, r))
-        return types <= STREAMED_TYPES
+        return types
 
-    def _register_styles(self, ws, width: int) -> dict[tuple[str | None, str], str]:
+    @staticmethod
+    def supported(rows: Sequence[Sequence[Any]], types: set[type] | None = None) -> bool:
+        """True when every value is of a type written here (otherwise openpyxl builds the tab)."""
+        return (RowPlan.value_types(rows) if types is None else types) <= STREAMED_TYPES
+
+    def _register_styles(self, ws, width: int, types: set[type]) -> dict[tuple[str | None, str], str]:
         """Every (number format, alignment) a data cell can have → its `` s="N"`` attribute ('' = no style).
-        openpyxl writes all registered cell styles into styles.xml, so the ids stay valid in the saved file."""
+        openpyxl writes all registered cell styles into styles.xml, so the ids stay valid in the saved file.
+        A date style is registered for every General column of a tab holding dates (unused, it costs nothing)."""
         tall = any(k > 1 for k in self.lines)
         combos: set[tuple[str | None, str]] = set()
-        types: set[type] = set()
-        for r in self.rows:   # one pass over the tab (a date style is registered for every General column
-            types.update(map(type, r))   # of a tab holding dates: an unused style costs nothing)
         dated = {get_time_format(t) for t in types if t in (dt.date, dt.datetime)}
         for j in range(width):
             if j < self.ncols:

@@ -65,10 +65,12 @@ def _sales_traffic(raw: RawReport, doc: dict) -> ReportBatch:
     def amount(x: Any) -> Any:
         return x.get("amount") if isinstance(x, dict) else x
 
+    children: np.ndarray | None = None     # which rows have a childAsin (None: look at each row)
     try:        # fast path: every key present (what Amazon sends); 5,000 ASINs a day add up
         rows = [(a["childAsin"], a.get("sku", ""), a["parentAsin"],
                  (s := a["salesByAsin"])["orderedProductSales"]["amount"], s["unitsOrdered"], s["totalOrderItems"],
                  (t := a["trafficByAsin"])["sessions"], t["pageViews"], t["buyBoxPercentage"]) for a in by_asin]
+        children = np.fromiter(map(bool, (r[0] for r in rows)), dtype=bool, count=len(rows))
     except (KeyError, TypeError, IndexError, AttributeError):
         rows = [(a.get("childAsin") or a.get("parentAsin") or "", a.get("sku") or "", a.get("parentAsin") or "",
                  amount((s := a.get("salesByAsin") or {}).get("orderedProductSales")), s.get("unitsOrdered"),
@@ -109,7 +111,7 @@ def _sales_traffic(raw: RawReport, doc: dict) -> ReportBatch:
     if asin_grain not in ("PARENT", "CHILD", "SKU"):     # not said: what the rows hold
         asin_grain = "CHILD" if any(isinstance(a, dict) and a.get("childAsin") for a in by_asin[:50]) or \
             not by_asin else "PARENT"
-    asin_df = _asin_grain(asin_df, by_asin, asin_grain, notes)
+    asin_df = _asin_grain(asin_df, by_asin, asin_grain, notes, children)
     if date_grain in ("WEEK", "MONTH"):
         start, end, daily = _period_totals(start, end, daily, date_grain, notes)
 
@@ -137,16 +139,18 @@ def _sales_traffic(raw: RawReport, doc: dict) -> ReportBatch:
 _METRICS = ["gmv", "units", "orders", "sessions", "page_views", "buy_box_views"]
 
 
-def _asin_grain(asin_df: pd.DataFrame, by_asin: list, grain: str, notes: list[str]) -> pd.DataFrame:
-    """Per-ASIN rows are child ASINs: PARENT totals are not used as such; SKU rows are added up per child."""
+def _asin_grain(asin_df: pd.DataFrame, by_asin: list, grain: str, notes: list[str],
+                children: np.ndarray | None = None) -> pd.DataFrame:
+    """Per-ASIN rows are child ASINs: PARENT totals are not used as such; SKU rows are added up per child.
+    ``children``: which rows have a childAsin, when the caller knows (else each row is looked at)."""
     if not len(asin_df):
         return asin_df
     if grain == "PARENT":
         notes.append(f"asinGranularity PARENT: {len(asin_df)} parent-ASIN total(s) are not per child ASIN and are "
                      "not used (request CHILD or SKU for per-ASIN figures); the by-date account totals are used")
         return asin_df.iloc[0:0]
-    child = np.fromiter((isinstance(a, dict) and bool(a.get("childAsin")) for a in by_asin), dtype=bool,
-                        count=len(by_asin))
+    child = children if children is not None else np.fromiter(
+        (isinstance(a, dict) and bool(a.get("childAsin")) for a in by_asin), dtype=bool, count=len(by_asin))
     if not child.all():
         notes.append(f"{int((~child).sum())} per-ASIN row(s) without a childAsin (parent totals) left out")
         asin_df = asin_df.loc[child].reset_index(drop=True)
