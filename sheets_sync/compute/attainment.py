@@ -175,8 +175,11 @@ class Evaluator:
                 else:
                     key = a[scope].astype(str).str.lower()
                 g = self._table.groupby([mk, key.to_numpy()], sort=False).sum(min_count=1)
-                for k, row in zip(g.index, g.to_dict("records"), strict=True):
-                    out[(k[0], k[1])] = {c: _f(v) for c, v in row.items()}
+                names = list(g.columns)
+                # the same values as _f() of each cell (NaN → None), a row at a time instead of a call per cell
+                values = [[None if v != v else v for v in r] for r in g.to_numpy(dtype=float).tolist()]
+                for k, row in zip(g.index, values, strict=True):
+                    out[(k[0], k[1])] = dict(zip(names, row, strict=True))
             self._groups[scope] = out
         return self._groups[scope]
 

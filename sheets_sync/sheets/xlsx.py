@@ -473,14 +473,19 @@ def _render_generated(ws, tab: GeneratedTab, stream: bool = False) -> RowPlan | 
     lines = [1] * len(tab.rows)
     for i, name in enumerate(tab.columns):
         if wrap[i]:
-            for n, row in enumerate(tab.rows):
-                if plan_rows:   # the value as openpyxl would keep it (text is cut at 32,767 characters)
-                    value = row[i] if i < len(row) else None
-                    value = value[:32767] if isinstance(value, str) else value
-                else:
-                    value = ws.cell(row=first + n, column=i + 1).value
-                text = str(value or "")
-                lines[n] = max(lines[n], math.ceil(display_width(text) * WIDE_CHAR / widths[name]) if text else 1)
+            width = widths[name]
+            if plan_rows:   # the value as openpyxl would keep it (text is cut at 32,767 characters)
+                values = [(v[:32767] if isinstance(v, str) else v) for v in
+                          (row[i] if i < len(row) else None for row in tab.rows)]
+            else:
+                values = [ws.cell(row=first + n, column=i + 1).value for n in range(len(tab.rows))]
+            for n, value in enumerate(values):
+                if not value:       # an empty cell: one line
+                    continue
+                text = value if isinstance(value, str) else str(value)
+                k = math.ceil(display_width(text) * WIDE_CHAR / width)
+                if k > lines[n]:
+                    lines[n] = k
     plan = None
     if plan_rows:
         row_formats: list[list[Any] | None] = []
