@@ -157,6 +157,7 @@ def parse_all(raws: Iterable[RawReport], limits: Limits, workers: int | None = N
     results: list[tuple[RawReport, Outcome] | None] = []
     done: queue.Queue = queue.Queue()
     helpers: list[_Helper] = []
+    started = False                          # helpers are started once: one that fails is not tried again
     pending: list[tuple[int, RawReport]] = []
 
     def finish(i: int, raw: RawReport, outcome: Outcome) -> None:
@@ -204,7 +205,8 @@ def parse_all(raws: Iterable[RawReport], limits: Limits, workers: int | None = N
         for raw in raws:
             results.append(None)
             pending.append((len(results) - 1, raw))
-            if wanted and not helpers and len(raw.data) >= min_bytes:
+            if wanted and not started and len(raw.data) >= min_bytes:
+                started = True
                 for _ in range(wanted):      # all at the first large document: they start meanwhile
                     try:
                         helpers.append(_Helper(command, done))
@@ -233,8 +235,6 @@ def parse_all(raws: Iterable[RawReport], limits: Limits, workers: int | None = N
 
 def main() -> None:
     """The helper: (document, limits) in, batches or (file, reason) out, until its stdin closes."""
-    from . import parse_report
-
     stdin, stdout = sys.stdin.buffer, sys.stdout.buffer
     sys.stdout = sys.stderr          # nothing printed may corrupt the results stream
     _send(stdout, READY)
@@ -243,11 +243,8 @@ def main() -> None:
             raw, limits = _receive(stdin)
         except EOFError:
             return
-        try:
-            out: Any = parse_report(raw, limits)
-        except ReportFormatError as exc:
-            out = (exc.source, exc.reason)
-        _send(stdout, out)
+        out = _local(raw, limits)
+        _send(stdout, (out.source, out.reason) if isinstance(out, ReportFormatError) else out)
 
 
 if __name__ == "__main__":
