@@ -439,8 +439,8 @@ def _render_generated(ws, tab: GeneratedTab, stream: bool = False) -> RowPlan | 
     the sheet gets everything else (title, header, widths, frozen panes, charts, formats, protection)."""
     ws.append([tab.title])
     ws.append(list(tab.columns))
-    types = RowPlan.value_types(tab.rows) if stream and tab.rows else set()
-    plan_rows = stream and bool(tab.rows) and RowPlan.supported(tab.rows, types)
+    types = RowPlan.value_types(tab.rows) if stream else set()      # one pass: decides, then styles
+    plan_rows = stream and bool(tab.rows) and RowPlan.supported(types)
     if not plan_rows:
         for row in tab.rows:
             _append(ws, row)

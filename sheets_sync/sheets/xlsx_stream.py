@@ -67,12 +67,12 @@ class RowPlan:
 
     ``col_formats[j]``: the column's number format (None = General); ``row_formats[j]``: per-row formats that
     override it where not :data:`KEEP` (an override may be None: General); ``wrap[j]``: the column wraps its text;
-    ``lines[n]``: the number of text lines of data row n (> 1: a tall row, its other cells align to the top).
+    ``lines[n]``: the number of text lines of data row n (> 1: a tall row, its other cells align to the top);
+    ``types``: the :meth:`value_types` of ``rows`` (gathered once by the caller, which also decides with them).
     """
 
     def __init__(self, ws, rows: Sequence[Sequence[Any]], first_row: int, col_formats: list[str | None],
-                 row_formats: list[list[Any] | None], wrap: list[bool], lines: list[int],
-                 types: set[type] | None = None):
+                 row_formats: list[list[Any] | None], wrap: list[bool], lines: list[int], types: set[type]):
         self.rows = rows
         self.first_row = first_row
         self.ncols = len(col_formats)
@@ -83,7 +83,7 @@ class RowPlan:
         self.epoch = ws.parent.epoch
         width = max([self.ncols, 1, *(len(r) for r in rows)])
         self.letters = [get_column_letter(j + 1) for j in range(width)]
-        self.styles = self._register_styles(ws, width, self.value_types(rows) if types is None else types)
+        self.styles = self._register_styles(ws, width, types)
         formatted = any(f for f in col_formats) or any(r for r in row_formats) or any(wrap)
         last = max((n for n, r in enumerate(rows) if len(r) or formatted or lines[n] > 1), default=-1)
         self.last_row = first_row + last if last >= 0 else first_row - 1
@@ -98,9 +98,10 @@ class RowPlan:
         return types
 
     @staticmethod
-    def supported(rows: Sequence[Sequence[Any]], types: set[type] | None = None) -> bool:
-        """True when every value is of a type written here (otherwise openpyxl builds the tab)."""
-        return (RowPlan.value_types(rows) if types is None else types) <= STREAMED_TYPES
+    def supported(types: set[type]) -> bool:
+        """True when every value (of these :meth:`value_types`) is of a type written here (otherwise openpyxl
+        builds the tab)."""
+        return types <= STREAMED_TYPES
 
     def _register_styles(self, ws, width: int, types: set[type]) -> dict[tuple[str | None, str], str]:
         """Every (number format, alignment) a data cell can have → its `` s="N"`` attribute ('' = no style).
