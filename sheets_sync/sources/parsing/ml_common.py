@@ -10,7 +10,7 @@ from collections.abc import Iterable
 import pandas as pd
 
 from ...frames import MARKETPLACES, RawReport, ReportBatch
-from .cells import _key, _strip_guard
+from .cells import _dedupe, _key, _strip_guard
 
 MLM = "MLM"
 TZ = MARKETPLACES[MLM]["tz"]
@@ -31,13 +31,7 @@ def header_at(df: pd.DataFrame, required: Iterable[str], scan: int = 15) -> pd.D
         row = [str(v) for v in df.iloc[i].tolist()]
         if need <= {_key(v) for v in row}:
             out = df.iloc[i + 1:].copy()
-            seen: dict[str, int] = {}
-            cols = []
-            for c in row:
-                n = seen.get(c, 0)
-                seen[c] = n + 1
-                cols.append(c if n == 0 else f"{c}.{n}")
-            out.columns = cols
+            out.columns = _dedupe(row)
             return out.reset_index(drop=True)
     return None
 
