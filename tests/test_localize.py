@@ -360,9 +360,8 @@ def test_example_rate_targets_show_as_percentages(tmp_path):
     assert fmts and all(f["cell"]["userEnteredFormat"]["numberFormat"]["type"] == "PERCENT" for f in fmts)
 
 
-def test_xlsx_and_google_draw_the_same_charts(tmp_path, demo_reports):
-    """The same intents on both backends: one chart per intent block, same kinds and titles."""
-    path = tmp_path / "charts.xlsx"
+def _synced_in_spanish(path: Path, demo_reports: Path) -> dict[str, GeneratedTab]:
+    """Sync a new Spanish workbook at ``path`` on the demo reports; the generated tabs it wrote, by name."""
     captured: dict[str, GeneratedTab] = {}
 
     class Keep(XlsxWorkbook):
@@ -372,6 +371,13 @@ def test_xlsx_and_google_draw_the_same_charts(tmp_path, demo_reports):
 
     init_workbook(Keep(path), today=PERIOD.start, examples=True, language="es")
     assert sync_workbook(Keep(path), ReportFilesSource(demo_reports), period=PERIOD.label).ok
+    return captured
+
+
+def test_xlsx_and_google_draw_the_same_charts(tmp_path, demo_reports):
+    """The same intents on both backends: one chart per intent block, same kinds and titles."""
+    path = tmp_path / "charts.xlsx"
+    captured = _synced_in_spanish(path, demo_reports)
     with zipfile.ZipFile(path) as z:
         xml = [z.read(n).decode() for n in sorted(z.namelist()) if n.startswith("xl/charts/chart")]
     xlsx_titles = sorted(re.sub(r"<[^>]+>", "", m) for x in xml for m in re.findall(r"<(?:c:)?title>.*?</(?:c:)?title>", x))
@@ -431,15 +437,7 @@ def _xlsx_chart_anchors(path: Path, sheet: str) -> list[tuple[int, int]]:
 
 def test_daily_charts_sit_on_the_first_screen_on_both_backends_and_cover_no_figure(tmp_path, demo_reports):
     path = tmp_path / "daily.xlsx"
-    captured: dict[str, GeneratedTab] = {}
-
-    class Keep(XlsxWorkbook):
-        def write_tabs(self, tabs):
-            captured.update({t.name: t for t in tabs})
-            return super().write_tabs(tabs)
-
-    init_workbook(Keep(path), today=PERIOD.start, examples=True, language="es")
-    assert sync_workbook(Keep(path), ReportFilesSource(demo_reports), period=PERIOD.label).ok
+    captured = _synced_in_spanish(path, demo_reports)
     daily = captured["Daily"]
     google = [(r["addChart"]["chart"]["position"]["overlayPosition"]["anchorCell"]["columnIndex"],
                r["addChart"]["chart"]["position"]["overlayPosition"]["anchorCell"]["rowIndex"])
