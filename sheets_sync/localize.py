@@ -27,12 +27,9 @@ import re
 import string
 from collections.abc import Iterable, Sequence
 from functools import cache
-from importlib import resources
 from typing import Any
 
-import yaml
-
-from .i18n import LANGUAGES
+from .i18n import LANGUAGES, bundled_yaml
 from .i18n import catalog as sentences
 from .kpis import CATALOG
 from .sheets.base import ChartIntent, GeneratedTab, colour_rules, display_width
@@ -73,8 +70,7 @@ def zh_punctuation(text: str) -> str:
 @cache
 def labels(language: str) -> dict[str, str]:
     lang = language if language in LANGUAGES else "en"
-    raw = yaml.safe_load(resources.files("sheets_sync.i18n").joinpath(f"labels_{lang}.yaml")
-                         .read_text(encoding="utf-8"))
+    raw = bundled_yaml("sheets_sync.i18n", f"labels_{lang}.yaml")
     return {str(k): str(v) for k, v in raw.items()}
 
 

@@ -9,9 +9,8 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
-import yaml
-
 from . import TEMPLATE_VERSION
+from .i18n import bundled_yaml
 from .periods import seeded_events
 from .sheets.base import GeneratedTab, TeamTabSeed
 
@@ -172,7 +171,7 @@ def load_template() -> Template:
     for res in sorted(resources.files("sheet_templates").iterdir(), key=lambda r: r.name):
         if not res.name.endswith(".yaml"):
             continue
-        raw = yaml.safe_load(res.read_text(encoding="utf-8"))
+        raw = bundled_yaml("sheet_templates", res.name)
         cols = tuple(Column(name=c["name"], type=c.get("type", "text"), help=c.get("help", ""),
                             required=bool(c.get("required", False)), values=tuple(c.get("values", ())),
                             width=int(c.get("width", 12)),

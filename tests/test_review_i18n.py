@@ -59,6 +59,23 @@ def test_catalogs_ship_as_package_data():
     assert {"en.yaml", "zh.yaml", "es.yaml"} <= names
 
 
+def test_bundled_yaml_reads_as_the_pure_python_loader_reads_it():
+    """Catalogs and template tabs are parsed by libyaml when PyYAML has it: every shipped file must come out as
+    PyYAML's own loader reads it (a text libyaml read differently would change a sentence or a column)."""
+    import yaml
+
+    from sheets_sync.i18n import bundled_yaml
+
+    files = [("sheets_sync.i18n", p.name) for p in resources.files("sheets_sync.i18n").iterdir()
+             if p.name.endswith(".yaml")]
+    files += [("sheet_templates", p.name) for p in resources.files("sheet_templates").iterdir()
+              if p.name.endswith(".yaml")]
+    assert len(files) >= 20
+    for package, name in files:
+        text = resources.files(package).joinpath(name).read_text(encoding="utf-8")
+        assert bundled_yaml(package, name) == yaml.load(text, Loader=yaml.SafeLoader), name
+
+
 def _scenario(lang: str):
     targets = [
         [None, "US", "account", None, "Li Na", "ops", "gmv", 6000, 0.5, None, None],

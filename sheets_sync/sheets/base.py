@@ -17,6 +17,7 @@ them in its own terms.
 from __future__ import annotations
 
 import abc
+import re
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -43,13 +44,23 @@ def colour_rules(status_column: str | None, colours: dict[str, str] | None = Non
     return SEVERITY_COLOURS if status_column == "severity" else STATUS_COLOURS
 
 
+# Below U+1100 no assigned character is wide; these blocks are wide throughout (CJK ideographs, kana, Hangul
+# syllables, CJK punctuation, full-width forms) and are counted by one search instead of a look-up a character.
+_FIRST_WIDE = "\u1100"
+_WIDE_BLOCKS = ("\u3000-\u303e\u3041-\u3247\u3250-\u33ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7a3"
+                "\uf900-\ufaff\uff01-\uff60\uffe0-\uffe6")
+_WIDE = re.compile(f"[{_WIDE_BLOCKS}]")
+_MAYBE_WIDE = re.compile(f"[^\\x00-\u10ff{_WIDE_BLOCKS}]")     # every other character from U+1100 on
+
+
 def display_width(text: Any) -> int:
     """Columns the text takes on screen: East Asian wide and full-width characters (汉字, ，) count 2, so row
     heights and column widths fit Chinese as well as Latin text."""
     s = "" if text is None else str(text)
-    if s.isascii():               # most cells: one column a character, no table look-up
+    if s.isascii() or max(s) < _FIRST_WIDE:     # most cells (also "—", "×", "Días"): a column a character
         return len(s)
-    return sum(2 if unicodedata.east_asian_width(ch) in ("W", "F") else 1 for ch in s)
+    return (len(s) + len(_WIDE.findall(s))
+            + sum(unicodedata.east_asian_width(ch) in ("W", "F") for ch in _MAYBE_WIDE.findall(s)))
 
 
 def col_letter(index: int) -> str:
