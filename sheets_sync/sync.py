@@ -11,7 +11,7 @@ import datetime as dt
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from . import render as T
@@ -36,6 +36,10 @@ from .sheets.base import GENERATED_HEADER_ROW, GeneratedTab, Workbook
 from .sources.base import FetchRequest, Source
 from .stores import kind_store_name, store_name, store_reads
 from .template import GENERATED_TABS, TEAM_TABS, Template, load_template
+
+if TYPE_CHECKING:
+    from .sources.parsing.containers import Limits
+    from .sources.parsing.pool import EarlyParse
 
 
 @dataclass
@@ -86,16 +90,36 @@ def _generated_rows(table: list[list[Any]] | None) -> list[list[Any]]:
     return [list(r) for r in table[GENERATED_HEADER_ROW:]]
 
 
-def collect_batches(source: Source, request: FetchRequest, problems: list[Problem],
-                    notes: list[str] | None = None) -> list[ReportBatch]:
-    """Every document of the source, parsed; a bad file becomes a file-named problem and the rest go on.
-    ``notes`` receives what the parsers noted about each file and the files the source did not read."""
+def _limits(source: Source) -> Limits:
     from .sources.parsing import DEFAULT_LIMITS
+
+    return getattr(source, "limits", None) or DEFAULT_LIMITS
+
+
+def start_parsing(source: Source | None) -> EarlyParse | None:
+    """The source's documents parsed from now on, when they do not depend on the request (see
+    :meth:`Source.early_documents`): the parsing helpers work while the team tabs are read."""
+    documents = source.early_documents() if source is not None else None
+    if documents is None:
+        return None
+    from .sources.parsing.pool import EarlyParse
+
+    limits = _limits(source)
+    return EarlyParse(documents, limits, limits.parse_workers)
+
+
+def collect_batches(source: Source, request: FetchRequest, problems: list[Problem],
+                    notes: list[str] | None = None, early: EarlyParse | None = None) -> list[ReportBatch]:
+    """Every document of the source, parsed; a bad file becomes a file-named problem and the rest go on.
+    ``notes`` receives what the parsers noted about each file and the files the source did not read.
+    ``early``: the same documents, already being parsed (:func:`start_parsing`)."""
     from .sources.parsing.pool import parse_all
 
-    limits = getattr(source, "limits", None) or DEFAULT_LIMITS
+    limits = _limits(source)
     batches: list[ReportBatch] = []
-    for raw, parsed in parse_all(source.collect(request), limits, limits.parse_workers):
+    parsed_all = early.result() if early is not None else parse_all(source.collect(request), limits,
+                                                                     limits.parse_workers)
+    for raw, parsed in parsed_all:
         if isinstance(parsed, ReportFormatError):
             problems.append(Problem(parsed.source, None, parsed.reason, "file skipped"))
             continue
@@ -160,13 +184,18 @@ def sync_workbook(wb: Workbook, source: Source | None, *, period: str | None = N
     with workbook_lock(wb, lock_wait_s):
         if hasattr(wb, "remove_stale_temps"):
             wb.remove_stale_temps()   # what a killed sync left behind
-        return _sync_locked(wb, source, period=period, trigger=trigger, requested_by=requested_by, now=now,
-                            template=template, progress=progress)
+        early = start_parsing(source)
+        try:
+            return _sync_locked(wb, source, period=period, trigger=trigger, requested_by=requested_by, now=now,
+                                template=template, progress=progress, early=early)
+        finally:
+            if early is not None:
+                early.cancel()        # a sync that ended before its reports were used: stop parsing them
 
 
 def _sync_locked(wb: Workbook, source: Source | None, *, period: str | None, trigger: str,
                  requested_by: str | None, now: dt.datetime | None, template: Template | None,
-                 progress: ProgressFn | None) -> SyncResult:
+                 progress: ProgressFn | None, early: EarlyParse | None = None) -> SyncResult:
     template = template or load_template()
     track = progress if isinstance(progress, Tracker) else Tracker(progress)
     track("reading")
@@ -207,7 +236,7 @@ def _sync_locked(wb: Workbook, source: Source | None, *, period: str | None, tri
                            marketplaces=settings.marketplaces, progress=track.note, stage=track,
                            comparison=(last.start, last.end))
         try:
-            batches = collect_batches(source, req, problems, file_notes)
+            batches = collect_batches(source, req, problems, file_notes, early)
         except RetriableError:
             raise
         except SheetsSyncError as exc:

@@ -122,3 +122,46 @@ def test_parse_workers_setting(tmp_path):
             cfg(bad)
     (tmp_path / "service.yaml").write_text("limits: {}\n")
     assert load_config(tmp_path / "service.yaml", env={}).parse_workers is None
+
+
+def test_early_parse_gives_what_parse_all_gives(reports, in_process, slow_here):
+    """A folder of files is parsed from the start of the sync (while the team tabs are read): the same
+    documents, errors and order as when parsed after them."""
+    early = pool_mod.EarlyParse(ReportFilesSource(reports).early_documents(), DEFAULT_LIMITS, 1, min_bytes=0)
+    same(in_process, early.result())
+    early.cancel()                                   # after result(): nothing left to stop
+
+
+def test_early_parse_hands_the_source_s_error_to_the_sync(tmp_path):
+    early = pool_mod.EarlyParse(ReportFilesSource(tmp_path / "missing").early_documents(), DEFAULT_LIMITS, 0)
+    with pytest.raises(ConfigError, match="reports folder not found"):
+        early.result()
+
+
+class _SlowFolder(ReportFilesSource):
+    """A folder whose every document takes 50 ms to read, counting the documents read."""
+
+    read = 0
+
+    def early_documents(self):
+        for raw in super().early_documents():
+            time.sleep(0.05)
+            type(self).read += 1
+            yield raw
+
+
+def test_a_sync_that_fails_before_using_its_reports_stops_parsing_them(reports, tmp_path):
+    """The workbook cannot be read: the sync ends at once, and the parsing it had started stops (no thread
+    left reading the folder)."""
+    import threading
+
+    from sheets_sync.sheets.xlsx import XlsxWorkbook
+    from sheets_sync.sync import sync_workbook
+
+    total = sum(1 for p in reports.rglob("*") if p.is_file())
+    assert total > 20
+    (tmp_path / "wb.xlsx").write_bytes(b"not a workbook")
+    res = sync_workbook(XlsxWorkbook(tmp_path / "wb.xlsx"), _SlowFolder(reports), period="2026-10")
+    assert res.status == "failed" and res.error
+    assert 0 < _SlowFolder.read < total // 2
+    assert not [t for t in threading.enumerate() if t.name == "sheets-sync-parse"]

@@ -40,3 +40,8 @@ class Source(abc.ABC):
     @abc.abstractmethod
     def collect(self, request: FetchRequest) -> Iterator[RawReport]:
         """Yield raw report documents covering ``request`` (more is fine: compute de-duplicates)."""
+
+    def early_documents(self) -> Iterator[RawReport] | None:
+        """The documents, when they do not depend on the request (a folder of files: every file is read), so
+        the sync can parse them while it reads the team tabs the request comes from; None otherwise."""
+        return None

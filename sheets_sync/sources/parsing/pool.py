@@ -16,6 +16,8 @@ returned in the source's order, so what the Sync Log says does not depend on whi
 * A helper that dies (killed, out of memory) or cannot start costs nothing but time: its document is parsed
   again here, and the rest of the sync goes on without it.
 * A file's error comes back as (file, reason) and is raised here as the same :class:`ReportFormatError`.
+* :class:`EarlyParse` runs all this on a thread from the start of a sync whose documents do not depend on its
+  team tabs (a folder of report files), so the helpers parse while the sync's own thread reads the workbook.
 """
 
 from __future__ import annotations
@@ -147,9 +149,11 @@ class _Helper:
 
 
 def parse_all(raws: Iterable[RawReport], limits: Limits, workers: int | None = None, *,
-              min_bytes: int = MIN_POOL_BYTES, command: Sequence[str] = HELPER) -> list[tuple[RawReport, Outcome]]:
+              min_bytes: int = MIN_POOL_BYTES, command: Sequence[str] = HELPER,
+              stop: threading.Event | None = None) -> list[tuple[RawReport, Outcome]]:
     """Every document of ``raws`` parsed, in order, as (the document without its bytes, its batches or its
-    error). ``workers``: helper processes (None: :func:`auto_workers`; 0: none).
+    error). ``workers``: helper processes (None: :func:`auto_workers`; 0: none). ``stop`` set: no further
+    document is read or parsed, helpers are stopped and what was parsed so far is returned.
 
     Up to :data:`LOOKAHEAD_DOCS` documents are read ahead; helpers are given the largest of them, the sync's
     own process parses the smallest, so a large orders file waits for a helper rather than for the end."""
@@ -201,8 +205,13 @@ def parse_all(raws: Iterable[RawReport], limits: Limits, workers: int | None = N
         i, raw = pending.pop(j)
         finish(i, raw, _local(raw, limits))
 
+    def stopped() -> bool:
+        return stop is not None and stop.is_set()
+
     try:
         for raw in raws:
+            if stopped():
+                break
             results.append(None)
             pending.append((len(results) - 1, raw))
             if wanted and not started and len(raw.data) >= min_bytes:
@@ -216,21 +225,55 @@ def parse_all(raws: Iterable[RawReport], limits: Limits, workers: int | None = N
                         break
             settle(block=False)
             feed()
-            while pending and (not helpers or len(pending) > LOOKAHEAD_DOCS
+            while pending and not stopped() and (not helpers or len(pending) > LOOKAHEAD_DOCS
                                or sum(len(r.data) for _, r in pending) > LOOKAHEAD_BYTES):
                 parse_smallest()
                 settle(block=False)
                 feed()
-        while pending:                       # the source is read: share what is left
+        while pending and not stopped():     # the source is read: share what is left
             settle(block=False)
             feed()
             if pending:
                 parse_smallest()
-        settle(block=True)
+        if not stopped():
+            settle(block=True)
     finally:
         for h in helpers:
+            if stopped():
+                h.proc.kill()                # what it holds is not wanted
             h.close()
     return [r for r in results if r is not None]
+
+
+class EarlyParse:
+    """:func:`parse_all` on a thread of its own, started at once: a sync whose documents do not depend on its
+    team tabs (a folder of report files) parses them while it reads those tabs. ``result()`` waits for the
+    parsed documents (raising what reading the source raised); ``cancel()`` stops it (the sync failed first).
+    The thread is the only one touching the documents until ``result()`` returns."""
+
+    def __init__(self, raws: Iterable[RawReport], limits: Limits, workers: int | None = None, **kwargs: Any):
+        self._stop = threading.Event()
+        self._out: list[tuple[RawReport, Outcome]] = []
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, args=(raws, limits, workers), kwargs=kwargs,
+                                        name="sheets-sync-parse", daemon=True)
+        self._thread.start()
+
+    def _run(self, raws: Iterable[RawReport], limits: Limits, workers: int | None, **kwargs: Any) -> None:
+        try:
+            self._out = parse_all(raws, limits, workers, stop=self._stop, **kwargs)
+        except BaseException as exc:         # handed to the sync's thread by result()
+            self._error = exc
+
+    def result(self) -> list[tuple[RawReport, Outcome]]:
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+        return self._out
+
+    def cancel(self) -> None:
+        self._stop.set()
+        self._thread.join()
 
 
 def main() -> None:
