@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from functools import cache
+from functools import cache, lru_cache
 from typing import Any
 
 from .i18n import LANGUAGES
@@ -102,6 +102,17 @@ def normalise_language(value: Any) -> str | None:
 def canonical(domain: str, text: Any) -> str:
     """The canonical word for ``text`` in ``domain``; the text lower-cased (upper-cased for marketplaces) when
     it is none of the known words, so the caller's own check reports it."""
+    if type(text) is str:        # 20,000 Targets rows hold a few dozen distinct words: each is looked up once
+        return _canonical_text(domain, text)
+    return _canonical(domain, text)
+
+
+@lru_cache(maxsize=4096)
+def _canonical_text(domain: str, text: str) -> str:
+    return _canonical(domain, text)
+
+
+def _canonical(domain: str, text: Any) -> str:
     s = _norm(text)
     hit = _table(domain).get(s) or _table(domain).get(_plain(s))
     if hit:

@@ -129,6 +129,18 @@ def test_every_generated_column_has_zh_and_es_labels():
             assert dict(c.labels).keys() >= {"zh", "es"}, f"{tab.name}.{c.name}"
 
 
+def test_typed_words_read_the_same_every_time_and_per_column():
+    """Words typed in team tabs are looked up once per (column kind, text): the same text reads as its own
+    column's word, a repeat reads as the first did, and an unknown word comes back for the caller to report."""
+    from sheets_sync.words import canonical
+
+    for _ in range(2):
+        assert canonical("role", "运营") == "ops" and canonical("role", " Operación ") == "ops"
+        assert canonical("scope", "店铺") == "account" and canonical("scope", "运营") == "运营"
+        assert canonical("marketplace", "mx") == "MX" and canonical("marketplace", "Mars") == "MARS"
+        assert canonical("role", None) == "" and canonical("direction", 5) == "5"
+
+
 def test_language_cell_accepts_what_people_type():
     for typed, lang in [("zh", "zh"), ("zh-CN", "zh"), ("中文", "zh"), ("Chinese", "zh"), ("es", "es"),
                         ("es-MX", "es"), ("Español", "es"), ("en", "en"), ("English", "en")]:
