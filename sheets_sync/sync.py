@@ -28,6 +28,7 @@ from .errors import (
     TemplateError,
 )
 from .frames import ReportBatch
+from .gc_pause import paused_gc
 from .inputs import read_inputs
 from .localize import finish_tabs
 from .locking import workbook_lock
@@ -184,13 +185,14 @@ def sync_workbook(wb: Workbook, source: Source | None, *, period: str | None = N
     with workbook_lock(wb, lock_wait_s):
         if hasattr(wb, "remove_stale_temps"):
             wb.remove_stale_temps()   # what a killed sync left behind
-        early = start_parsing(source)
-        try:
-            return _sync_locked(wb, source, period=period, trigger=trigger, requested_by=requested_by, now=now,
-                                template=template, progress=progress, early=early)
-        finally:
-            if early is not None:
-                early.cancel()        # a sync that ended before its reports were used: stop parsing them
+        with paused_gc():             # see sheets_sync.gc_pause: a sync is one bounded burst of allocation
+            early = start_parsing(source)
+            try:
+                return _sync_locked(wb, source, period=period, trigger=trigger, requested_by=requested_by,
+                                    now=now, template=template, progress=progress, early=early)
+            finally:
+                if early is not None:
+                    early.cancel()    # a sync that ended before its reports were used: stop parsing them
 
 
 def _sync_locked(wb: Workbook, source: Source | None, *, period: str | None, trigger: str,
