@@ -132,6 +132,22 @@ def test_early_parse_gives_what_parse_all_gives(reports, in_process, slow_here):
     early.cancel()                                   # after result(): nothing left to stop
 
 
+def test_while_the_caller_is_busy_helpers_parse_what_they_can_take(reports, in_process, monkeypatch):
+    """The sync's thread is reading the workbook (``caller_free`` not set): a document a helper can take waits
+    for one instead of taking this process's core; once the caller is free, this process parses again."""
+    import threading
+
+    here: list[str] = []
+    local = pool_mod._local
+    monkeypatch.setattr(pool_mod, "_local", lambda raw, limits: here.append(raw.name) or local(raw, limits))
+    busy = threading.Event()
+    same(in_process, outcomes(reports, 1, min_bytes=0, caller_free=busy))
+    assert here == []                                # every document went to the helper
+    busy.set()
+    same(in_process, outcomes(reports, 1, min_bytes=0, caller_free=busy))
+    assert here                                      # the caller free: it parses its share
+
+
 def test_early_parse_hands_the_source_s_error_to_the_sync(tmp_path):
     early = pool_mod.EarlyParse(ReportFilesSource(tmp_path / "missing").early_documents(), DEFAULT_LIMITS, 0)
     with pytest.raises(ConfigError, match="reports folder not found"):

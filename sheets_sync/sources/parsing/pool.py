@@ -150,10 +150,13 @@ class _Helper:
 
 def parse_all(raws: Iterable[RawReport], limits: Limits, workers: int | None = None, *,
               min_bytes: int = MIN_POOL_BYTES, command: Sequence[str] = HELPER,
-              stop: threading.Event | None = None) -> list[tuple[RawReport, Outcome]]:
+              stop: threading.Event | None = None,
+              caller_free: threading.Event | None = None) -> list[tuple[RawReport, Outcome]]:
     """Every document of ``raws`` parsed, in order, as (the document without its bytes, its batches or its
     error). ``workers``: helper processes (None: :func:`auto_workers`; 0: none). ``stop`` set: no further
-    document is read or parsed, helpers are stopped and what was parsed so far is returned.
+    document is read or parsed, helpers are stopped and what was parsed so far is returned. ``caller_free``
+    not yet set: the caller's own thread is busy (reading the workbook), so a document a helper can take waits
+    for one rather than being parsed in this process, which has no core to spare.
 
     Up to :data:`LOOKAHEAD_DOCS` documents are read ahead; helpers are given the largest of them, the sync's
     own process parses the smallest, so a large orders file waits for a helper rather than for the end."""
@@ -167,29 +170,32 @@ def parse_all(raws: Iterable[RawReport], limits: Limits, workers: int | None = N
     def finish(i: int, raw: RawReport, outcome: Outcome) -> None:
         results[i] = (dataclasses.replace(raw, data=b""), outcome)
 
+    def take(helper: _Helper, got: Any) -> None:
+        """One message of a helper: it is ready, it stopped, or the result of the oldest document it holds."""
+        if got == READY:
+            helper.ready = True
+            return
+        if got is None:                      # the helper stopped: what it held is parsed here
+            helpers.remove(helper)
+            helper.close()
+            held = list(helper.jobs)
+            helper.jobs.clear()
+            log.warning("a report-parsing helper process stopped (exit code %s)%s", helper.proc.returncode,
+                        f"; {', '.join(r.name for _, r in held)} parsed in the sync's own process" if held else "")
+            for i, raw in held:
+                finish(i, raw, _local(raw, limits))
+            return
+        i, raw = helper.jobs.popleft()
+        finish(i, raw, ReportFormatError(*got) if isinstance(got, tuple) else got)
+
     def settle(block: bool) -> None:
         while True:
             if block and not any(h.jobs for h in helpers):
                 return
             try:
-                helper, got = done.get(block=block)
+                take(*done.get(block=block))
             except queue.Empty:
                 return
-            if got == READY:
-                helper.ready = True
-                continue
-            if got is None:                  # the helper stopped: what it held is parsed here
-                helpers.remove(helper)
-                helper.close()
-                held = list(helper.jobs)
-                helper.jobs.clear()
-                log.warning("a report-parsing helper process stopped (exit code %s)%s", helper.proc.returncode,
-                            f"; {', '.join(r.name for _, r in held)} parsed in the sync's own process" if held else "")
-                for i, raw in held:
-                    finish(i, raw, _local(raw, limits))
-                continue
-            i, raw = helper.jobs.popleft()
-            finish(i, raw, ReportFormatError(*got) if isinstance(got, tuple) else got)
 
     def feed() -> None:
         """Give free helpers the largest waiting documents."""
@@ -207,6 +213,18 @@ def parse_all(raws: Iterable[RawReport], limits: Limits, workers: int | None = N
 
     def stopped() -> bool:
         return stop is not None and stop.is_set()
+
+    def wait_for_a_helper() -> bool:
+        """While the caller is busy and helpers are working: wait a moment for one to finish (True), rather
+        than parse here. False: parse here (the caller is free, no helper runs, or nothing waiting is large
+        enough for a helper)."""
+        if caller_free is None or caller_free.is_set() or not helpers:
+            return False
+        if not any(len(r.data) >= min_bytes for _, r in pending):
+            return False
+        with contextlib.suppress(queue.Empty):
+            take(*done.get(timeout=0.02))
+        return True
 
     try:
         for raw in raws:
@@ -227,13 +245,14 @@ def parse_all(raws: Iterable[RawReport], limits: Limits, workers: int | None = N
             feed()
             while pending and not stopped() and (not helpers or len(pending) > LOOKAHEAD_DOCS
                                or sum(len(r.data) for _, r in pending) > LOOKAHEAD_BYTES):
-                parse_smallest()
+                if not wait_for_a_helper():
+                    parse_smallest()
                 settle(block=False)
                 feed()
         while pending and not stopped():     # the source is read: share what is left
             settle(block=False)
             feed()
-            if pending:
+            if pending and not wait_for_a_helper():
                 parse_smallest()
         if not stopped():
             settle(block=True)
@@ -253,6 +272,7 @@ class EarlyParse:
 
     def __init__(self, raws: Iterable[RawReport], limits: Limits, workers: int | None = None, **kwargs: Any):
         self._stop = threading.Event()
+        self._caller_free = threading.Event()      # set by result(): the sync's thread now waits for the parse
         self._out: list[tuple[RawReport, Outcome]] = []
         self._error: BaseException | None = None
         self._thread = threading.Thread(target=self._run, args=(raws, limits, workers), kwargs=kwargs,
@@ -261,11 +281,12 @@ class EarlyParse:
 
     def _run(self, raws: Iterable[RawReport], limits: Limits, workers: int | None, **kwargs: Any) -> None:
         try:
-            self._out = parse_all(raws, limits, workers, stop=self._stop, **kwargs)
+            self._out = parse_all(raws, limits, workers, stop=self._stop, caller_free=self._caller_free, **kwargs)
         except BaseException as exc:         # handed to the sync's thread by result()
             self._error = exc
 
     def result(self) -> list[tuple[RawReport, Outcome]]:
+        self._caller_free.set()
         self._thread.join()
         if self._error is not None:
             raise self._error
@@ -273,6 +294,7 @@ class EarlyParse:
 
     def cancel(self) -> None:
         self._stop.set()
+        self._caller_free.set()
         self._thread.join()
 
 
