@@ -50,6 +50,7 @@ from .amazon_common import (
     settled_before,
 )
 from .base import FetchRequest
+from .parsing.containers import load_json
 from .spapi import library_env_hidden
 
 ADS_API_ENDPOINT = "https://advertising-api.amazon.com"
@@ -379,7 +380,7 @@ def _payload_error(payload: Any) -> str:
 def _rows(data: bytes) -> int:
     try:
         raw = gzip.decompress(data) if data[:2] == b"\x1f\x8b" else data
-        doc = json.loads(raw.decode("utf-8-sig") or "[]")
+        doc = load_json(raw.decode("utf-8-sig") or "[]")
     except (OSError, EOFError, zlib.error, ValueError):
         return -1      # damaged: the parser reports it
     return len(doc) if isinstance(doc, list) else -1

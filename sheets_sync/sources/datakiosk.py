@@ -34,6 +34,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..frames import MARKETPLACES
+from .parsing.containers import load_json
 
 DATASET = "analytics_salesAndTraffic_2024_04_24"
 MAX_TRENDS_ASINS = 30          # child ASINs per MarketplaceAsinFilter
@@ -143,7 +144,7 @@ def parse_jsonl(data: bytes | str) -> list[dict[str, Any]]:
         if not line:
             continue
         try:
-            obj = json.loads(line)
+            obj = load_json(line)
         except ValueError:
             raise DocumentError(f"line {n} is not JSON: {line[:80]!r}") from None
         out.extend(_records(obj, n))

@@ -63,6 +63,7 @@ from .amazon_common import (
 )
 from .base import FetchRequest
 from .datakiosk import DATASET
+from .parsing.containers import load_json
 
 SP_API_ENDPOINT = "https://sellingpartnerapi-na.amazon.com"
 LWA_TOKEN_URL = "https://api.amazon.com/auth/o2/token"
@@ -722,7 +723,7 @@ def _is_empty(spec: SpReport, data: bytes, charset: str | None) -> bool:
         return len([ln for ln in text.splitlines() if ln.strip()]) <= 1
     if spec.report_type == SALES_AND_TRAFFIC.report_type:
         try:
-            doc = json.loads(text)
+            doc = load_json(text)
         except ValueError:
             return False      # damaged: let the parser say so
         return isinstance(doc, dict) and not doc.get("salesAndTrafficByDate") and not doc.get("salesAndTrafficByAsin")
