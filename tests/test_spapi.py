@@ -293,3 +293,16 @@ def test_library_environment_variables_do_not_redirect_the_client(srv, tmp_path,
 def test_credentials_repr_hides_secrets():
     creds = SpApiCredentials("app", "the-secret", "Atzr|the-token")
     assert "the-secret" not in repr(creds) and "the-token" not in repr(creds)
+
+
+def test_an_empty_sales_and_traffic_document_is_told_from_one_with_rows():
+    """A DONE report with no rows is provisional (asked again), never zero sales; a damaged document is left
+    for the parser to name; Amazon's NaN (which orjson refuses) is still read."""
+    from sheets_sync.sources.spapi import _is_empty
+
+    empty = b'{"reportSpecification": {}, "salesAndTrafficByDate": [], "salesAndTrafficByAsin": []}'
+    rows = b'{"salesAndTrafficByDate": [{"date": "2024-05-20", "trafficByDate": {"sessions": NaN}}]}'
+    assert _is_empty(SALES_AND_TRAFFIC, empty, "utf-8") and _is_empty(SALES_AND_TRAFFIC, b"\xef\xbb\xbf ", None)
+    assert not _is_empty(SALES_AND_TRAFFIC, rows, "utf-8")
+    assert not _is_empty(SALES_AND_TRAFFIC, b'{"salesAndTrafficByAsin": [', "utf-8")
+    assert _is_empty(ORDERS, b"amazon-order-id\tpurchase-date\n", "utf-8")
