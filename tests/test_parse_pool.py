@@ -181,3 +181,80 @@ def test_a_sync_that_fails_before_using_its_reports_stops_parsing_them(reports, 
     assert res.status == "failed" and res.error
     assert 0 < _SlowFolder.read < total // 2
     assert not [t for t in threading.enumerate() if t.name == "sheets-sync-parse"]
+
+
+SILENT_HELPER = (sys.executable, "-c", "import sys, time\nfrom sheets_sync.sources.parsing.pool import READY, _send, "
+                 "_receive\n_send(sys.stdout.buffer, READY)\nwhile True:\n    _receive(sys.stdin.buffer)")
+
+
+def test_cancel_stops_at_once_while_helpers_hold_documents(reports, tmp_path):
+    """A sync that fails while its helpers still hold every document (here: a helper that never answers, the
+    folder read to its end) is not kept waiting for them: cancel() returns at once, the helper is stopped."""
+    import shutil
+    import threading
+
+    two = tmp_path / "two" / "US"
+    two.mkdir(parents=True)
+    for f in sorted((reports / "US").iterdir())[:2]:     # no more than a helper holds at once
+        shutil.copy(f, two / f.name)
+
+    started = []
+    real = pool_mod._Helper.__init__
+
+    def spy(self, command, done):
+        real(self, command, done)
+        started.append(self)
+
+    pool = pytest.MonkeyPatch()
+    pool.setattr(pool_mod._Helper, "__init__", spy)
+    try:
+        early = pool_mod.EarlyParse(ReportFilesSource(two.parent).early_documents(), DEFAULT_LIMITS, 1,
+                                    min_bytes=0, command=SILENT_HELPER)
+        deadline = time.monotonic() + 10
+        while not (started and len(started[0].jobs) == 2) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert started and len(started[0].jobs) == 2, "the helper was not given both documents"
+        time.sleep(0.2)                                    # the folder is read: the parse waits on the helper
+        t0 = time.monotonic()
+        stopper = threading.Thread(target=early.cancel, daemon=True)
+        stopper.start()
+        stopper.join(5)
+        assert not stopper.is_alive(), "cancel() is still waiting for the helper"
+        assert time.monotonic() - t0 < 3
+        assert started[0].proc.poll() is not None          # the helper process is gone
+    finally:
+        pool.undo()
+
+
+def test_cancel_after_ctrl_c_in_result_waits_for_the_parse_to_stop(reports, monkeypatch):
+    """Ctrl-C while the sync waits for the parse, then the sync's cleanup cancels it: when cancel() returns, no
+    document is being parsed any more (on Python 3.11 an interrupted join() would say the thread had ended)."""
+    import signal
+    import threading
+
+    active: list[int] = [0]
+    calls: list[float] = []
+    local = pool_mod._local
+
+    def slow(raw, limits):
+        active[0] += 1
+        calls.append(time.monotonic())
+        try:
+            time.sleep(0.1)
+            return local(raw, limits)
+        finally:
+            active[0] -= 1
+
+    monkeypatch.setattr(pool_mod, "_local", slow)
+    early = pool_mod.EarlyParse(ReportFilesSource(reports).early_documents(), DEFAULT_LIMITS, 0)
+    main = threading.main_thread().ident
+    assert main is not None and threading.current_thread() is threading.main_thread()
+    timer = threading.Timer(0.3, signal.pthread_kill, (main, signal.SIGINT))   # a real Ctrl-C, to this thread
+    timer.start()
+    with pytest.raises(KeyboardInterrupt):
+        early.result()
+    early.cancel()
+    ended = time.monotonic()
+    assert active[0] == 0
+    time.sleep(0.4)
+    assert not [c for c in calls if c > ended], "documents were still parsed after cancel() returned"

@@ -180,6 +180,8 @@ def parse_all(raws: Iterable[RawReport], limits: Limits, workers: int | None = N
             helper.close()
             held = list(helper.jobs)
             helper.jobs.clear()
+            if stopped():                    # (a Ctrl-C reaches helpers too): nothing more is wanted
+                return
             log.warning("a report-parsing helper process stopped (exit code %s)%s", helper.proc.returncode,
                         f"; {', '.join(r.name for _, r in held)} parsed in the sync's own process" if held else "")
             for i, raw in held:
@@ -189,13 +191,15 @@ def parse_all(raws: Iterable[RawReport], limits: Limits, workers: int | None = N
         finish(i, raw, ReportFormatError(*got) if isinstance(got, tuple) else got)
 
     def settle(block: bool) -> None:
+        """Take what helpers have sent; with ``block``, until they hold nothing (or parsing is stopped)."""
         while True:
-            if block and not any(h.jobs for h in helpers):
+            if block and (stopped() or not any(h.jobs for h in helpers)):
                 return
             try:
-                take(*done.get(block=block))
+                take(*(done.get(timeout=0.05) if block else done.get(block=False)))
             except queue.Empty:
-                return
+                if not block:
+                    return
 
     def feed() -> None:
         """Give free helpers the largest waiting documents."""
@@ -226,9 +230,11 @@ def parse_all(raws: Iterable[RawReport], limits: Limits, workers: int | None = N
             take(*done.get(timeout=0.02))
         return True
 
+    documents = iter(raws)
     try:
-        for raw in raws:
-            if stopped():
+        while not stopped():                 # checked before each document is read, not after
+            raw = next(documents, None)
+            if raw is None:
                 break
             results.append(None)
             pending.append((len(results) - 1, raw))
@@ -273,6 +279,7 @@ class EarlyParse:
     def __init__(self, raws: Iterable[RawReport], limits: Limits, workers: int | None = None, **kwargs: Any):
         self._stop = threading.Event()
         self._caller_free = threading.Event()      # set by result(): the sync's thread now waits for the parse
+        self._finished = threading.Event()         # set by the thread itself as it ends (see cancel())
         self._out: list[tuple[RawReport, Outcome]] = []
         self._error: BaseException | None = None
         self._thread = threading.Thread(target=self._run, args=(raws, limits, workers), kwargs=kwargs,
@@ -284,18 +291,22 @@ class EarlyParse:
             self._out = parse_all(raws, limits, workers, stop=self._stop, caller_free=self._caller_free, **kwargs)
         except BaseException as exc:         # handed to the sync's thread by result()
             self._error = exc
+        finally:
+            self._finished.set()
 
     def result(self) -> list[tuple[RawReport, Outcome]]:
         self._caller_free.set()
-        self._thread.join()
+        self._finished.wait()
         if self._error is not None:
             raise self._error
         return self._out
 
     def cancel(self) -> None:
+        """Stop and wait until the thread has stopped its helpers. Waits on the thread's own event, not on
+        ``join``: on Python 3.11 a Ctrl-C that interrupts a ``join`` marks the thread stopped while it runs."""
         self._stop.set()
         self._caller_free.set()
-        self._thread.join()
+        self._finished.wait()
 
 
 def main() -> None:
