@@ -6,8 +6,9 @@ collector running, each burst triggers full collections of the whole heap (~0.1 
 the large benchmark, 5 more while computing and writing it). Those objects hold no reference cycles worth
 finding: they are freed by reference counting when the step ends. Pausing the collector for such a phase and
 resuming after is what CPython's documentation suggests; anything cyclic made meanwhile is collected at the next
-collection. A sync pauses it from start to end (its peak memory is the same either way: measured on the
-benchmark), and each report parse pauses it too (a parse outside a sync: tests, tools).
+collection. A sync pauses it while it computes, from the facts to the finished tabs (a phase that waits on no
+network, so a rate-limited Google read or write never holds it; its peak memory is the same either way, measured
+on the benchmark), and each report parse pauses it too.
 
 Pauses nest and may overlap across threads (a sync's parsing thread, two syncs in the service): the collector
 runs again when the last pause ends, and only if it was running when the first began.

@@ -100,13 +100,16 @@ def _limits(source: Source) -> Limits:
 def start_parsing(source: Source | None) -> EarlyParse | None:
     """The source's documents parsed from now on, when they do not depend on the request (see
     :meth:`Source.early_documents`): the parsing helpers work while the team tabs are read."""
-    documents = source.early_documents() if source is not None else None
-    if documents is None:
+    if source is None:
         return None
-    from .sources.parsing.pool import EarlyParse
+    from .sources.parsing.pool import EarlyParse, auto_workers
 
     limits = _limits(source)
-    return EarlyParse(documents, limits, limits.parse_workers)
+    workers = auto_workers() if limits.parse_workers is None else limits.parse_workers
+    if workers <= 0:         # no helper to keep busy: parsing on a thread would only share the sync's core
+        return None
+    documents = source.early_documents()
+    return EarlyParse(documents, limits, workers) if documents is not None else None
 
 
 def collect_batches(source: Source, request: FetchRequest, problems: list[Problem],
@@ -185,14 +188,13 @@ def sync_workbook(wb: Workbook, source: Source | None, *, period: str | None = N
     with workbook_lock(wb, lock_wait_s):
         if hasattr(wb, "remove_stale_temps"):
             wb.remove_stale_temps()   # what a killed sync left behind
-        with paused_gc():             # see sheets_sync.gc_pause: a sync is one bounded burst of allocation
-            early = start_parsing(source)
-            try:
-                return _sync_locked(wb, source, period=period, trigger=trigger, requested_by=requested_by,
-                                    now=now, template=template, progress=progress, early=early)
-            finally:
-                if early is not None:
-                    early.cancel()    # a sync that ended before its reports were used: stop parsing them
+        early = start_parsing(source)
+        try:
+            return _sync_locked(wb, source, period=period, trigger=trigger, requested_by=requested_by,
+                                now=now, template=template, progress=progress, early=early)
+        finally:
+            if early is not None:
+                early.cancel()        # a sync that ended before its reports were used: stop parsing them
 
 
 def _sync_locked(wb: Workbook, source: Source | None, *, period: str | None, trigger: str,
@@ -244,51 +246,54 @@ def _sync_locked(wb: Workbook, source: Source | None, *, period: str | None, tri
         except SheetsSyncError as exc:
             problems.append(Problem(getattr(source, "name", "source"), None, str(exc), "no reports used"))
     track("computing")
-    facts = build_facts(batches, settings, inputs.products, today=today_team)
-    problems.extend(facts.problems)
-    rows, ev = evaluate_all(inputs, facts)
-    overrides = list(ev.manual_overrides)   # the Targets rows' own (the review evaluates more with ev)
-    complete = all((d is not None and d >= settings.period.end) for d in facts.data_through.values())
-    scores = score_owners(rows, inputs.tiers, settings, complete)
-    unassigned = facts.asin[~facts.asin["in_products"]] if not facts.asin.empty else facts.asin
-    if len(unassigned):
-        names = [f"{m} {a}" for m, a in unassigned.index[:12]]
-        problems.append(Problem("Products", ", ".join(names) + (" …" if len(unassigned) > 12 else ""),
-                                f"{len(unassigned)} ASIN(s) in the reports are not in Products",
-                                "counted as tier unassigned", "warning"))
-    title = settings.definitions(facts.data_through)
-    computed = any(r.actual is not None for r in rows) or bool(batches)
-    errors = [p for p in problems if p.severity == "error"]
-    status = ("failed" if not computed else "ok with errors" if errors   # an error skipped a row or used a default
-              else "ok with warnings" if problems else "ok")
-    review = T.build_review(inputs, facts, rows, today_team, batches, ev, tables)
-    tabs: list[GeneratedTab] = [
-        T.scorecard_tab(template, scores, title, settings, review.last_period()),
-        T.attainment_tab(template, rows, title, settings, review.last_period()),
-        T.actuals_tab(template, facts, settings, title),
-        T.daily_tab(template, facts, settings, inputs.calendar, rows, title),
-    ]
-    tabs.extend(T.review_tabs(template, inputs, facts, rows, scores, tables, today_team, title, batches, ev,
-                              review=review))
-    duration = round(time.perf_counter() - t0, 3)
-    api_calls = wb.api_calls + getattr(wb, "calls_per_write", 0) + (source.api_calls if source else 0)
-    through = ", ".join(f"{m} {d.isoformat() if d else 'no data'}" for m, d in facts.data_through.items())
-    message = (f"{len(rows)} targets, {len(scores)} owners, {len(batches)} report(s); data through {through}; "
-               f"{len(errors)} error(s), {len(problems) - len(errors)} warning(s)")
-    if not computed:
-        message = "nothing could be computed: no report data and no manual actuals. " + message
-    entry = [started.isoformat().replace("+00:00", "Z"), trigger, requested_by or "", status, duration, api_calls,
-             inputs.rows_read, message]
-    detail = [["", "", "", p.severity, None, None, None, str(p)] for p in problems]
-    provisional = [f"{mk}: {ranges(sorted(days))} provisional — {store_name(mk)} may still revise these days; they are "
-                   "marked in the Daily tab and are not final figures" for mk, days in facts.provisional.items() if days]
-    pending = [f"comparisons pending: {line}" for line in getattr(source, "pending", None) or []]
-    detail += [["", "", "", "info", None, None, None, line]
-               for line in provisional + overrides + facts.coverage + pending + file_notes
-               + unaccounted_files(batches, problems, facts.coverage)]
-    previous = _generated_rows(tables.get("Sync Log"))
-    tabs.append(T.sync_log_tab(template, settings, entry, detail, previous, title))
-    shown = finish_tabs(tabs, template, settings.language, settings.attainment_cap)   # as the reader sees them
+    # Computing builds hundreds of thousands of rows, findings and cells that reference counting frees: the
+    # cyclic collector is paused for this phase only, which waits on no network (see gc_pause).
+    with paused_gc():
+        facts = build_facts(batches, settings, inputs.products, today=today_team)
+        problems.extend(facts.problems)
+        rows, ev = evaluate_all(inputs, facts)
+        overrides = list(ev.manual_overrides)   # the Targets rows' own (the review evaluates more with ev)
+        complete = all((d is not None and d >= settings.period.end) for d in facts.data_through.values())
+        scores = score_owners(rows, inputs.tiers, settings, complete)
+        unassigned = facts.asin[~facts.asin["in_products"]] if not facts.asin.empty else facts.asin
+        if len(unassigned):
+            names = [f"{m} {a}" for m, a in unassigned.index[:12]]
+            problems.append(Problem("Products", ", ".join(names) + (" …" if len(unassigned) > 12 else ""),
+                                    f"{len(unassigned)} ASIN(s) in the reports are not in Products",
+                                    "counted as tier unassigned", "warning"))
+        title = settings.definitions(facts.data_through)
+        computed = any(r.actual is not None for r in rows) or bool(batches)
+        errors = [p for p in problems if p.severity == "error"]
+        status = ("failed" if not computed else "ok with errors" if errors   # an error skipped a row or used a default
+                  else "ok with warnings" if problems else "ok")
+        review = T.build_review(inputs, facts, rows, today_team, batches, ev, tables)
+        tabs: list[GeneratedTab] = [
+            T.scorecard_tab(template, scores, title, settings, review.last_period()),
+            T.attainment_tab(template, rows, title, settings, review.last_period()),
+            T.actuals_tab(template, facts, settings, title),
+            T.daily_tab(template, facts, settings, inputs.calendar, rows, title),
+        ]
+        tabs.extend(T.review_tabs(template, inputs, facts, rows, scores, tables, today_team, title, batches, ev,
+                                  review=review))
+        duration = round(time.perf_counter() - t0, 3)
+        api_calls = wb.api_calls + getattr(wb, "calls_per_write", 0) + (source.api_calls if source else 0)
+        through = ", ".join(f"{m} {d.isoformat() if d else 'no data'}" for m, d in facts.data_through.items())
+        message = (f"{len(rows)} targets, {len(scores)} owners, {len(batches)} report(s); data through {through}; "
+                   f"{len(errors)} error(s), {len(problems) - len(errors)} warning(s)")
+        if not computed:
+            message = "nothing could be computed: no report data and no manual actuals. " + message
+        entry = [started.isoformat().replace("+00:00", "Z"), trigger, requested_by or "", status, duration, api_calls,
+                 inputs.rows_read, message]
+        detail = [["", "", "", p.severity, None, None, None, str(p)] for p in problems]
+        provisional = [f"{mk}: {ranges(sorted(days))} provisional — {store_name(mk)} may still revise these days; they are "
+                       "marked in the Daily tab and are not final figures" for mk, days in facts.provisional.items() if days]
+        pending = [f"comparisons pending: {line}" for line in getattr(source, "pending", None) or []]
+        detail += [["", "", "", "info", None, None, None, line]
+                   for line in provisional + overrides + facts.coverage + pending + file_notes
+                   + unaccounted_files(batches, problems, facts.coverage)]
+        previous = _generated_rows(tables.get("Sync Log"))
+        tabs.append(T.sync_log_tab(template, settings, entry, detail, previous, title))
+        shown = finish_tabs(tabs, template, settings.language, settings.attainment_cap)   # as the reader sees them
     fit = getattr(wb, "fit_tabs", None)   # History over the backend's limits: its oldest as-of dates go
     trimmed = fit(shown) if fit is not None else []
     if trimmed:   # the same dates out of the computed History, then shown again (its owner-score block too)

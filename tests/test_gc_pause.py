@@ -62,26 +62,32 @@ def test_overlapping_pauses_in_two_threads_resume_the_collector_only_when_both_e
         gc.enable()
 
 
-def test_a_sync_runs_with_the_collector_paused_and_restores_it(tmp_path):
+def test_a_sync_computes_with_the_collector_paused_and_writes_with_it_running(tmp_path, monkeypatch):
+    """Paused for the computing phase only: writing a workbook may wait on the network (a Google sheet's rate
+    limit), and the collector must not stay off for the whole process meanwhile. (While the team tabs are read,
+    the parsing thread pauses it per report, so the read is not checked here.)"""
     import datetime as dt
 
+    import sheets_sync.sync as sync_mod
     from sheets_sync.periods import parse_period
     from sheets_sync.sheets.xlsx import XlsxWorkbook
+    from sheets_sync.sources.files import ReportFilesSource
     from sheets_sync.sources.samples import write_demo_reports
-    from sheets_sync.sync import init_workbook, sync_workbook
 
-    states: list[bool] = []
+    states: list[tuple[str, bool]] = []
 
     class Watched(XlsxWorkbook):
         def write_tabs(self, tabs):
-            states.append(gc.isenabled())
+            states.append(("write", gc.isenabled()))
             return super().write_tabs(tabs)
 
+    facts = sync_mod.build_facts
+    monkeypatch.setattr(sync_mod, "build_facts", lambda *a, **k: states.append(("compute", gc.isenabled()))
+                        or facts(*a, **k))
     wb = Watched(tmp_path / "wb.xlsx")
-    init_workbook(wb, today=dt.date(2026, 10, 1))
+    sync_mod.init_workbook(wb, today=dt.date(2026, 10, 1))
     write_demo_reports(tmp_path / "reports", parse_period("2026-10"), {"US": dt.date(2026, 10, 12)}, seed=3)
-    from sheets_sync.sources.files import ReportFilesSource
-
-    res = sync_workbook(wb, ReportFilesSource(tmp_path / "reports"), period="2026-10")
+    states.clear()
+    res = sync_mod.sync_workbook(wb, ReportFilesSource(tmp_path / "reports"), period="2026-10")
     assert res.status.startswith("ok")
-    assert states == [False] and gc.isenabled()
+    assert states == [("compute", False), ("write", True)] and gc.isenabled()
