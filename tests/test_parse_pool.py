@@ -258,3 +258,16 @@ def test_cancel_after_ctrl_c_in_result_waits_for_the_parse_to_stop(reports, monk
     assert active[0] == 0
     time.sleep(0.4)
     assert not [c for c in calls if c > ended], "documents were still parsed after cancel() returned"
+
+
+def test_a_sync_parses_early_only_when_a_helper_can_work(reports):
+    """No helper (limits.parse_workers 0, or one core): the sync parses in its own thread after reading the
+    workbook, not on a second thread that would only share its core; with a helper it starts at once."""
+    from sheets_sync.sources.parsing.containers import Limits
+    from sheets_sync.sync import start_parsing
+
+    assert start_parsing(ReportFilesSource(reports, Limits(parse_workers=0))) is None
+    assert start_parsing(None) is None
+    early = start_parsing(ReportFilesSource(reports, Limits(parse_workers=1)))
+    assert isinstance(early, pool_mod.EarlyParse)
+    early.cancel()
