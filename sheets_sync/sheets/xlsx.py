@@ -73,17 +73,12 @@ LANDING_TAB = "Scorecard"  # the tab a manager lands on when the workbook opens
 
 
 def _cell_value(v: Any) -> Any:
-    t = type(v)
-    if t is str:                 # most cells: text, or a number (below)
+    if isinstance(v, str):       # most cells: text or a number, tested first
         return v or None
-    if t is float:
+    if isinstance(v, float):
         return int(v) if v.is_integer() and abs(v) < 2**53 else v
-    if v == "" and isinstance(v, str):
-        return None
     if isinstance(v, dt.datetime) and v.time() == dt.time(0):
         return v.date()
-    if isinstance(v, float) and v.is_integer() and abs(v) < 2**53:
-        return int(v)
     return v
 
 
