@@ -33,12 +33,9 @@ class ReportFilesSource(Source):
         self.notes: list[str] = []          # files deliberately not read (info lines in the Sync Log)
 
     def collect(self, request: FetchRequest) -> Iterator[RawReport]:
-        return self._documents()
+        return self.early_documents()     # every file of the folder, whatever the period
 
     def early_documents(self) -> Iterator[RawReport]:
-        return self._documents()     # every file of the folder, whatever the period
-
-    def _documents(self) -> Iterator[RawReport]:
         if not self.root.is_dir():
             raise ConfigError(f"{self.root}: reports folder not found (expected {self.root}/US/ and {self.root}/MX/)")
         real_root = self.root.resolve()
