@@ -102,14 +102,13 @@ def start_parsing(source: Source | None) -> EarlyParse | None:
     :meth:`Source.early_documents`): the parsing helpers work while the team tabs are read."""
     if source is None:
         return None
-    from .sources.parsing.pool import EarlyParse, auto_workers
+    from .sources.parsing.pool import EarlyParse, helpers_wanted
 
     limits = _limits(source)
-    workers = auto_workers() if limits.parse_workers is None else limits.parse_workers
-    if workers <= 0:         # no helper to keep busy: parsing on a thread would only share the sync's core
+    if not helpers_wanted(limits.parse_workers):   # no helper to keep busy: a thread would only share the core
         return None
     documents = source.early_documents()
-    return EarlyParse(documents, limits, workers) if documents is not None else None
+    return EarlyParse(documents, limits, limits.parse_workers) if documents is not None else None
 
 
 def collect_batches(source: Source, request: FetchRequest, problems: list[Problem],

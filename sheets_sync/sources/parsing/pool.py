@@ -55,6 +55,11 @@ def auto_workers() -> int:
     return max(0, min((os.cpu_count() or 1) - 1, MAX_AUTO_WORKERS))
 
 
+def helpers_wanted(workers: int | None) -> int:
+    """Helper processes for a ``limits.parse_workers`` value: None is :func:`auto_workers`."""
+    return auto_workers() if workers is None else max(0, workers)
+
+
 def _send(fh: IO[bytes], obj: Any) -> None:
     data = pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL)
     fh.write(_LEN.pack(len(data)))
@@ -91,7 +96,8 @@ LOOKAHEAD_BYTES = 128 << 20
 class _Helper:
     """One helper process, the thread that feeds it documents and the thread that reads its results (in the
     order it was given the documents). It takes no document until it says it is ready (its imports take a
-    moment; documents are parsed in the sync's own process meanwhile)."""
+    moment; meanwhile documents are parsed in the sync's own process, or wait while the sync reads its
+    workbook)."""
 
     def __init__(self, command: Sequence[str], done: queue.Queue):
         self.proc = subprocess.Popen(list(command), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
@@ -160,7 +166,7 @@ def parse_all(raws: Iterable[RawReport], limits: Limits, workers: int | None = N
 
     Up to :data:`LOOKAHEAD_DOCS` documents are read ahead; helpers are given the largest of them, the sync's
     own process parses the smallest, so a large orders file waits for a helper rather than for the end."""
-    wanted = auto_workers() if workers is None else max(0, workers)
+    wanted = helpers_wanted(workers)
     results: list[tuple[RawReport, Outcome] | None] = []
     done: queue.Queue = queue.Queue()
     helpers: list[_Helper] = []
