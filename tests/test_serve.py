@@ -53,3 +53,30 @@ def test_serve_stops_cleanly(tmp_path, how, settle_s):
     time.sleep(0.5)
     left = subprocess.run(["pgrep", "-s", str(proc.pid)], capture_output=True, text=True)
     assert left.stdout.strip() == "", left.stdout
+
+
+def test_a_ctrl_c_while_a_worker_builds_the_app_waits_until_it_is_built():
+    """Ctrl-C may reach a gunicorn worker while it builds the app (which starts threads): the signal is
+    handled once the app is built, not inside it (where it broke a lock and failed the worker's boot)."""
+    import threading
+
+    from webhook.serve import _App
+
+    events: list[str] = []
+
+    def factory():
+        os.kill(os.getpid(), signal.SIGINT)          # arrives while the app is being built
+        t = threading.Thread(target=lambda: None)
+        t.start()
+        t.join()
+        time.sleep(0.05)
+        events.append("built")
+        return object()
+
+    before = signal.signal(signal.SIGINT, lambda *a: events.append("ctrl-c"))
+    try:
+        _App(factory, {}).load()
+        time.sleep(0.05)
+    finally:
+        signal.signal(signal.SIGINT, before)
+    assert events == ["built", "ctrl-c"]

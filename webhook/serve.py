@@ -14,6 +14,7 @@ import logging
 import os
 import pickle
 import secrets
+import signal
 import subprocess
 import sys
 from dataclasses import replace
@@ -40,7 +41,21 @@ class _App(BaseApplication):
                 self.cfg.set(key, value)
 
     def load(self) -> Any:
-        return self._factory()
+        """Build the app in a gunicorn worker with Ctrl-C and the master's quit signal held back until it is
+        built. Building starts threads (the job store's checkpointer); a quit handler's ``sys.exit`` raised
+        inside a lock's bookkeeping surfaced as ``RuntimeError: release unlocked lock``, gunicorn took the worker
+        for one that cannot boot (exit 3) and the whole server stopped with an error. Meanwhile such a signal is
+        only noted; once the app is built it is raised again for the worker's own handler (which exits 0).
+        (Noted by a Python handler, not blocked: a blocked signal would go to a native thread numpy started.)"""
+        noted: list[int] = []
+        held = {sig: signal.signal(sig, lambda n, _frame: noted.append(n)) for sig in (signal.SIGINT, signal.SIGQUIT)}
+        try:
+            return self._factory()
+        finally:
+            for sig, handler in held.items():
+                signal.signal(sig, handler)
+            for sig in dict.fromkeys(noted):
+                signal.raise_signal(sig)
 
 
 def dev_secret(config: Config) -> Config:
