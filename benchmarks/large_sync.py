@@ -185,7 +185,7 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=3, help="runs of floor and sync (the fastest of each counts)")
     ap.add_argument("--google", action="store_true", help="sync into a Google Sheet on the strict local server")
     args = ap.parse_args()
-    from sheets_sync.sources.samples import write_large_workload
+    from sheets_sync.samples.amazon import write_large_workload
 
     root = Path(args.keep) if args.keep else Path(tempfile.mkdtemp(prefix="sheets-sync-bench-"))
     reports, workbook = root / "reports", root / "team.xlsx"

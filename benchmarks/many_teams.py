@@ -128,7 +128,7 @@ def main() -> None:
 
     from sheets_sync.cli import demo_period
     from sheets_sync.jobs import make_queue
-    from sheets_sync.sources.samples import write_demo_reports
+    from sheets_sync.samples.amazon import write_demo_reports
 
     tmp = Path(tempfile.mkdtemp(prefix="many-teams-"))
     reports = tmp / "reports"

@@ -23,8 +23,8 @@ from pathlib import Path
 import pandas as pd
 
 from sheets_sync.frames import RawReport
+from sheets_sync.samples.amazon import write_large_workload
 from sheets_sync.sources.parsing import parse_report
-from sheets_sync.sources.samples import write_large_workload
 
 
 def timed(fn) -> float:

@@ -32,10 +32,10 @@ from pathlib import Path
 os.environ.setdefault("HTTPS_PROXY", "http://127.0.0.1:9")      # nothing may leave 127.0.0.1
 
 from sheets_sync import render as T
+from sheets_sync.samples.amazon import write_large_workload
 from sheets_sync.sheets.base import GeneratedTab
 from sheets_sync.sheets.google import GoogleWorkbook, InProcessPacer, RetryPolicy
 from sheets_sync.sources.files import ReportFilesSource
-from sheets_sync.sources.samples import write_large_workload
 from sheets_sync.sync import init_workbook, sync_workbook
 from sheets_sync.template import TEAM_TABS, load_template
 from sheets_sync.testing.sheets_server import SID, FakeSheetsServer, Limits

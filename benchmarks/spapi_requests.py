@@ -31,10 +31,10 @@ import tempfile
 import time
 from pathlib import Path
 
+from sheets_sync.samples.amazon import load_products
 from sheets_sync.sources.amazon import open_amazon_source
 from sheets_sync.sources.amazon_common import LocalBudget
 from sheets_sync.sources.base import FetchRequest
-from sheets_sync.sources.samples import load_products
 from sheets_sync.testing.amazon_server import (
     AmazonServer,
     VirtualClock,

@@ -179,7 +179,7 @@ def drain(tmp: Path, seconds: float, jobs: int, stand_in: bool) -> tuple[float, 
         sync_fn, what = stand_in_sync, "stand-in: 100 KB atomic write"
     else:
         from sheets_sync.cli import demo_period
-        from sheets_sync.sources.samples import write_demo_reports
+        from sheets_sync.samples.amazon import write_demo_reports
         from sheets_sync.sync import init_workbook, open_workbook
 
         p = demo_period(dt.date.today())

@@ -23,10 +23,10 @@ from pathlib import Path
 import openpyxl
 
 from sheets_sync.cli import demo_period
+from sheets_sync.samples.amazon import write_demo_reports
 from sheets_sync.sheets.base import GeneratedTab, Workbook, WriteStats
 from sheets_sync.sheets.xlsx import XlsxWorkbook, _render_generated
 from sheets_sync.sources.files import ReportFilesSource
-from sheets_sync.sources.samples import write_demo_reports
 from sheets_sync.sync import init_workbook, sync_workbook
 
 TABS = ("Scorecard", "Attainment", "Commentary")

@@ -133,7 +133,7 @@ def demo_period(today: dt.date):
 
 
 def cmd_demo(args: argparse.Namespace, config: Config) -> int:
-    from .sources.samples import write_demo_reports
+    from .samples.amazon import write_demo_reports
 
     out = Path(args.out)
     reports = Path(args.reports) if args.reports else out.with_name(out.stem + "-reports")
@@ -149,7 +149,7 @@ def cmd_demo(args: argparse.Namespace, config: Config) -> int:
     prior = period.previous(1)
     before = write_demo_reports(reports, prior, {"US": prior.end, "MX": prior.end}, seed=args.seed + 1)
     summary = write_demo_reports(reports, period, {"US": through, "MX": through}, seed=args.seed)
-    from .sources.ml_samples import add_demo_rows, mlm_dataset, write_mlm_files  # the Mercado Libre store
+    from .samples.mercadolibre import add_demo_rows, mlm_dataset, write_mlm_files  # the Mercado Libre store
 
     ml_files = [*write_mlm_files(reports / "MLM", mlm_dataset(prior, prior.end, seed=args.seed + 1)),
                 *write_mlm_files(reports / "MLM", mlm_dataset(period, through, seed=args.seed))]

@@ -25,8 +25,8 @@ from webhook_fixtures import CLIENT_ID, ROOT, LiveServer, certs_server, http, mi
 from sheets_sync.config import load_config
 from sheets_sync.periods import parse_period
 from sheets_sync.registry import open_registry
+from sheets_sync.samples.amazon import write_demo_reports
 from sheets_sync.sheets.google import GoogleWorkbook, RetryPolicy
-from sheets_sync.sources.samples import write_demo_reports
 from sheets_sync.sync import open_source, sync_workbook
 from sheets_sync.template import load_template
 

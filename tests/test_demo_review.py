@@ -9,9 +9,9 @@ import pytest
 
 from sheets_sync.cli import demo_period
 from sheets_sync.kpis import label
+from sheets_sync.samples.amazon import write_demo_reports
 from sheets_sync.sheets.xlsx import XlsxWorkbook
 from sheets_sync.sources.files import ReportFilesSource
-from sheets_sync.sources.samples import write_demo_reports
 from sheets_sync.sync import init_workbook, sync_workbook
 
 NOW = dt.datetime(2026, 12, 1, 18, 0, tzinfo=dt.UTC)

@@ -70,9 +70,9 @@ def test_a_sync_computes_with_the_collector_paused_and_writes_with_it_running(tm
 
     import sheets_sync.sync as sync_mod
     from sheets_sync.periods import parse_period
+    from sheets_sync.samples.amazon import write_demo_reports
     from sheets_sync.sheets.xlsx import XlsxWorkbook
     from sheets_sync.sources.files import ReportFilesSource
-    from sheets_sync.sources.samples import write_demo_reports
 
     states: list[tuple[str, bool]] = []
 

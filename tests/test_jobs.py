@@ -441,7 +441,7 @@ def test_job_json_roundtrip(tmp_path):
 def make_demo_workbook(tmp_path: Path, name: str = "demo") -> tuple[WorkbookConfig, str]:
     """A demo workbook (team tabs seeded) and its sample reports, as ``sheets-sync demo`` makes them."""
     from sheets_sync.cli import demo_period
-    from sheets_sync.sources.samples import write_demo_reports
+    from sheets_sync.samples.amazon import write_demo_reports
     from sheets_sync.sync import init_workbook, open_workbook
 
     period = demo_period(dt.date.today())

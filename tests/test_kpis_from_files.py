@@ -18,8 +18,8 @@ import json
 import pytest
 from builders import A1, settings, tables
 
+from sheets_sync.samples import amazon as samples
 from sheets_sync.sheets.memory import MemoryWorkbook
-from sheets_sync.sources import samples
 from sheets_sync.sources.files import ReportFilesSource
 from sheets_sync.sync import sync_workbook
 

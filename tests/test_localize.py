@@ -16,11 +16,11 @@ from sheets_sync.inputs import SETTING_KEYS, read_inputs
 from sheets_sync.kpis import CATALOG
 from sheets_sync.localize import display_width, finish_tabs, labels, translator
 from sheets_sync.periods import parse_period
+from sheets_sync.samples.amazon import write_demo_reports
 from sheets_sync.sheets.base import STATUS_COLOURS, ChartIntent, GeneratedTab
 from sheets_sync.sheets.google import _content_requests, _seed_requests
 from sheets_sync.sheets.xlsx import XlsxWorkbook
 from sheets_sync.sources.files import ReportFilesSource
-from sheets_sync.sources.samples import write_demo_reports
 from sheets_sync.sync import init_workbook, sync_workbook
 from sheets_sync.template import GENERATED_TABS, load_template
 from sheets_sync.testing.sheets_server import SID

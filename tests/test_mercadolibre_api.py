@@ -13,11 +13,11 @@ from builders import PRODUCTS_HEADER, TARGETS_HEADER, settings, tables
 
 from sheets_sync.errors import ConfigError
 from sheets_sync.periods import parse_period
+from sheets_sync.samples.mercadolibre import ADVERTISER_ID, LISTINGS, mlm_dataset, write_mlm_files
 from sheets_sync.sheets.memory import MemoryWorkbook
 from sheets_sync.sources.base import FetchRequest
 from sheets_sync.sources.files import ReportFilesSource
 from sheets_sync.sources.mercadolibre import open_mercadolibre_source
-from sheets_sync.sources.ml_samples import ADVERTISER_ID, LISTINGS, mlm_dataset, write_mlm_files
 from sheets_sync.sync import sync_workbook
 from sheets_sync.testing.mercadolibre_server import (
     CLIENT_ID,

@@ -17,9 +17,9 @@ from sheets_sync.compute.actuals import build_facts
 from sheets_sync.frames import RawReport
 from sheets_sync.inputs import read_inputs
 from sheets_sync.periods import parse_period
+from sheets_sync.samples.mercadolibre import VENTAS_HEADER, mlm_dataset, truth, write_mlm_files
 from sheets_sync.sources.base import FetchRequest
 from sheets_sync.sources.files import ReportFilesSource
-from sheets_sync.sources.ml_samples import VENTAS_HEADER, mlm_dataset, truth, write_mlm_files
 from sheets_sync.sources.parsing import parse_report
 from sheets_sync.sync import collect_batches
 

@@ -14,10 +14,10 @@ from sheets_sync.compute.actuals import build_facts
 from sheets_sync.compute.attainment import evaluate_all
 from sheets_sync.compute.review import Review
 from sheets_sync.inputs import read_inputs
+from sheets_sync.samples.amazon import write_demo_reports
+from sheets_sync.samples.mercadolibre import add_demo_rows, mlm_dataset, write_mlm_files
 from sheets_sync.sheets.xlsx import XlsxWorkbook
 from sheets_sync.sources.files import ReportFilesSource
-from sheets_sync.sources.ml_samples import add_demo_rows, mlm_dataset, write_mlm_files
-from sheets_sync.sources.samples import write_demo_reports
 from sheets_sync.sync import init_workbook, sync_workbook
 from sheets_sync.template import load_template
 

@@ -11,11 +11,11 @@ from builders import PRODUCTS_HEADER, TARGETS_HEADER, products, settings, tables
 
 from sheets_sync.config import WorkbookConfig
 from sheets_sync.periods import parse_period
+from sheets_sync.samples.mercadolibre import ADVERTISER_ID, LISTINGS, mlm_dataset
 from sheets_sync.sheets.memory import MemoryWorkbook
 from sheets_sync.sources.amazon import open_amazon_source
 from sheets_sync.sources.combined import CombinedSource
 from sheets_sync.sources.mercadolibre import open_mercadolibre_source
-from sheets_sync.sources.ml_samples import ADVERTISER_ID, LISTINGS, mlm_dataset
 from sheets_sync.sync import open_source, sync_workbook
 from sheets_sync.testing.amazon_server import (
     AmazonServer,

@@ -15,12 +15,12 @@ import pytest
 from sheets_sync.config import ConfigError, load_config
 from sheets_sync.errors import ReportFormatError
 from sheets_sync.periods import parse_period
+from sheets_sync.samples.amazon import write_demo_reports
 from sheets_sync.sources.base import FetchRequest
 from sheets_sync.sources.files import ReportFilesSource
 from sheets_sync.sources.parsing import DEFAULT_LIMITS
 from sheets_sync.sources.parsing import pool as pool_mod
 from sheets_sync.sources.parsing.pool import parse_all
-from sheets_sync.sources.samples import write_demo_reports
 
 PERIOD = parse_period("2026-10")
 REQUEST = FetchRequest(PERIOD.start, PERIOD.end, ("US", "MX"))

@@ -14,8 +14,8 @@ import pytest
 
 from sheets_sync.frames import RawReport
 from sheets_sync.periods import parse_period
+from sheets_sync.samples.amazon import write_demo_reports
 from sheets_sync.sources.parsing import parse_report
-from sheets_sync.sources.samples import write_demo_reports
 
 MODELS = Path(__file__).resolve().parent / "fixtures" / "amazon-models"
 

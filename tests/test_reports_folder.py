@@ -22,10 +22,10 @@ import pytest
 
 from sheets_sync.frames import RawReport
 from sheets_sync.periods import parse_period
+from sheets_sync.samples.amazon import write_demo_reports
 from sheets_sync.sheets.xlsx import XlsxWorkbook
 from sheets_sync.sources.files import ReportFilesSource
 from sheets_sync.sources.parsing import Limits, parse_report
-from sheets_sync.sources.samples import write_demo_reports
 from sheets_sync.sync import init_workbook, sync_workbook
 
 MODELS = Path(__file__).resolve().parent / "fixtures" / "amazon-models"

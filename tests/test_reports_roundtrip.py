@@ -13,8 +13,8 @@ import pytest
 
 from sheets_sync.frames import FAMILIES, RawReport
 from sheets_sync.periods import parse_period, seeded_events
+from sheets_sync.samples.amazon import load_products, write_demo_reports, write_large_workload
 from sheets_sync.sources.parsing import parse_report
-from sheets_sync.sources.samples import load_products, write_demo_reports, write_large_workload
 
 PERIOD = parse_period("2026-11")
 THROUGH = {"US": dt.date(2026, 11, 30), "MX": dt.date(2026, 11, 28)}

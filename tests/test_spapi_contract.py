@@ -104,9 +104,9 @@ def test_cached_documents_parse_the_same_as_fresh_ones(tmp_path):
 
 
 def test_demo_sample_reports_served_by_the_api_parse_the_same(tmp_path):
-    """The shared demo data set (sheets_sync.sources.samples), served document by document by the local Amazon."""
+    """The shared demo data set (sheets_sync.samples.amazon), served document by document by the local Amazon."""
     from sheets_sync.periods import parse_period
-    from sheets_sync.sources.samples import write_demo_reports
+    from sheets_sync.samples.amazon import write_demo_reports
 
     start, end, today = dt.date(2024, 5, 1), dt.date(2024, 5, 28), dt.date(2024, 6, 20)   # all days settled
     root = tmp_path / "reports"

@@ -45,7 +45,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from sheets_sync.sources import samples
+from sheets_sync.samples import amazon as samples
 
 from .served import ServedInThread
 

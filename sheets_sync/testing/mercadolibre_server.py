@@ -1,5 +1,5 @@
 """A local Mercado Libre for tests: OAuth2 token endpoint and the REST API the Mercado Libre source uses, on
-127.0.0.1 (``ThreadingHTTPServer``), serving one :func:`sheets_sync.sources.ml_samples.mlm_dataset`.
+127.0.0.1 (``ThreadingHTTPServer``), serving one :func:`sheets_sync.samples.mercadolibre.mlm_dataset`.
 
 As strict as the real API where the source depends on it:
 
@@ -30,7 +30,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from ..sources.ml_samples import (
+from ..samples.mercadolibre import (
     ADVERTISER_ID,
     LISTINGS,
     SELLER_ID,
