@@ -414,16 +414,16 @@ def test_request_budget_must_stay_below_googles_hard_limit(sa, server):
 
 
 def test_rows_are_kept_only_when_the_sheet_would_hold_the_same_cells():
-    from sheets_sync.sheets.google import _align, _same_row
+    from sheets_sync.sheets.google.planner import align, same_row
 
     day = dt.date(2026, 11, 2)
     serial = (day - dt.date(1899, 12, 30)).days
-    assert _same_row(["a", day, 2.0, None, "x"], ["a", serial, 2, "", "x"])      # as read back vs as computed
-    assert _same_row(["a", ""], ["a"])                                             # trailing empties
-    assert not _same_row(["a", 1], ["a", True])                                   # a number is not a boolean
-    assert not _same_row(["a", "1"], ["a", 1])
+    assert same_row(["a", day, 2.0, None, "x"], ["a", serial, 2, "", "x"])      # as read back vs as computed
+    assert same_row(["a", ""], ["a"])                                             # trailing empties
+    assert not same_row(["a", 1], ["a", True])                                   # a number is not a boolean
+    assert not same_row(["a", "1"], ["a", 1])
     old = [["x", 1], ["y", 2], ["z", 3]]
-    assert _align(old, [["y", 2], ["z", 3], ["w", 4]]) == (1, 0, 2)               # dropped at the top, appended
-    assert _align(old, [["new", 0], ["x", 1], ["y", 2]]) == (0, 1, 2)             # inserted at the top
-    assert _align(old, [["x", True], ["y", 2]]) == (0, 0, 0)     # no run starts at the top: rewritten whole
-    assert _align(old, [["q", 9]]) == (0, 0, 0)
+    assert align(old, [["y", 2], ["z", 3], ["w", 4]]) == (1, 0, 2)               # dropped at the top, appended
+    assert align(old, [["new", 0], ["x", 1], ["y", 2]]) == (0, 1, 2)             # inserted at the top
+    assert align(old, [["x", True], ["y", 2]]) == (0, 0, 0)     # no run starts at the top: rewritten whole
+    assert align(old, [["q", 9]]) == (0, 0, 0)
