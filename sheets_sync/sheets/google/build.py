@@ -12,6 +12,7 @@ import datetime as dt
 import decimal
 import zlib
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from ...errors import TemplateError
@@ -288,9 +289,24 @@ def check_writable(tabs: Sequence[GeneratedTab], spec: Callable[[str], Any]) -> 
                 raise TemplateError(f"{t.name}: chart kind {ch.kind!r} is not one of {', '.join(CHART_TYPES)}")
 
 
-def tab_requests(tab: GeneratedTab, meta: Meta, used_ids: set[int] | None = None) -> list[dict[str, Any]]:
-    """The requests that make ``tab`` what it should be: added when missing, else cleared (our rules, charts and
-    protection deleted) and resized; then its cells, formats, widths, colours, charts and protection."""
+@dataclass
+class TabWrite:
+    """The requests that make one generated tab what it should be, in two parts.
+
+    ``prepare`` only removes: sheets-sync's rules, charts and protection, the old cells, and the rows and columns
+    the tab no longer needs. ``fill`` only adds: the tab (when missing) or its new rows and columns, then cells,
+    formats, widths, colours, charts and protection. A write sends every tab's ``prepare`` before any tab's
+    ``fill``, so mid-way the spreadsheet never holds more cells than before or after the write: Google checks
+    the cell limit after each request of a batchUpdate, not only at its end."""
+
+    sheet_id: int
+    prepare: list[dict[str, Any]]
+    fill: list[dict[str, Any]]
+
+
+def tab_requests(tab: GeneratedTab, meta: Meta, used_ids: set[int] | None = None) -> TabWrite:
+    """The :class:`TabWrite` of ``tab``: added when missing, else cleared (our rules, charts and protection
+    deleted) and resized; then its cells, formats, widths, colours, charts and protection."""
     existing = meta.sheets.get(tab.name)
     if existing is None and (other := meta.similar(tab.name)):
         raise TemplateError(f"a tab named {other!r} exists where sheets-sync writes {tab.name!r}: rename it "
@@ -299,30 +315,39 @@ def tab_requests(tab: GeneratedTab, meta: Meta, used_ids: set[int] | None = None
         raise TemplateError(f"{tab.name!r} is not a grid tab (a chart sheet?); delete it so sheets-sync can "
                             "recreate it")
     n_rows, n_cols = grid_size(tab)
-    reqs: list[dict[str, Any]] = []
+    H = GENERATED_HEADER_ROW
+    prepare: list[dict[str, Any]] = []
+    fill: list[dict[str, Any]] = []
     if existing is None:
         used = used_ids if used_ids is not None else {s.sheet_id for s in meta.sheets.values()}
         sid = new_sheet_id(tab.name, used)
-        reqs.append({"addSheet": {"properties": {
+        fill.append({"addSheet": {"properties": {
             "sheetId": sid, "title": tab.name, "sheetType": "GRID",
-            "gridProperties": {"rowCount": n_rows, "columnCount": n_cols,
-                               "frozenRowCount": GENERATED_HEADER_ROW}}}})
+            "gridProperties": {"rowCount": n_rows, "columnCount": n_cols, "frozenRowCount": H}}}})
     else:
         sid = existing.sheet_id
-        reqs.extend({"deleteProtectedRange": {"protectedRangeId": p}} for p in existing.our_protections)
-        reqs.extend({"deleteEmbeddedObject": {"objectId": c}} for c in existing.charts)
-        reqs.extend({"deleteConditionalFormatRule": {"sheetId": sid, "index": 0}}
-                    for _ in range(existing.conditional_formats))
-        reqs.append({"unmergeCells": {"range": {"sheetId": sid}}})
-        reqs.append({"updateCells": {"range": {"sheetId": sid}, "fields": "*"}})     # values, formats, notes
-        reqs.append({"updateSheetProperties": {
-            "properties": {"sheetId": sid, "gridProperties": {
-                "rowCount": n_rows, "columnCount": n_cols, "frozenRowCount": GENERATED_HEADER_ROW,
-                "frozenColumnCount": 0}},
-            "fields": "gridProperties.rowCount,gridProperties.columnCount,gridProperties.frozenRowCount,"
-                      "gridProperties.frozenColumnCount"}})
-    reqs.extend(content_requests(tab, sid, n_rows))
+        prepare.extend({"deleteProtectedRange": {"protectedRangeId": p}} for p in existing.our_protections)
+        prepare.extend({"deleteEmbeddedObject": {"objectId": c}} for c in existing.charts)
+        prepare.extend({"deleteConditionalFormatRule": {"sheetId": sid, "index": 0}}
+                       for _ in range(existing.conditional_formats))
+        prepare.append({"unmergeCells": {"range": {"sheetId": sid}}})
+        prepare.append({"updateCells": {"range": {"sheetId": sid}, "fields": "*"}})     # values, formats, notes
+        rows, cols = min(n_rows, existing.rows), min(n_cols, existing.cols)
+        if (rows, cols) != (existing.rows, existing.cols):
+            prepare.append(resize_request(sid, rows, cols, frozen=rows > H))
+        fill.append(resize_request(sid, n_rows, n_cols, frozen=True))
+    fill.extend(content_requests(tab, sid, n_rows))
     if tab.protected:
-        reqs.append({"addProtectedRange": {"protectedRange": {
+        fill.append({"addProtectedRange": {"protectedRange": {
             "range": {"sheetId": sid}, "description": PROTECTION_DESCRIPTION, "warningOnly": True}}})
-    return reqs
+    return TabWrite(sid, prepare, fill)
+
+
+def resize_request(sid: int, rows: int, cols: int, *, frozen: bool) -> dict[str, Any]:
+    """A tab's grid to rows × cols (and, with ``frozen``, the header rows frozen, no frozen column)."""
+    grid: dict[str, int] = {"rowCount": rows, "columnCount": cols}
+    fields = "gridProperties.rowCount,gridProperties.columnCount"
+    if frozen:
+        grid.update(frozenRowCount=GENERATED_HEADER_ROW, frozenColumnCount=0)
+        fields += ",gridProperties.frozenRowCount,gridProperties.frozenColumnCount"
+    return {"updateSheetProperties": {"properties": {"sheetId": sid, "gridProperties": grid}, "fields": fields}}

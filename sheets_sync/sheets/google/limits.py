@@ -5,6 +5,16 @@
   dates (never the newest) when History is what makes it not fit.
 * 50,000 characters per cell: :func:`truncate` cuts longer text with a marker and a warning.
 * 10,485,760 bytes per request body (Google's hard limit; 2 MB recommended): the request budget.
+* A protected range that is not warning-only stops every account that is not one of its editors, the service
+  account too (being an editor of the file is not enough): :func:`check_protections` refuses, before anything is
+  sent, to write a generated tab someone protected that way, and says what to change.
+
+Google checks the cell limit after *each* request of a batchUpdate and refuses the whole batch when a request
+adds cells and leaves the spreadsheet over the limit (``Invalid requests[3].updateSheetProperties: This action
+would increase the number of cells in the workbook above the limit of …``); within one
+``updateSheetProperties`` the new row count is applied before the new column count. :func:`first_refusal`
+walks a batch the same way, so a write is ordered (every tab's removals first, see
+:class:`~.build.TabWrite`) and checked before it is sent.
 """
 
 from __future__ import annotations
@@ -12,11 +22,11 @@ from __future__ import annotations
 import collections
 import datetime as dt
 import math
-from collections.abc import Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
-from ...errors import InputDataError, Problem
+from ...errors import FatalError, InputDataError, Problem
 from ..base import GENERATED_HEADER_ROW, GeneratedTab, col_letter
 from .build import from_serial, grid_size
 from .metadata import Meta
@@ -50,6 +60,22 @@ def truncate(tab: GeneratedTab, warnings: list[str]) -> GeneratedTab:
     for i in long_rows:
         rows[i] = [cut(v, f"{tab.name}!{col_letter(j)}{i + GENERATED_HEADER_ROW + 1}") for j, v in enumerate(rows[i])]
     return replace(tab, rows=rows, title=title)
+
+
+def check_protections(tabs: Sequence[GeneratedTab], meta: Meta, account: str) -> None:
+    """Raise FatalError when a tab of ``tabs`` carries a protection ``account`` may not edit: Google would refuse
+    the write ("You are trying to edit a protected cell or object"). The message says what to change."""
+    locked = [(t.name, meta.sheets[t.name].locked_by) for t in tabs
+              if t.name in meta.sheets and meta.sheets[t.name].locked_by]
+    if not locked:
+        return
+    which = "; ".join(f"{name} (protection " + ", ".join(f'"{d}"' for d in by) + ")" for name, by in locked)
+    raise FatalError(
+        f"sheets-sync writes these tabs, and they are protected so that only some people may edit them: {which}. "
+        f"Google Sheets refuses the write unless the service account {account} is one of the editors of each "
+        "protection, so nothing was written. In the sheet: Data → Protect sheets and ranges → click the "
+        f"protection → Set permissions → Custom → add {account} (or choose \"Show a warning when editing this "
+        "range\", which keeps people warned and lets the sync write), then sync again.")
 
 
 def check_cells(tabs: Sequence[GeneratedTab], meta: Meta, max_cells: int, extra: int = 0) -> None:
@@ -119,3 +145,52 @@ def date_key(v: Any) -> str:
     if isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v):
         return from_serial(v).isoformat()
     return str(v or "")
+
+
+def cell_steps(sizes: Mapping[int, tuple[int, int]], requests: Sequence[dict[str, Any]]
+               ) -> Iterator[tuple[int, int, int]]:
+    """(request index, cells before, cells after) for every change a batch makes to the grid sizes, in Google's
+    order (``sizes``: sheet id → (rows, columns) before the batch)."""
+    grid = dict(sizes)
+    total = sum(r * c for r, c in grid.values())
+
+    def resize(k: int, sid: int, rows: int, cols: int) -> Iterator[tuple[int, int, int]]:
+        nonlocal total
+        old = grid.get(sid, (0, 0))
+        grid[sid] = (rows, cols)
+        before, total = total, total - old[0] * old[1] + rows * cols
+        yield k, before, total
+
+    for k, req in enumerate(requests):
+        for kind, body in req.items():
+            if kind == "addSheet":
+                p = body.get("properties", {})
+                g = p.get("gridProperties", {})
+                yield from resize(k, p["sheetId"], g.get("rowCount", 1000), g.get("columnCount", 26))
+            elif kind == "deleteSheet":
+                yield from resize(k, body["sheetId"], 0, 0)
+                grid.pop(body["sheetId"], None)
+            elif kind == "updateSheetProperties":
+                p, fields = body.get("properties", {}), body.get("fields", "")
+                sid, g = p.get("sheetId"), p.get("gridProperties", {})
+                rows, cols = grid.get(sid, (0, 0))
+                if "gridProperties.rowCount" in fields:            # rows first, then columns
+                    rows = g.get("rowCount", rows)
+                    yield from resize(k, sid, rows, cols)
+                if "gridProperties.columnCount" in fields:
+                    yield from resize(k, sid, rows, g.get("columnCount", cols))
+            elif kind in ("insertDimension", "deleteDimension") and body["range"].get("dimension") == "ROWS":
+                rng = body["range"]
+                rows, cols = grid.get(rng["sheetId"], (0, 0))
+                n = rng["endIndex"] - rng["startIndex"]
+                yield from resize(k, rng["sheetId"], rows + (n if kind == "insertDimension" else -n), cols)
+
+
+def first_refusal(sizes: Mapping[int, tuple[int, int]], requests: Sequence[dict[str, Any]],
+                  max_cells: int) -> tuple[int, int] | None:
+    """The first request of a batch that Google would refuse for the cell limit (it adds cells and leaves more
+    than ``max_cells``), with the cells it would make; None when the batch stays inside the limit."""
+    for k, before, after in cell_steps(sizes, requests):
+        if after > before and after > max_cells:
+            return k, after
+    return None

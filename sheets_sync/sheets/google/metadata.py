@@ -3,7 +3,7 @@
 ``spreadsheets.get`` with the :data:`METADATA_FIELDS` mask: tab ids, titles and grid sizes; the charts,
 conditional formats and sheets-sync protections on each tab (the next write deletes and redraws them); the
 developer metadata sheets-sync keeps (template version, the last write's id and per-tab digests); staging tabs a
-killed write left behind.
+killed write left behind; and the protections people put on tabs that the service account may not edit.
 """
 
 from __future__ import annotations
@@ -21,7 +21,8 @@ OUR_PROTECTION_PREFIX = "sheets-sync:"  # the description of every protection sh
 METADATA_FIELDS = (
     "spreadsheetId,properties(title),"
     "sheets(properties(sheetId,title,index,sheetType,hidden,gridProperties(rowCount,columnCount,frozenRowCount)),"
-    "protectedRanges(protectedRangeId,description),conditionalFormats(ranges(sheetId)),charts(chartId)),"
+    "protectedRanges(protectedRangeId,description,warningOnly,requestingUserCanEdit),"
+    "conditionalFormats(ranges(sheetId)),charts(chartId)),"
     "developerMetadata(metadataId,metadataKey,metadataValue,location(spreadsheet))"
 )
 
@@ -36,6 +37,9 @@ class SheetInfo:
     frozen_rows: int = 0
     grid: bool = True
     our_protections: list[int] = field(default_factory=list)
+    #: descriptions of the protections on this tab that the service account may not edit (not warning-only,
+    #: not one of their editors): Google refuses every write to the tab (see limits.check_protections)
+    locked_by: list[str] = field(default_factory=list)
     conditional_formats: int = 0
     charts: list[int] = field(default_factory=list)
     hidden: bool = False
@@ -59,6 +63,9 @@ class Meta:
                 frozen_rows=int(g.get("frozenRowCount", 0)), grid=p.get("sheetType", "GRID") == "GRID",
                 our_protections=[int(r["protectedRangeId"]) for r in s.get("protectedRanges", [])
                                  if str(r.get("description", "")).startswith(OUR_PROTECTION_PREFIX)],
+                locked_by=[str(r.get("description") or f"protection {r.get('protectedRangeId')}")
+                           for r in s.get("protectedRanges", [])
+                           if not r.get("warningOnly") and r.get("requestingUserCanEdit") is False],
                 conditional_formats=len(s.get("conditionalFormats", [])),
                 charts=[int(c["chartId"]) for c in s.get("charts", [])], hidden=bool(p.get("hidden", False)))
             sheets[info.title] = info

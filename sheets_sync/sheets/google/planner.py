@@ -22,8 +22,8 @@ from typing import Any
 
 from ...errors import InputDataError, Problem
 from ..base import GENERATED_HEADER_ROW, GeneratedTab, Table, chart_blocks, colour_rules
-from .build import cell_data, grid_range, grid_size, new_sheet_id, tab_requests, to_serial
-from .limits import MAX_REQUEST_BYTES, check_cells
+from .build import TabWrite, cell_data, grid_range, grid_size, new_sheet_id, tab_requests, to_serial
+from .limits import MAX_REQUEST_BYTES, check_cells, first_refusal
 from .metadata import STAGING_PREFIX, WRITE_KEY, Meta, SheetInfo
 
 
@@ -61,6 +61,8 @@ class Planner:
         stored = meta.digests()
         digests = dict(stored)
         plan = Plan(final=[])
+        prepare: list[dict[str, Any]] = []      # every tab's removals, then every tab's additions (TabWrite)
+        fill: list[dict[str, Any]] = []
         for t in tabs:
             body, head = digest(t)
             digests[t.name] = f"{body}:{head}"
@@ -68,7 +70,7 @@ class Planner:
             if existing is not None and self._unchanged(t, existing, stored.get(t.name, ""), body):
                 plan.unchanged.append(t.name)
                 if stored.get(t.name) != digests[t.name]:          # only the definitions line changed
-                    plan.final.append({"updateCells": {
+                    fill.append({"updateCells": {
                         "start": {"sheetId": existing.sheet_id, "rowIndex": 0, "columnIndex": 0},
                         "rows": [{"values": [cell_data(t.title, {"textFormat": {"italic": True}})]}],
                         "fields": "userEnteredValue,userEnteredFormat"}})
@@ -82,11 +84,13 @@ class Planner:
                 if grid_size(lite) != grid_size(t):
                     lite = t
                 patch = self._patch(t, existing, tab_requests(lite, meta, self.used_ids), run)
-            full = tab_requests(t, meta, self.used_ids) if patch is None else []
             if patch is not None:
                 plan.patched.append(t.name)
-            plan.final.extend(patch if patch is not None else full)
+            write = patch if patch is not None else tab_requests(t, meta, self.used_ids)
+            prepare.extend(write.prepare)
+            fill.extend(write.fill)
         check_cells(tabs, meta, self.max_cells)
+        plan.final = [*prepare, *fill]
         old = meta.metadata.get(WRITE_KEY)
         if old is not None:
             plan.final.append({"deleteDeveloperMetadata": {"dataFilter": {
@@ -100,7 +104,31 @@ class Planner:
         if not plan.stages:
             plan.final = [*plan.cleanup, *plan.final]
             plan.cleanup = []
+        self._check_steps(plan)
         return plan
+
+    def _check_steps(self, plan: Plan) -> None:
+        """Walk the final batch as Google will (the cell limit after each request); a write that would be
+        refused mid-way is not sent (InputDataError naming the request). With prepare-before-fill ordering this
+        happens only when staged copies leave no room, which :meth:`_stage_if_needed` avoids."""
+        refused = first_refusal(self._start_sizes(plan.stages), plan.final, self.max_cells)
+        if refused is not None:
+            k, cells = refused
+            raise InputDataError([Problem(self.where, f"{cells:,} cells after request {k + 1} "
+                                          f"({next(iter(plan.final[k]))})",
+                                          f"Google Sheets allows {self.max_cells:,} cells per spreadsheet after "
+                                          "every step of a write; sync fewer ASINs or marketplaces into this "
+                                          "sheet, or delete unused tabs or columns", "nothing was written")])
+
+    def _start_sizes(self, stages: list[Stage]) -> dict[int, tuple[int, int]]:
+        """Grid sizes when the final batch starts: the tabs as read (staging tabs a killed write left are gone
+        with the first staging request) and this write's staging tabs."""
+        sizes = {s.sheet_id: (s.rows, s.cols) for t, s in self.meta.sheets.items()
+                 if not (stages and t in self.meta.staging())}
+        for st in stages:
+            g = st.properties["gridProperties"]
+            sizes[st.sheet_id] = (g["rowCount"], g["columnCount"])
+        return sizes
 
     @staticmethod
     def _unchanged(t: GeneratedTab, existing: SheetInfo, stored: str, body: str) -> bool:
@@ -124,50 +152,45 @@ class Planner:
         run = align(old[H:], t.rows)
         return run if run[2] else None
 
-    def _patch(self, t: GeneratedTab, existing: SheetInfo, full: list[dict[str, Any]],
-               run_: tuple[int, int, int]) -> list[dict[str, Any]] | None:
+    def _patch(self, t: GeneratedTab, existing: SheetInfo, full: TabWrite,
+               run_: tuple[int, int, int]) -> TabWrite | None:
         """Rows instead of the whole tab: the old data rows that survive as one run (History: oldest dates
         dropped, new as-of rows appended; Sync Log: new entry on top, the oldest at the bottom dropped) stay
-        where they are; only the rows around them are sent."""
+        where they are; only the rows around them are sent. The rows that go are deleted first (``prepare``),
+        the new ones inserted or appended after (``fill``)."""
         H = GENERATED_HEADER_ROW
-        n_rows, n_cols = grid_size(t)
+        n_rows = grid_size(t)[0]
         i, j, run = run_
-        content = next((k for k, r in enumerate(full) if "start" in r.get("updateCells", {})), None)
+        content = next((k for k, r in enumerate(full.fill) if "start" in r.get("updateCells", {})), None)
         if content is None:
             return None
-        uc = full[content]["updateCells"]
+        uc = full.fill[content]["updateCells"]
         rows, fields, sid = uc["rows"], uc["fields"], existing.sheet_id
-        reqs: list[dict[str, Any]] = []
-        resize = None
-        for r in full[:content]:
-            if "updateSheetProperties" in r:
-                resize = r
-            elif "updateCells" not in r:                      # the whole-tab clear is not needed
-                reqs.append(r)
-        if i:
-            reqs.append({"deleteDimension": {"range": {"sheetId": sid, "dimension": "ROWS", "startIndex": H,
-                                                       "endIndex": H + i}}})
+        # the whole-tab clear and any shrinking are not needed: rows are deleted instead
+        prepare = [r for r in full.prepare if "updateCells" not in r and "updateSheetProperties" not in r]
+        fill: list[dict[str, Any]] = []
+        for start, end in ((H, H + i), (H + run, existing.rows - i)):     # the dropped rows: top, then tail
+            if end > start:
+                prepare.append({"deleteDimension": {"range": {
+                    "sheetId": sid, "dimension": "ROWS", "startIndex": start, "endIndex": end}}})
         if j:
-            reqs.append({"insertDimension": {"range": {"sheetId": sid, "dimension": "ROWS", "startIndex": H,
+            fill.append({"insertDimension": {"range": {"sheetId": sid, "dimension": "ROWS", "startIndex": H,
                                                        "endIndex": H + j}, "inheritFromBefore": False}})
-        if resize is not None:
-            reqs.append(resize)
+        fill.extend(r for r in full.fill[:content] if "updateSheetProperties" in r)   # grows to the new size
         tail = H + j + run
-        if tail < n_rows:
-            reqs.append({"updateCells": {"range": grid_range(sid, tail, n_rows, 0, n_cols), "fields": "*"}})
         for start, part in ((0, rows[:H + j]), (tail, rows[tail:])):
             if part:
-                reqs.append({"updateCells": {"start": {"sheetId": sid, "rowIndex": start, "columnIndex": 0},
+                fill.append({"updateCells": {"start": {"sheetId": sid, "rowIndex": start, "columnIndex": 0},
                                              "rows": part, "fields": fields}})
         written = [(a, b) for a, b in ((H, H + j), (tail, n_rows)) if b > a]
-        for r in full[content + 1:]:
+        for r in full.fill[content + 1:]:
             if "repeatCell" not in r:
-                reqs.append(r)
+                fill.append(r)
                 continue
             for a, b in written:                              # column formats: only the rows just written
                 rc = r["repeatCell"]
-                reqs.append({"repeatCell": {**rc, "range": {**rc["range"], "startRowIndex": a, "endRowIndex": b}}})
-        return reqs
+                fill.append({"repeatCell": {**rc, "range": {**rc["range"], "startRowIndex": a, "endRowIndex": b}}})
+        return TabWrite(sid, prepare, fill)
 
     def _stage_if_needed(self, plan: Plan) -> None:
         budget = self.request_budget
@@ -179,23 +202,27 @@ class Planner:
         unstaged, single = list(plan.final), total
         blocks = sorted((k for k, r in enumerate(plan.final) if r.get("updateCells", {}).get("rows")),
                         key=lambda k: -sizes[k])
+        pasted: dict[int, int] = {}                  # position in final → staging tab pasted there
         for k in blocks:
             if total <= budget:
                 break
             stage, paste = self._stage(plan.final[k], len(plan.stages), cleanup if not plan.stages else 0)
             plan.stages.append(stage)
             plan.final[k] = paste
+            pasted[k] = stage.sheet_id
             total += json_size(paste) + 40 - sizes[k]
-        plan.final.extend({"deleteSheet": {"sheetId": st.sheet_id}} for st in plan.stages)
-        room = self.meta.total_cells(excluding=set(self.meta.staging())) + sum(
-            st.properties["gridProperties"]["rowCount"] * st.properties["gridProperties"]["columnCount"]
-            for st in plan.stages)
-        if room > self.max_cells and single < MAX_REQUEST_BYTES - 1024:
+        # each staging tab goes right after its paste: its cells are not held while later tabs grow
+        plan.final = [r for k, r in enumerate(plan.final)
+                      for r in ([r, {"deleteSheet": {"sheetId": pasted[k]}}] if k in pasted else [r])]
+        start = self._start_sizes(plan.stages)
+        room = sum(r * c for r, c in start.values())              # what the staging requests leave
+        no_room = room > self.max_cells or first_refusal(start, plan.final, self.max_cells) is not None
+        if no_room and single < MAX_REQUEST_BYTES - 1024:
             # no room for staged copies beside the visible tabs (a sheet at Google's cell limit, being trimmed):
             # one request over the budget but under Google's hard limit is still atomic
             plan.final, plan.stages = unstaged, []
             return
-        if room > self.max_cells:
+        if no_room:
             raise InputDataError([Problem(self.where, f"{room:,} cells while staging",
                                           f"a write this large is staged in hidden tabs first and Google Sheets "
                                           f"allows {self.max_cells:,} cells per spreadsheet; raise the request "

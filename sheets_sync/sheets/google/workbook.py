@@ -38,6 +38,7 @@ from .limits import (
     MIN_REQUEST_BUDGET,
     REQUEST_BUDGET,
     check_cells,
+    check_protections,
     fit_history,
     truncate,
 )
@@ -176,6 +177,7 @@ class GoogleWorkbook(Workbook):
         for replan in range(2):
             cached = self._meta is not None
             meta = self._metadata()
+            check_protections(prepared, meta, self.service_account_email)
             plan = Planner(meta, write_id, read_back=self._read_back, request_budget=self.request_budget,
                            max_cells=self.max_cells, where=self.describe()).plan(prepared)
             try:
@@ -261,7 +263,8 @@ class GoogleWorkbook(Workbook):
             new_generated = [g for g in generated if g.name not in meta.sheets and not meta.similar(g.name)]
             for g in new_generated:
                 g = truncate(g, self.warnings)
-                reqs.extend(tab_requests(g, meta, used_ids))
+                new = tab_requests(g, meta, used_ids)
+                reqs.extend([*new.prepare, *new.fill])
                 created.append(g.name)
             for key, value in metadata.items():
                 full = key if key.startswith(METADATA_PREFIX) else METADATA_PREFIX + key
