@@ -32,8 +32,8 @@ jennybc/googlesheets #400; the same sentence with 10000000 is quoted in many pub
 * **developer metadata**: ``metadataId`` must be positive, ``metadataKey`` and ``visibility`` must be set
   (DeveloperMetadata in the v4 reference); the keys and values on one location are capped
   (:attr:`Limits.max_metadata_chars`, a guess).
-* **characters**: more than 50,000 in one cell is refused (message as Sheets shows it: "Your input contains more
-  than the maximum of 50000 characters in a single cell.").
+* **characters**: more than 50,000 in one cell is refused (``Invalid data[4]: Your input contains more than the
+  maximum of 50000 characters in a single cell.``, the API's 400 as public logs quote it).
 
 Other messages (empty titles, frozen rows, unknown ids) follow what the Sheets editor says where known, and are
 guesses otherwise. A request kind Google knows but this server does not model answers 501 (never a 400 that

@@ -70,8 +70,8 @@ ONEOFS: dict[str, dict[str, tuple[str, ...]]] = {      # and Request: each of it
                             "histogramChart", "waterfallChart", "treemapChart", "scorecardChart")},
     "PasteDataRequest": {"kind": ("delimiter", "html")},
 }
-_REQUIRED_TEXT = re.compile(r"^Required\.|\(Required\)|^At least one field must be specified|At least one field "
-                            r"must be specified\.|When writing, this field must be set")
+_REQUIRED_TEXT = re.compile(r"^Required\.|\(Required\)|At least one field must be specified|When writing, this field "
+                            r"must be set")
 _DROP = object()
 _SCALAR_TYPES = {("integer", "int32"): "TYPE_INT32", ("integer", "uint32"): "TYPE_UINT32",
                  ("string", "int64"): "TYPE_INT64", ("string", "uint64"): "TYPE_UINT64",

@@ -42,11 +42,13 @@ class Limits:
     * ``max_request_bytes``: a body over 10,485,760 bytes is refused with 400 "Request payload size exceeds the
       limit: 10485760 bytes." (not on Google's pages; quoted in public issue threads of several Sheets clients,
       one answered by Google developer relations). Google's usage-limits page recommends at most 2 MB.
-    * ``max_cells``: 10,000,000 cells per spreadsheet, every tab's grid counted (Google's announcement of
-      2022-03-14, "We've increased the cell limit in Google Sheets … to up to ten million cells", quoted in
-      tidyverse/googlesheets4 #257; Google Drive help "Files you can store in Google Drive").
-    * ``max_columns``: 18,278 columns per tab (column ZZZ; Drive help page, as third-party pages quote it).
-    * ``max_cell_chars``: 50,000 characters per cell (same page).
+    * ``max_cells``: 10,000,000 cells per spreadsheet, every tab's grid counted, empty cells too (Google's
+      Workspace Updates post of 2022-03-14, "We've increased the cell limit in Google Sheets from up to five
+      million cells to up to ten million cells", quoted in tidyverse/googlesheets4 #257; the error text quoted in
+      many public threads names the same number).
+    * ``max_columns``: 18,278 columns per tab (column ZZZ) and ``max_cell_chars``: 50,000 characters per cell, as
+      third-party pages quote Google Drive's help page "Files you can store in Google Drive" (the page itself
+      was not available to check: the numbers are taken on their word).
     * ``max_metadata_chars``: keys and values of the developer metadata on one location. The 30,000 is a guess:
       Google's developer-metadata guide says metadata has limits, but the stored copies of the page do not carry
       the number.
