@@ -23,6 +23,8 @@ OWNER = "owner@team-project.iam.gserviceaccount.com"
 
 @pytest.fixture(scope="module")
 def env() -> Any:
+    # Google's limits scaled down (10,000,000 cells, 18,278 columns, metadata) so that a few requests reach them;
+    # every other limit, and every check, is Google's
     with FakeSheetsServer(limits=Limits(max_cells=5_000, max_columns=50, max_metadata_chars=200)) as server:
         sync = server.service_account()
         owner = server.service_account(OWNER)
