@@ -97,14 +97,19 @@ SERVED = ("sheets.spreadsheets.get", "sheets.spreadsheets.batchUpdate", "sheets.
 
 
 @functools.cache
+def _validator() -> Validator:
+    return Validator()
+
+
+@functools.cache
 def _routes() -> tuple[tuple[str, re.Pattern[str], str], ...]:
-    """(HTTP method, path pattern, method id) for every method of the discovery document."""
-    out = []
-    for mid, m in Validator().methods():
-        pattern = re.sub(r"\{(\w+)\}", lambda g: rf"(?P<{g[1]}>[^/:]+)" if g[1] == "spreadsheetId"
-                         else rf"(?P<{g[1]}>[^/]+?)", re.escape(m["flatPath"]).replace(r"\{", "{").replace(r"\}", "}"))
-        out.append((m["httpMethod"], re.compile("/" + pattern), mid))
-    return tuple(out)
+    """(HTTP method, path pattern, method id) for every method of the discovery document: ``{spreadsheetId}``
+    stops at ``/`` and ``:``, other parameters (an A1 range) at ``/``."""
+    def param(g: re.Match[str]) -> str:
+        return rf"(?P<{g[1]}>[^/:]+)" if g[1] == "spreadsheetId" else rf"(?P<{g[1]}>[^/]+?)"
+
+    return tuple((m["httpMethod"], re.compile("/" + re.sub(r"\\\{(\w+)\\\}", param, re.escape(m["flatPath"]))), mid)
+                 for mid, m in _validator().methods())
 
 
 def _match(method: str, raw_path: str) -> tuple[str, dict[str, str]]:
@@ -115,11 +120,6 @@ def _match(method: str, raw_path: str) -> tuple[str, dict[str, str]]:
             return mid, {k: urllib.parse.unquote(v) for k, v in m.groupdict().items()}
     raise ApiError(404, f"The requested URL {urllib.parse.unquote(raw_path)} was not found on this server.",
                    "NOT_FOUND")
-
-
-@functools.cache
-def _validator() -> Validator:
-    return Validator()
 
 
 def quota_error(kind: str, scope: str, limit: int) -> dict[str, Any]:
