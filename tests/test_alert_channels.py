@@ -139,7 +139,7 @@ def test_errors_never_show_the_url_or_secret():
         ch.send(Message(title="x"))
     assert "SECRET" not in str(e.value) and "127.0.0.1" not in str(e.value)
     for url in ("http://hooks.example.com/x", "ftp://x", ""):
-        with pytest.raises(DeliveryError, match="https|not set"):
+        with pytest.raises(DeliveryError, match=r"https|not set"):
             open_channel(AlertChannelConfig("slack", "URL"), {"URL": url}).send(Message(title="x"))
     assert "SECRET" not in repr(ch)
 
@@ -148,7 +148,7 @@ def test_signed_feishu_and_dingtalk_with_the_wrong_secret_are_refused():
     with FeishuServer() as f, DingTalkServer() as d:
         for kind, srv in (("feishu", f), ("dingtalk", d)):
             ch = open_channel(AlertChannelConfig(kind, "URL", secret_env="S"), {"URL": srv.url, "S": "wrong"})
-            with pytest.raises(DeliveryError, match="19021|310000"):
+            with pytest.raises(DeliveryError, match=r"19021|310000"):
                 ch.send(Message(title="x"))
             good = feishu_server.SECRET if kind == "feishu" else dingtalk_server.SECRET
             open_channel(AlertChannelConfig(kind, "URL", secret_env="S"), {"URL": srv.url, "S": good}).send(
@@ -172,7 +172,7 @@ def test_email_over_starttls_and_implicit_tls(tmp_path: Path, mode):
             bad.send(Message(title="x"))
         assert "wrong" not in str(e.value)
         untrusted = open_channel(AlertChannelConfig("email", "URL"), {"URL": m.url(["ana@example.com"])})
-        with pytest.raises(DeliveryError, match="TLS|connect"):
+        with pytest.raises(DeliveryError, match=r"TLS|connect"):
             untrusted.send(Message(title="x"))       # a certificate nobody vouches for is not trusted
         assert m.logins[0] == f"{USER}: ok"
 

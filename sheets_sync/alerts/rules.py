@@ -68,7 +68,7 @@ class Alert:
     extra: dict[str, Any] = field(default_factory=dict, compare=False)   # kind-specific placeholders
 
 
-def one_line(text: str, limit: int = WHY_CHARS) -> str:
+def one_line(text: object, limit: int = WHY_CHARS) -> str:
     """The first sentence of a finding, at most ``limit`` characters."""
     text = " ".join(str(text or "").split())
     m = re.search(r"(?<=[.!?])\s|(?<=[。！？])", text)

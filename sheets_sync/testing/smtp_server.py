@@ -61,8 +61,8 @@ def check_message(raw: bytes, sender: str, recipients: list[str]) -> tuple[Email
     if any(r.lower() not in tos for r in recipients):
         return None, "a recipient of the envelope is not in To or Cc"
     for part in msg.walk():
-        if part.get_content_maintype() == "text" and part.get_param("charset") is None and any(
-                b > 127 for b in part.get_payload(decode=True) or b""):
+        payload = part.get_payload(decode=True) if part.get_content_maintype() == "text" else None
+        if isinstance(payload, bytes) and part.get_param("charset") is None and any(b > 127 for b in payload):
             return None, "a text part with non-ASCII content declares no charset (RFC 2046 §4.1.2)"
     return msg, None
 

@@ -60,8 +60,9 @@ class Review(ReviewContext):
 
     def findings(self) -> list[Finding]:
         """Every rule's findings, most severe first (computed once: the Commentary tab and the alerts share them)."""
-        if getattr(self, "_findings", None) is not None:
-            return list(self._findings)
+        done: list[Finding] | None = getattr(self, "_findings", None)
+        if done is not None:
+            return list(done)
         out: list[Finding] = []
         for rule in RULES:
             out.extend(rule(self))
