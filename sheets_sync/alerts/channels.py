@@ -150,6 +150,18 @@ class Channel:
             raise DeliveryError(f"HTTP {resp.status_code} with an unexpected answer")
         return data
 
+    def _errcode(self, resp: requests.Response, throttled: dict[int, tuple[str, float]]) -> None:
+        """WeCom's and DingTalk's answer: ``{"errcode": 0, "errmsg": "ok"}``, or an errcode (``throttled``: the codes
+        that mean "slow down", with what they mean and how long to wait)."""
+        data = self._json(resp)
+        code = data.get("errcode")
+        if resp.status_code == 200 and code == 0:
+            return
+        if code in throttled:
+            what, wait = throttled[code]
+            raise DeliveryError(f"errcode {code}: {what}", retry_after=wait)
+        raise DeliveryError(f"errcode {code}: {str(data.get('errmsg', ''))[:200]}")
+
     @staticmethod
     def _retry_after(resp: requests.Response, default: float) -> float:
         try:
@@ -180,15 +192,7 @@ class WeComChannel(Channel):
         return {"msgtype": "markdown", "markdown": {"content": fit(_body_lines(msg), render, self.LIMIT)}}
 
     def answer(self, resp: requests.Response) -> None:
-        data = self._json(resp)
-        code = data.get("errcode")
-        if resp.status_code == 200 and code == 0:
-            return
-        if code == 45009:
-            raise DeliveryError("errcode 45009: over the robot's 20 messages a minute", retry_after=60.0)
-        if code == -1:
-            raise DeliveryError("errcode -1: WeCom is busy", retry_after=2.0)
-        raise DeliveryError(f"errcode {code}: {str(data.get('errmsg', ''))[:200]}")
+        self._errcode(resp, {45009: ("over the robot's 20 messages a minute", 60.0), -1: ("WeCom is busy", 2.0)})
 
 
 def _md(text: str) -> str:
@@ -224,14 +228,8 @@ class DingTalkChannel(Channel):
                                                                                        self.LIMIT)}}
 
     def answer(self, resp: requests.Response) -> None:
-        data = self._json(resp)
-        code = data.get("errcode")
-        if resp.status_code == 200 and code == 0:
-            return
-        if code == 130101:
-            raise DeliveryError("errcode 130101: over the robot's 20 messages a minute (DingTalk then refuses for "
-                                "10 minutes)", retry_after=600.0)
-        raise DeliveryError(f"errcode {code}: {str(data.get('errmsg', ''))[:200]}")
+        self._errcode(resp, {130101: ("over the robot's 20 messages a minute (DingTalk then refuses for 10 minutes)",
+                                      600.0)})
 
 
 class FeishuChannel(Channel):

@@ -21,7 +21,6 @@ review (the Commentary finding about that Targets row, if any) and the cell of t
 from __future__ import annotations
 
 import datetime as dt
-import math
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -30,6 +29,7 @@ from typing import Any
 from ..compute.actuals import Facts
 from ..compute.attainment import Evaluator, Row, asin_kpis
 from ..compute.review import Finding, fmt_value
+from ..compute.values import number
 from ..inputs import Settings
 from ..sheets.base import GENERATED_HEADER_ROW
 from ..stores import store
@@ -78,14 +78,6 @@ def one_line(text: object, limit: int = WHY_CHARS) -> str:
 
 def _scope(kind: str, value: str) -> str:
     return f"{kind} {value}".strip()
-
-
-def _finite(x: Any) -> float | None:
-    try:
-        v = float(x)
-    except (TypeError, ValueError):
-        return None
-    return None if math.isnan(v) else v
 
 
 def attainment_cell(index: int) -> str:
@@ -139,16 +131,16 @@ def stock_alerts(rows: list[Row], ev: Evaluator, facts: Facts, settings: Setting
             stock = sub["fulfillable_units"]
             for (m, asin), u, f in zip(sub.index, units if units is not None else [0] * len(sub), stock,
                                        strict=True):
-                if _finite(f) == 0 and (_finite(u) or 0) > 0:
+                if number(f) == 0 and (number(u) or 0) > 0:
                     key = f"stockout|{m}|{asin}"
                     out.setdefault(key, Alert(
                         key=key, kind="stockout", severity="high", owner=t.owner, marketplace=m,
                         scope=_scope("asin" if store(m) == "amazon" else "listing", asin), figure="0",
-                        where=attainment_cell(i), extra={"asin": asin, "units": int(_finite(u) or 0)}))
+                        where=attainment_cell(i), extra={"asin": asin, "units": int(number(u) or 0)}))
             if t.kpi != "days_of_cover" or per_asin is None:
                 continue
             for (m, asin) in sub.index:
-                cover = _finite(per_asin["days_of_cover"].get((m, asin))) if "days_of_cover" in per_asin else None
+                cover = number(per_asin["days_of_cover"].get((m, asin))) if "days_of_cover" in per_asin else None
                 if cover is not None and 0 < cover < t.target:
                     key = f"low_cover|{m}|{asin}"
                     out.setdefault(key, Alert(
@@ -170,7 +162,7 @@ def health_alerts(facts: Facts, rows: list[Row], settings: Settings,
     for mk in settings.marketplaces:
         health = facts.health.get(mk) or {}
         for kpi, (limit, side) in HEALTH_LIMITS.items():
-            rate = _finite((health.get(kpi) or {}).get("rate"))
+            rate = number((health.get(kpi) or {}).get("rate"))
             if rate is None or store(mk) != "amazon":
                 continue
             if (rate > limit) if side == "above" else (rate < limit):
@@ -179,7 +171,7 @@ def health_alerts(facts: Facts, rows: list[Row], settings: Settings,
                                  marketplace=mk, scope="account", figure=fmt_value(kpi, rate, ""),
                                  target=fmt_value(kpi, limit, ""), extra={"side": side},
                                  where=attainment_cell(i) if i >= 0 else "Actuals!A3"))
-        level = _finite((health.get("ml_reputation_level") or {}).get("rate"))
+        level = number((health.get("ml_reputation_level") or {}).get("rate"))
         ref = (reputation_reference or {}).get(mk)
         if level is not None and ref is not None and level < ref:
             owner, i = owners.get((mk, "ml_reputation_level"), ("", -1))
@@ -195,7 +187,7 @@ def reputation_levels(facts: Facts) -> dict[str, float]:
     """Mercado Libre reputation level per marketplace, as read in this sync."""
     out = {}
     for mk, health in facts.health.items():
-        level = _finite((health.get("ml_reputation_level") or {}).get("rate"))
+        level = number((health.get("ml_reputation_level") or {}).get("rate"))
         if level is not None:
             out[mk] = level
     return out

@@ -8,11 +8,11 @@ the template's column order (headers are shown translated); numbers are formatte
 from __future__ import annotations
 
 import datetime as dt
-import math
 from dataclasses import dataclass, field
 from typing import Any
 
 from ..alerts.rules import one_line
+from ..compute.values import number
 from ..i18n import t as _t
 from ..inputs import read_inputs
 from ..kpis import CATALOG, label
@@ -70,23 +70,13 @@ class Deck:
         return out
 
 
-def _num(x: Any) -> float | None:
-    if isinstance(x, bool) or x is None or x == "":
-        return None
-    try:
-        v = float(x)
-    except (TypeError, ValueError):
-        return None
-    return None if math.isnan(v) else v
-
-
 def _pct(x: Any, digits: int = 1) -> str:
-    v = _num(x)
+    v = number(x)
     return "—" if v is None else f"{v:.{digits}%}"
 
 
 def _value(kpi_key: str | None, x: Any, currency: str) -> str:
-    v = _num(x)
+    v = number(x)
     if v is None:
         return "—" if x in (None, "") else str(x)
     unit = CATALOG[kpi_key].unit if kpi_key in CATALOG else "number"
@@ -170,7 +160,7 @@ def build_deck(wb: Workbook, template: Template | None = None) -> Deck:
         definitions=defs,
         scorecard=Table([head(c) for c in score_cols], score_rows),
         chart_title=_t("deck_chart", lang),
-        chart=[(str(s.get("owner") or ""), _num(s.get("score")), _num(s.get("projected_score"))) for s in score],
+        chart=[(str(s.get("owner") or ""), number(s.get("score")), number(s.get("projected_score"))) for s in score],
         owners=owners,
         findings_title=_t("deck_findings", lang),
         findings=[(canonical.get(str(c.get("severity") or ""), ""), one_line(c.get("finding"), 240))
