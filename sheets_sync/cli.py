@@ -174,17 +174,19 @@ def cmd_deck(args: argparse.Namespace, config: Config) -> int:
     if out.suffix.lower() not in (".pptx", ".pdf"):
         _err(f"--out {out.name}: the deck is written as .pptx (PowerPoint) or .pdf")
         return EXIT_USAGE
-    try:
-        from .deck import make_deck
-        from .deck.fonts import FontMissing
-    except ImportError:
-        _err("the deck needs the deck extra: pip install 'sheets-sync[deck]'")
-        return EXIT_USAGE
+    from .deck import make_deck
+    from .deck.fonts import FontMissing
+
     wb = open_workbook(config, _target(args, config))
     try:
         deck = make_deck(wb, out)
     except FontMissing as exc:
         _err(str(exc))
+        return EXIT_USAGE
+    except ModuleNotFoundError as exc:
+        if exc.name not in ("pptx", "reportlab", "fontTools"):
+            raise
+        _err(f"the deck needs the deck extra ({exc.name} is missing): pip install 'sheets-sync[deck]'")
         return EXIT_USAGE
     except InputDataError:
         _err(f"{wb.describe()} has no review yet: run sheets-sync sync first")
