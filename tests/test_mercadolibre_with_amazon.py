@@ -50,7 +50,7 @@ def test_one_sync_from_both_apis_reviews_mexico_across_both_stores(tmp_path):
     with AmazonServer(documents=synthetic_document, today=TODAY) as amazon, MercadoLibreServer(data) as ml:
         config = make_config(amazon, tmp_path / "data")
         source = CombinedSource([
-            open_amazon_source(config, clock=lambda: utc_noon(TODAY), sleep=lambda s: None),
+            open_amazon_source(config, clock=lambda: utc_noon(TODAY), **amazon.client_timing()),
             open_mercadolibre_source(ML_ENV, tmp_path / "data", url=ml.url, sleep=lambda s: None,
                                      today=lambda: TODAY)])
         res = sync_workbook(wb, source, now=dt.datetime.fromtimestamp(utc_noon(TODAY), dt.UTC))
