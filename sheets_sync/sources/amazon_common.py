@@ -277,8 +277,9 @@ def download_document(http: Any, url: str, gunzip: bool = False) -> tuple[bytes,
     """GET a presigned document URL with ``http`` (an ``httpx.Client`` with real timeouts), streamed: the body
     is decompressed chunk by chunk (``Content-Encoding`` by httpx; ``gunzip`` for a document Amazon says it
     compressed, ``compressionAlgorithm: GZIP``) into a temporary file that stays in memory up to
-    :data:`SPOOL_BYTES` and spills to disk beyond, so no second or third copy of a large document (compressed,
-    text, re-encoded) is ever held. Returns the document's bytes and the charset its ``Content-Type`` named."""
+    :data:`SPOOL_BYTES` and spills to disk beyond: the compressed body, a decoded text and a re-encoded copy are
+    never held side by side; the bytes returned are the one copy kept. Returns them and the charset the
+    ``Content-Type`` named."""
     if not url:
         raise DocumentDownloadError(0, "Amazon gave no document URL")
     with tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES) as out, http.stream("GET", url) as resp:
@@ -449,7 +450,7 @@ class ReportApiSource(Source):
             if spawned:
                 continue      # check the new ones before waiting
             if waited >= self.max_wait_s:
-                for job in pending:
+                for job in pending + self._unsent():
                     self.problems.append(
                         f"{job.name}: still {job.status} after {waited / 60:.0f} min; Amazon is slow — run the sync "
                         "again later (reports already downloaded are cached)")
@@ -464,6 +465,10 @@ class ReportApiSource(Source):
             self.sleep(interval)
             waited += interval
             interval = min(interval * 1.5, self.max_poll_interval)
+
+    def _unsent(self) -> list:
+        """Jobs still waiting to be sent (default: none; the SP-API source holds Data Kiosk queries back)."""
+        return []
 
     def close(self) -> None:
         """Release clients (default: nothing to release)."""

@@ -561,6 +561,7 @@ class SpApiSource(ReportApiSource):
         if job.kind in self._dk_rejected:
             return self._dk_fallback(bundle, self._dk_rejected[job.kind], fallback=False)
         if self._dk_open >= self._dk_limit:
+            job.status = "WAITING"
             self._dk_waiting.append(job)
             return
         client = self._client(job.marketplace, "datakiosk")
@@ -578,6 +579,7 @@ class SpApiSource(ReportApiSource):
             self._dk_limit = self._dk_open
             progress(f"data-kiosk: Amazon keeps {self._dk_open} of our queries open and takes no more; the others "
                      "wait their turn")
+            job.status = "WAITING"
             self._dk_waiting.append(job)
             return
         job.report_id = str((res.payload or {}).get("queryId") or "")
@@ -585,6 +587,9 @@ class SpApiSource(ReportApiSource):
             self._dk_open += 1
         else:
             self._dk_fallback(bundle, "Amazon accepted createQuery but returned no queryId")
+
+    def _unsent(self) -> list:
+        return list(self._dk_waiting)
 
     def _dk_release(self) -> None:
         """One of ours finished: the waiting queries go to the poll loop, which sends those the limit allows
