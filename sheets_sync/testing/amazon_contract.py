@@ -122,13 +122,26 @@ def _window(days_back: int = 10, length: int = 3) -> tuple[dt.date, dt.date]:
     return end - dt.timedelta(days=length - 1), end
 
 
-def _sp_source(t: Target, reports: tuple[Any, ...], cache: Path) -> Any:
+def _collect_sp(t: Target, spec: Any) -> tuple[Any, list[Any]]:
+    """One SP-API report type over the check's days, fetched as a sync fetches it (Data Kiosk for Sales and
+    Traffic): the source (its problems, its calls) and the documents."""
+    from sheets_sync.sources.base import FetchRequest
     from sheets_sync.sources.spapi import SpApiCredentials, SpApiSource
 
     c = t.config
-    return SpApiSource(SpApiCredentials.from_env(c.env), cache, endpoint=c.sp_api_endpoint,
-                       lwa_token_url=c.lwa_token_url, sleep=t.sleep, budget=t.budget, reports=reports,
-                       data_kiosk=any(r.report_type == "GET_SALES_AND_TRAFFIC_REPORT" for r in reports))
+    with tempfile.TemporaryDirectory() as tmp:
+        src = SpApiSource(SpApiCredentials.from_env(c.env), Path(tmp), endpoint=c.sp_api_endpoint,
+                          lwa_token_url=c.lwa_token_url, sleep=t.sleep, budget=t.budget, reports=(spec,))
+        return src, list(src.collect(FetchRequest(*_window(), (MARKETPLACE,))))
+
+
+def _unknown(t: Target, path: str) -> Any:
+    """GET an SP-API resource that does not exist: an ErrorList with x-amzn-RequestId."""
+    with _http() as http:
+        res = http.get(f"{t.sp_url()}{path}", headers={"x-amz-access-token": _sp_token(t)})
+    assert res.status_code in (400, 404), res.status_code
+    _error_list(res)
+    return res
 
 
 def _parse_all(raws: list[Any]) -> list[Any]:
@@ -156,13 +169,9 @@ def _lwa_invalid_grant(t: Target) -> None:
 
 @check("Reports: the account-health report goes createReport → DONE → document, and parses", SP_ENV)
 def _reports_flow(t: Target) -> None:
-    from sheets_sync.sources.base import FetchRequest
     from sheets_sync.sources.spapi import SELLER_PERFORMANCE
 
-    with tempfile.TemporaryDirectory() as tmp:
-        src = _sp_source(t, (SELLER_PERFORMANCE,), Path(tmp))
-        start, end = _window()
-        raws = list(src.collect(FetchRequest(start, end, (MARKETPLACE,))))
+    src, raws = _collect_sp(t, SELLER_PERFORMANCE)
     assert src.problems == [], src.problems
     batches = _parse_all(raws)
     assert [b.family for b in batches] == ["health"], [b.family for b in batches]
@@ -170,23 +179,16 @@ def _reports_flow(t: Target) -> None:
 
 @check("Reports: an unknown report is an ErrorList with x-amzn-RequestId and the rate-limit header", SP_ENV)
 def _reports_not_found(t: Target) -> None:
-    with _http() as http:
-        res = http.get(f"{t.sp_url()}/reports/2021-06-30/reports/0000000000",
-                       headers={"x-amz-access-token": _sp_token(t)})
-    assert res.status_code in (400, 404), res.status_code
-    _error_list(res)
+    res = _unknown(t, "/reports/2021-06-30/reports/0000000000")
     assert float(res.headers.get("x-amzn-RateLimit-Limit", "nan")) > 0, dict(res.headers)
 
 
 @check("Data Kiosk: the sync's three queries are accepted and answered (no fallback)", SP_ENV)
 def _dk_queries(t: Target) -> None:
-    from sheets_sync.sources.base import FetchRequest
     from sheets_sync.sources.spapi import SALES_AND_TRAFFIC
 
-    with tempfile.TemporaryDirectory() as tmp:
-        src = _sp_source(t, (SALES_AND_TRAFFIC,), Path(tmp))
-        start, end = _window()
-        raws = list(src.collect(FetchRequest(start, end, (MARKETPLACE,))))
+    src, raws = _collect_sp(t, SALES_AND_TRAFFIC)
+    start, end = _window()
     if any("Brand Analytics role" in str(p) for p in src.problems):
         raise Skip("the app lacks the Brand Analytics role Data Kiosk needs")
     assert src.problems == [], src.problems
@@ -209,11 +211,7 @@ def _dk_invalid(t: Target) -> None:
 
 @check("Data Kiosk: an unknown query is an ErrorList", SP_ENV)
 def _dk_not_found(t: Target) -> None:
-    with _http() as http:
-        res = http.get(f"{t.sp_url()}/dataKiosk/2023-11-15/queries/0000000000",
-                       headers={"x-amz-access-token": _sp_token(t)})
-    assert res.status_code in (400, 404), res.status_code
-    _error_list(res)
+    _unknown(t, "/dataKiosk/2023-11-15/queries/0000000000")
 
 
 @check("SP-API: a throttled call is 429 QuotaExceeded, without the rate-limit header", SP_ENV,
