@@ -221,15 +221,25 @@ def test_days_older_than_the_95_the_ads_api_keeps_are_a_clear_problem_not_an_htt
     assert "Ads console" in str(problem)
 
 
-def test_the_local_ads_server_refuses_dates_beyond_95_days_like_amazon(srv, tmp_path):
+def _create_report(srv, start: str, end: str):
+    """POST an advertised-product report request straight to the local Ads API."""
     import requests
 
-    body = {"startDate": "2024-02-01", "endDate": "2024-02-02",
+    body = {"startDate": start, "endDate": end,
             "configuration": {"reportTypeId": "spAdvertisedProduct", "format": "GZIP_JSON"}}
     token = requests.post(srv.url + "/auth/o2/token", data={"grant_type": "refresh_token",
                                                             "refresh_token": ADS_REFRESH_TOKEN, "client_id": ADS_CLIENT_ID,
                                                             "client_secret": ADS_CLIENT_SECRET}, timeout=5).json()
-    res = requests.post(srv.url + "/reporting/reports", json=body, timeout=5, headers={
+    return requests.post(srv.url + "/reporting/reports", json=body, timeout=5, headers={
         "Authorization": f"Bearer {token['access_token']}", "Amazon-Advertising-API-ClientId": ADS_CLIENT_ID,
         "Amazon-Advertising-API-Scope": ADS_PROFILES["US"]})
+
+
+def test_the_local_ads_server_refuses_dates_beyond_95_days_like_amazon(srv):
+    res = _create_report(srv, "2024-02-01", "2024-02-02")
     assert res.status_code == 400 and "retention start date (2024-02-27)" in res.json()["detail"]
+
+
+def test_the_local_ads_server_refuses_more_than_31_days_in_one_report(srv):
+    res = _create_report(srv, "2024-04-01", "2024-05-02")
+    assert res.status_code == 400 and "maximum of 31 days" in res.json()["detail"]

@@ -1,48 +1,69 @@
-"""The Amazon contract: what sheets-sync relies on from Login with Amazon, the SP-API (Reports, Data Kiosk) and
-the Amazon Ads API, as checks that run against the local Amazon (:mod:`.amazon_server`) or — with ``--live``
-and real credentials — against Amazon itself, so a difference between the two is one command away::
+"""The Amazon contract suite: what sheets-sync relies on from Login with Amazon, the SP-API (Reports, Data Kiosk)
+and the Amazon Ads API, checked the same way against the local Amazon (:mod:`.amazon_server`) and, with
+credentials, against Amazon itself, so a difference between the two is one command away::
 
-    python -m sheets_sync.testing.amazon_contract            # the local Amazon
-    python -m sheets_sync.testing.amazon_contract --live     # Amazon, with the credentials below
+    python -m sheets_sync.testing.contract_suite amazon            # the local Amazon
+    python -m sheets_sync.testing.contract_suite amazon --live     # Amazon too
 
-``--live`` reads the same variables as a live sync: ``LWA_APP_ID``, ``LWA_CLIENT_SECRET``,
-``SP_API_REFRESH_TOKEN`` (SP-API and Data Kiosk; Data Kiosk needs the app's Brand Analytics role) and
-``ADS_CLIENT_ID``, ``ADS_CLIENT_SECRET``, ``ADS_REFRESH_TOKEN``, ``ADS_PROFILE_ID_US`` (Ads). A check whose
-variables are not set is skipped, saying which. Live checks only read: one account-health report, three Data
-Kiosk queries and one refused one, one Ads report and one refused one, a few status calls — well inside every
-burst. Checks that would have to provoke Amazon's throttle run against the local Amazon only.
-
-:data:`SUITES` maps a suite's name to its runner, ``run(live: bool, out) -> exit status``.
+(``python -m sheets_sync.testing.amazon_contract [--live]`` runs this suite alone.) The project's tests run the
+local half (tests/test_amazon_contract.py). ``--live`` reads the variables a live sync reads: ``LWA_APP_ID``,
+``LWA_CLIENT_SECRET``, ``SP_API_REFRESH_TOKEN`` (needed; Data Kiosk also needs the app's Brand Analytics role)
+and ``ADS_CLIENT_ID``, ``ADS_CLIENT_SECRET``, ``ADS_REFRESH_TOKEN``, ``ADS_PROFILE_ID_US`` (the Ads checks skip
+without them). Live checks only read: one account-health report, three Data Kiosk queries and one refused one,
+one Ads report and one refused one, a few status calls — well inside every burst. A check that would have to
+provoke Amazon's throttle runs against the local Amazon only.
 """
 
 from __future__ import annotations
 
-import argparse
-import contextlib
 import datetime as dt
 import os
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
+
+import pytest
+
+try:
+    from .contract_suite import live_requested, missing_live_env, register
+except ImportError:        # the suites' registry comes with the Sheets half of issue 25; the same shape meanwhile
+    _LIVE_FLAG = "SHEETS_SYNC_CONTRACT_LIVE"
+    SUITES: dict[str, Any] = {}
+
+    def register(name: str, module: str, about: str, live_env: Sequence[str] = (),  # type: ignore[misc]
+                 live_optional: Sequence[str] = ()) -> Any:
+        SUITES[name] = SimpleNamespace(name=name, module=module, about=about, live_env=tuple(live_env),
+                                       live_optional=tuple(live_optional))
+        return SUITES[name]
+
+    def live_requested() -> bool:
+        return os.environ.get(_LIVE_FLAG) == "1"
+
+    def missing_live_env(suite: Any) -> list[str]:
+        return [v for v in suite.live_env if not os.environ.get(v)]
 
 SP_ENV = ("LWA_APP_ID", "LWA_CLIENT_SECRET", "SP_API_REFRESH_TOKEN")
 ADS_ENV = ("ADS_CLIENT_ID", "ADS_CLIENT_SECRET", "ADS_REFRESH_TOKEN", "ADS_PROFILE_ID_US")
+SUITE = register("amazon", __name__,
+                 "Login with Amazon, SP-API Reports and Data Kiosk, Amazon Ads reporting: the sync's requests, "
+                 "Amazon's answers, errors and headers", SP_ENV, ADS_ENV)
 MARKETPLACE = "US"
 
 
 @dataclass
 class Target:
-    """Where the checks run: endpoints and credentials (a Config), how to wait, and whether it is Amazon."""
+    """One Amazon to check: the local server or Amazon. ``config`` holds the endpoints and credentials."""
 
+    name: str
     config: Any
-    sleep: Callable[[float], None]
+    sleep: Any
     budget: Any
-    live: bool
-    server: Any = None          # the local Amazon, when it is the target
+    server: Any = None          # the local Amazon
 
     @property
     def env(self) -> dict[str, str]:
@@ -51,39 +72,39 @@ class Target:
     def lwa_url(self) -> str:
         from sheets_sync.sources.spapi import LWA_TOKEN_URL
 
-        return self.config.lwa_token_url or LWA_TOKEN_URL
+        return str(self.config.lwa_token_url or LWA_TOKEN_URL)
 
     def sp_url(self) -> str:
         from sheets_sync.sources.spapi import SP_API_ENDPOINT
 
-        return (self.config.sp_api_endpoint or SP_API_ENDPOINT).rstrip("/")
+        return str(self.config.sp_api_endpoint or SP_API_ENDPOINT).rstrip("/")
 
     def ads_url(self) -> str:
         from sheets_sync.sources.ads import ADS_API_ENDPOINT
 
-        return (self.config.ads_api_endpoint or ADS_API_ENDPOINT).rstrip("/")
+        return str(self.config.ads_api_endpoint or ADS_API_ENDPOINT).rstrip("/")
+
+    def needs_ads(self) -> None:
+        missing = [n for n in ADS_ENV if not self.env.get(n)]
+        if missing:
+            pytest.skip(f"the Ads checks need {', '.join(missing)}")
+
+    def local_only(self, why: str) -> None:
+        if self.server is None:
+            pytest.skip(f"local only: {why}")
 
 
-class Skip(Exception):
-    """The check cannot run against this target (a reason, not a failure)."""
+def _live_target() -> Iterator[Target]:
+    from sheets_sync.config import Config
+    from sheets_sync.sources.amazon_common import LocalBudget
 
-
-@dataclass(frozen=True)
-class Check:
-    name: str
-    needs: tuple[str, ...]                     # environment variables
-    run: Callable[[Target], None]
-    local_only: str = ""                       # why it is not run against Amazon
-
-
-CHECKS: list[Check] = []
-
-
-def check(name: str, needs: tuple[str, ...], local_only: str = "") -> Callable[[Callable[[Target], None]], Any]:
-    def register(fn: Callable[[Target], None]) -> Callable[[Target], None]:
-        CHECKS.append(Check(name, needs, fn, local_only))
-        return fn
-    return register
+    if not live_requested():
+        pytest.skip("the live target runs with --live (python -m sheets_sync.testing.contract_suite amazon --live)")
+    missing = missing_live_env(SUITE)
+    if missing:
+        pytest.skip(f"--live needs {', '.join(missing)}")
+    with tempfile.TemporaryDirectory() as tmp:
+        yield Target("live", Config(data_dir=Path(tmp), env=dict(os.environ)), time.sleep, LocalBudget())
 
 
 # --------------------------------------------------------------------------------------------- helpers
@@ -116,10 +137,10 @@ def _error_list(res: Any) -> dict[str, Any]:
     return dict(errors[0])
 
 
-def _window(days_back: int = 10, length: int = 3) -> tuple[dt.date, dt.date]:
-    """Settled days a while back (every check asks for the same few)."""
-    end = dt.date.today() - dt.timedelta(days=days_back)
-    return end - dt.timedelta(days=length - 1), end
+def _window() -> tuple[dt.date, dt.date]:
+    """Three settled days ten days back (every check asks for the same few)."""
+    end = dt.date.today() - dt.timedelta(days=10)
+    return end - dt.timedelta(days=2), end
 
 
 def _collect_sp(t: Target, spec: Any) -> tuple[Any, list[Any]]:
@@ -152,176 +173,140 @@ def _parse_all(raws: list[Any]) -> list[Any]:
 
 # ---------------------------------------------------------------------------------------------- checks
 
-@check("LWA: the SP-API refresh token gives a bearer access token for an hour", SP_ENV)
-def _lwa_grant(t: Target) -> None:
-    env = t.env
-    body = _token(t, env["LWA_APP_ID"], env["LWA_CLIENT_SECRET"], env["SP_API_REFRESH_TOKEN"]).json()
-    assert body.get("token_type") == "bearer" and str(body.get("access_token", "")).startswith("Atza|"), body.keys()
-    assert int(body.get("expires_in", 0)) == 3600, body.get("expires_in")
+class AmazonApiContract:
+    """The checks. A test module runs them with ``class TestSomething(AmazonApiContract)``."""
 
+    @pytest.fixture(scope="class")
+    @classmethod
+    def _local(cls) -> Iterator[Any]:
+        """The local Amazon at its defaults (nothing switched off), shared by the class's checks."""
+        from .amazon_server import AmazonServer, clear_token_caches
 
-@check("LWA: a refresh token Amazon does not know is 400 invalid_grant", SP_ENV)
-def _lwa_invalid_grant(t: Target) -> None:
-    env = t.env
-    res = _token(t, env["LWA_APP_ID"], env["LWA_CLIENT_SECRET"], "Atzr|not-a-refresh-token-of-this-app")
-    assert res.status_code == 400 and res.json().get("error") == "invalid_grant", (res.status_code, res.text[:200])
+        clear_token_caches()
+        with AmazonServer(today=dt.date.today()) as server:
+            yield server
+        clear_token_caches()
 
+    @pytest.fixture(params=["local", "live"])
+    def target(self, request: pytest.FixtureRequest, _local: Any, tmp_path: Path) -> Iterator[Target]:
+        if request.param == "live":
+            yield from _live_target()
+            return
+        from .amazon_server import make_config
 
-@check("Reports: the account-health report goes createReport → DONE → document, and parses", SP_ENV)
-def _reports_flow(t: Target) -> None:
-    from sheets_sync.sources.spapi import SELLER_PERFORMANCE
+        timing = _local.client_timing()
+        yield Target("local", make_config(_local, tmp_path), timing["sleep"], timing["budget"], _local)
 
-    src, raws = _collect_sp(t, SELLER_PERFORMANCE)
-    assert src.problems == [], src.problems
-    batches = _parse_all(raws)
-    assert [b.family for b in batches] == ["health"], [b.family for b in batches]
+    # -------------------------------------------------------------------------------- Login with Amazon
 
+    def test_a_refresh_token_gives_a_bearer_token_for_an_hour(self, target: Target) -> None:
+        env = target.env
+        body = _token(target, env["LWA_APP_ID"], env["LWA_CLIENT_SECRET"], env["SP_API_REFRESH_TOKEN"]).json()
+        assert body.get("token_type") == "bearer" and str(body.get("access_token", "")).startswith("Atza|")
+        assert int(body.get("expires_in", 0)) == 3600, body.get("expires_in")
 
-@check("Reports: an unknown report is an ErrorList with x-amzn-RequestId and the rate-limit header", SP_ENV)
-def _reports_not_found(t: Target) -> None:
-    res = _unknown(t, "/reports/2021-06-30/reports/0000000000")
-    assert float(res.headers.get("x-amzn-RateLimit-Limit", "nan")) > 0, dict(res.headers)
+    def test_an_unknown_refresh_token_is_invalid_grant(self, target: Target) -> None:
+        env = target.env
+        res = _token(target, env["LWA_APP_ID"], env["LWA_CLIENT_SECRET"], "Atzr|not-a-refresh-token-of-this-app")
+        assert res.status_code == 400 and res.json().get("error") == "invalid_grant", (res.status_code, res.text[:200])
 
+    # ---------------------------------------------------------------------------------------- Reports
 
-@check("Data Kiosk: the sync's three queries are accepted and answered (no fallback)", SP_ENV)
-def _dk_queries(t: Target) -> None:
-    from sheets_sync.sources.spapi import SALES_AND_TRAFFIC
+    def test_the_account_health_report_is_made_downloaded_and_parsed(self, target: Target) -> None:
+        from sheets_sync.sources.spapi import SELLER_PERFORMANCE
 
-    src, raws = _collect_sp(t, SALES_AND_TRAFFIC)
-    start, end = _window()
-    if any("Brand Analytics role" in str(p) for p in src.problems):
-        raise Skip("the app lacks the Brand Analytics role Data Kiosk needs")
-    assert src.problems == [], src.problems
-    assert src.create_query_calls >= 2 and src.create_report_calls == 0, "Data Kiosk was not used"
-    assert {b.family for b in _parse_all(raws)} <= {"traffic"} and len(raws) == (end - start).days + 1
+        src, raws = _collect_sp(target, SELLER_PERFORMANCE)
+        assert src.problems == [], src.problems
+        assert [b.family for b in _parse_all(raws)] == ["health"]
 
+    def test_an_unknown_report_is_an_error_list_with_the_rate_limit_header(self, target: Target) -> None:
+        res = _unknown(target, "/reports/2021-06-30/reports/0000000000")
+        assert float(res.headers.get("x-amzn-RateLimit-Limit", "nan")) > 0, dict(res.headers)
 
-@check("Data Kiosk: a query naming a field the schema lacks is 400 InvalidInput", SP_ENV)
-def _dk_invalid(t: Target) -> None:
-    from sheets_sync.sources import datakiosk as dk
+    def test_a_throttled_call_is_quota_exceeded_without_the_rate_limit_header(self, target: Target) -> None:
+        target.local_only("provoking Amazon's throttle would spend a seller's burst")
+        target.server.throttle["getReport"] += 1
+        with _http() as http:
+            res = http.get(f"{target.sp_url()}/reports/2021-06-30/reports/1",
+                           headers={"x-amz-access-token": _sp_token(target)})
+        assert res.status_code == 429 and _error_list(res)["code"] == "QuotaExceeded", res.status_code
+        assert "x-amzn-RateLimit-Limit" not in res.headers and "Retry-After" not in res.headers
 
-    start, end = _window()
-    query = dk.by_date_query(MARKETPLACE, start, end).replace("unitsOrdered", "unitsOrderedNoSuchField")
-    with _http() as http:
-        res = http.post(f"{t.sp_url()}/dataKiosk/2023-11-15/queries", json={"query": query},
-                        headers={"x-amz-access-token": _sp_token(t), "content-type": "application/json"})
-    assert res.status_code == 400, (res.status_code, res.text[:300])
-    _error_list(res)
+    # ------------------------------------------------------------------------------------- Data Kiosk
 
+    def test_the_syncs_queries_are_accepted_and_answered(self, target: Target) -> None:
+        from sheets_sync.sources.spapi import SALES_AND_TRAFFIC
 
-@check("Data Kiosk: an unknown query is an ErrorList", SP_ENV)
-def _dk_not_found(t: Target) -> None:
-    _unknown(t, "/dataKiosk/2023-11-15/queries/0000000000")
-
-
-@check("SP-API: a throttled call is 429 QuotaExceeded, without the rate-limit header", SP_ENV,
-       local_only="it would spend a seller's createReport burst to provoke Amazon's throttle")
-def _throttled(t: Target) -> None:
-    t.server.throttle["getReport"] += 1
-    with _http() as http:
-        res = http.get(f"{t.sp_url()}/reports/2021-06-30/reports/1", headers={"x-amz-access-token": _sp_token(t)})
-    assert res.status_code == 429 and _error_list(res)["code"] == "QuotaExceeded", res.status_code
-    assert "x-amzn-RateLimit-Limit" not in res.headers and "Retry-After" not in res.headers
-
-
-@check("Ads: the advertised-product report for a few days goes create → COMPLETED → gzip JSON, and parses",
-       ADS_ENV)
-def _ads_flow(t: Target) -> None:
-    from sheets_sync.sources.ads import AdsApiSource, AdsCredentials
-    from sheets_sync.sources.base import FetchRequest
-
-    c = t.config
-    with tempfile.TemporaryDirectory() as tmp:
-        src = AdsApiSource(AdsCredentials.from_env(c.env, (MARKETPLACE,)), Path(tmp), endpoint=c.ads_api_endpoint,
-                           lwa_token_url=c.lwa_token_url, sleep=t.sleep)
+        src, raws = _collect_sp(target, SALES_AND_TRAFFIC)
+        if any("Brand Analytics role" in str(p) for p in src.problems):
+            pytest.skip("the app lacks the Brand Analytics role Data Kiosk needs")
+        assert src.problems == [], src.problems
+        assert src.create_query_calls >= 2 and src.create_report_calls == 0, "Data Kiosk was not used"
         start, end = _window()
-        raws = list(src.collect(FetchRequest(start, end, (MARKETPLACE,))))
-    assert src.problems == [], src.problems
-    assert raws and all(r.data[:2] == b"\x1f\x8b" for r in raws), "not gzip"
-    assert {b.family for b in _parse_all(raws)} == {"ads"}
+        assert len(raws) == (end - start).days + 1 and {b.family for b in _parse_all(raws)} <= {"traffic"}
 
+    def test_a_query_naming_a_field_the_schema_lacks_is_invalid_input(self, target: Target) -> None:
+        from sheets_sync.sources import datakiosk as dk
 
-@check("Ads: days older than the 95 the Ads API keeps are refused with 400", ADS_ENV)
-def _ads_retention(t: Target) -> None:
-    from sheets_sync.sources.ads import COLUMNS, REPORT_TYPE
+        query = dk.by_date_query(MARKETPLACE, *_window()).replace("unitsOrdered", "unitsOrderedNoSuchField")
+        with _http() as http:
+            res = http.post(f"{target.sp_url()}/dataKiosk/2023-11-15/queries", json={"query": query},
+                            headers={"x-amz-access-token": _sp_token(target), "content-type": "application/json"})
+        assert res.status_code == 400, (res.status_code, res.text[:300])
+        _error_list(res)
 
-    env = t.env
-    token = _token(t, env["ADS_CLIENT_ID"], env["ADS_CLIENT_SECRET"], env["ADS_REFRESH_TOKEN"]).json()["access_token"]
-    day = (dt.date.today() - dt.timedelta(days=120)).isoformat()
-    body = {"name": "sheets-sync contract check", "startDate": day, "endDate": day,
-            "configuration": {"adProduct": "SPONSORED_PRODUCTS", "groupBy": ["advertiser"], "columns": list(COLUMNS),
-                              "reportTypeId": REPORT_TYPE, "timeUnit": "DAILY", "format": "GZIP_JSON"}}
-    with _http() as http:
-        res = http.post(f"{t.ads_url()}/reporting/reports", json=body, headers={
-            "Authorization": f"Bearer {token}", "Amazon-Advertising-API-ClientId": env["ADS_CLIENT_ID"],
-            "Amazon-Advertising-API-Scope": env["ADS_PROFILE_ID_US"],
-            "Content-Type": "application/vnd.createasyncreportrequest.v3+json"})
-    assert res.status_code == 400, (res.status_code, res.text[:300])
+    def test_an_unknown_query_is_an_error_list(self, target: Target) -> None:
+        _unknown(target, "/dataKiosk/2023-11-15/queries/0000000000")
 
+    # -------------------------------------------------------------------------------------------- Ads
 
-# ------------------------------------------------------------------------------------------------- run
+    def test_the_advertised_product_report_is_made_and_parses_as_gzip_json(self, target: Target) -> None:
+        from sheets_sync.sources.ads import AdsApiSource, AdsCredentials
+        from sheets_sync.sources.base import FetchRequest
 
-@contextlib.contextmanager
-def _target(live: bool) -> Iterator[Target]:
-    from sheets_sync.config import Config
-    from sheets_sync.sources.amazon_common import LocalBudget
-
-    if live:
+        target.needs_ads()
+        c = target.config
         with tempfile.TemporaryDirectory() as tmp:
-            yield Target(Config(data_dir=Path(tmp), env=dict(os.environ)), time.sleep, LocalBudget(), True)
-        return
-    from .amazon_server import AmazonServer, clear_token_caches, make_config
+            src = AdsApiSource(AdsCredentials.from_env(c.env, (MARKETPLACE,)), Path(tmp),
+                               endpoint=c.ads_api_endpoint, lwa_token_url=c.lwa_token_url, sleep=target.sleep)
+            raws = list(src.collect(FetchRequest(*_window(), (MARKETPLACE,))))
+        assert src.problems == [], src.problems
+        assert raws and all(r.data[:2] == b"\x1f\x8b" for r in raws), "not gzip"
+        assert {b.family for b in _parse_all(raws)} == {"ads"}
 
-    clear_token_caches()
-    with AmazonServer(today=dt.date.today()) as srv, tempfile.TemporaryDirectory() as tmp:
-        timing = srv.client_timing()
-        yield Target(make_config(srv, Path(tmp)), timing["sleep"], timing["budget"], False, srv)
-    clear_token_caches()
+    def test_days_older_than_the_95_the_ads_api_keeps_are_refused(self, target: Target) -> None:
+        from sheets_sync.sources.ads import COLUMNS, REPORT_TYPE
 
-
-def run_checks(live: bool) -> list[tuple[str, str, str]]:
-    """Every check against the target: (name, "passed" | "failed" | "skipped", detail)."""
-    results = []
-    with _target(live) as target:
-        for c in CHECKS:
-            missing = [n for n in c.needs if not str(target.env.get(n) or "").strip()]
-            if live and c.local_only:
-                results.append((c.name, "skipped", f"local only: {c.local_only}"))
-            elif missing:
-                results.append((c.name, "skipped", f"set {', '.join(missing)} to run it"))
-            else:
-                try:
-                    c.run(target)
-                    results.append((c.name, "passed", ""))
-                except Skip as exc:
-                    results.append((c.name, "skipped", str(exc)))
-                except Exception as exc:     # a failed check is reported, and the others still run
-                    results.append((c.name, "failed", f"{type(exc).__name__}: {exc}"[:500]))
-    return results
+        target.needs_ads()
+        env = target.env
+        token = _token(target, env["ADS_CLIENT_ID"], env["ADS_CLIENT_SECRET"], env["ADS_REFRESH_TOKEN"]).json()
+        day = (dt.date.today() - dt.timedelta(days=120)).isoformat()
+        body = {"name": "sheets-sync contract check", "startDate": day, "endDate": day,
+                "configuration": {"adProduct": "SPONSORED_PRODUCTS", "groupBy": ["advertiser"],
+                                  "columns": list(COLUMNS), "reportTypeId": REPORT_TYPE, "timeUnit": "DAILY",
+                                  "format": "GZIP_JSON"}}
+        with _http() as http:
+            res = http.post(f"{target.ads_url()}/reporting/reports", json=body, headers={
+                "Authorization": f"Bearer {token['access_token']}", "Amazon-Advertising-API-ClientId": env["ADS_CLIENT_ID"],
+                "Amazon-Advertising-API-Scope": env["ADS_PROFILE_ID_US"],
+                "Content-Type": "application/vnd.createasyncreportrequest.v3+json"})
+        assert res.status_code == 400, (res.status_code, res.text[:300])
 
 
-def run(live: bool = False, out: Callable[[str], None] = print) -> int:
-    """Run the Amazon suite and print one line per check; exit status 1 when a check failed."""
-    from sheets_sync.sources.amazon_common import redact
-
-    secrets = [v for k, v in os.environ.items() if k in (*SP_ENV, *ADS_ENV) and "PROFILE" not in k]
-    results = run_checks(live)
-    out(f"Amazon contract against {'Amazon (live)' if live else 'the local Amazon'}:")
-    for name, status, detail in results:
-        out(redact(f"  {status.upper():7} {name}" + (f" — {detail}" if detail else ""), secrets))
-    counts = {s: sum(r[1] == s for r in results) for s in ("passed", "failed", "skipped")}
-    out(f"  {counts['passed']} passed, {counts['failed']} failed, {counts['skipped']} skipped")
-    return 1 if counts["failed"] else 0
+class TestAmazonApi(AmazonApiContract):
+    """What ``pytest`` collects when the suite runs from its own file."""
 
 
-SUITES: dict[str, Callable[..., int]] = {"amazon": run}
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m sheets_sync.testing.amazon_contract",
-                                     description="Amazon contract checks (local Amazon, or Amazon with --live).")
-    parser.add_argument("--live", action="store_true", help="run against Amazon with the credentials in the environment")
-    return run(parser.parse_args(argv).live)
+def main(argv: Sequence[str] | None = None) -> int:
+    """``python -m sheets_sync.testing.amazon_contract [--live] [-- pytest arguments]``: this suite alone."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    extra = args[args.index("--") + 1:] if "--" in args else []
+    if "--live" in args[:args.index("--") if "--" in args else len(args)]:
+        os.environ["SHEETS_SYNC_CONTRACT_LIVE"] = "1"
+        missing = missing_live_env(SUITE)
+        if missing:
+            print(f"--live: {', '.join(missing)} not set; the live targets will be skipped", file=sys.stderr)
+    return int(pytest.main([__file__, "-p", "no:cacheprovider", "-q", "-rs", *extra]))
 
 
 if __name__ == "__main__":

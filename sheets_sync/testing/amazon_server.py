@@ -18,7 +18,8 @@ It is as strict as Amazon **by default**. What it follows, and where Amazon publ
 * **Amazon Ads** (advertising.amazon.com "Rate limiting"): limits are dynamic (for reporting, set per region by
   the report queue's size) and a throttled call answers 429 with ``Retry-After`` (seconds). No rate is
   published: the buckets here are a **guess**, and so is the 429 body. Duplicate report requests answer 425
-  "duplicate of : <id>"; ``startDate`` older than 95 days is refused (400); reports are ``GZIP_JSON``.
+  "duplicate of : <id>"; ``startDate`` older than 95 days and a range over 31 days are refused (400; the
+  Amazon Ads team in amzn/ads-advanced-tools-docs#157); reports are ``GZIP_JSON``.
 * **Login with Amazon**: access tokens live 3,600 s (``expires_in``; LWA "Access Token" page). Amazon
   publishes no rate for the token endpoint: its bucket is a **guess**. Token expiry is not enforced (the
   client library times its cache on the wall clock, which the virtual clock does not move).
@@ -86,6 +87,7 @@ ADS_PROFILES = {"US": "1111111111", "MX": "2222222222"}
 
 PRESIGNED_URL_S = 300           # "This URL expires after 5 minutes" (both models)
 ADS_RETENTION_DAYS = 95
+ADS_MAX_REPORT_DAYS = 31        # "each report request can only have a maximum of 31 days" (amzn/ads-advanced-tools-docs#157)
 
 
 # ------------------------------------------------------------------------------------ rate limits
@@ -543,7 +545,11 @@ class AmazonServer(ServedInThread):
                     return self._send(400, {"code": "400", "detail": f"Invalid reportTypeId or format: {rtype}, "
                                                                     f"{conf.get('format')}"})
                 retention = server.today - dt.timedelta(days=ADS_RETENTION_DAYS)
-                if _date(req.get("startDate"), server.today) < retention:
+                start, end = _date(req.get("startDate"), server.today), _date(req.get("endDate"), server.today)
+                if (end - start).days + 1 > ADS_MAX_REPORT_DAYS:
+                    return self._send(400, {"code": "400", "detail": f"The date range ({start}..{end}) exceeds the "
+                                            f"maximum of {ADS_MAX_REPORT_DAYS} days"})
+                if start < retention:
                     return self._send(400, {"code": "400", "detail": f"startDate ({req.get('startDate')}) must be "
                                             "equal to or after report type data retention start date "
                                             f"({retention.isoformat()})"})
