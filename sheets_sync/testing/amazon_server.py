@@ -47,7 +47,7 @@ import pytest
 
 from sheets_sync.samples import amazon as samples
 
-from .served import ServedInThread
+from .served import RateLimiter, ServedInThread, VirtualClock  # noqa: F401  (VirtualClock: re-exported for tests)
 
 MARKETPLACE_IDS = {"ATVPDKIKX0DER": "US", "A1AM78C64UM0Y8": "MX"}
 CURRENCY = {"US": "USD", "MX": "MXN"}
@@ -239,44 +239,6 @@ RATE_LIMITS: dict[str, tuple[float, int]] = {
     "dk_create": (0.0167, 15), "dk_get": (2.0, 15), "dk_document": (0.0167, 15),       # Data Kiosk 2023-11-15
     "ads_create": (1.0, 10), "ads_get": (1.0, 10),                                     # Ads v3 (assumed)
 }
-
-
-class RateLimiter:
-    """One token bucket per operation: ``burst`` tokens, refilled at ``rate`` per second of ``clock``."""
-
-    def __init__(self, rates: dict[str, tuple[float, int]], clock: Callable[[], float]):
-        self.rates = dict(rates)
-        self.clock = clock
-        self.lock = threading.Lock()
-        self.buckets: dict[str, list[float]] = {}       # op → [tokens, stamp]
-
-    def take(self, op: str) -> bool:
-        if op not in self.rates:
-            return True
-        rate, burst = self.rates[op]
-        with self.lock:
-            now = self.clock()
-            tokens, stamp = self.buckets.get(op, [float(burst), now])
-            tokens = min(float(burst), tokens + max(0.0, now - stamp) * rate)
-            ok = tokens >= 1.0 - 1e-9
-            self.buckets[op] = [tokens - 1.0 if ok else tokens, now]
-            return ok
-
-
-class VirtualClock:
-    """Amazon time for benchmarks and tests: ``sleep`` advances it instantly (pass ``clock.sleep`` as the
-    source's sleep and ``clock`` to :meth:`AmazonServer.amazon_rates`)."""
-
-    def __init__(self, start: float = 0.0):
-        self.now = start
-        self.lock = threading.Lock()
-
-    def __call__(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        with self.lock:
-            self.now += max(0.0, float(seconds))
 
 
 # -------------------------------------------------------------------------------------- Data Kiosk
