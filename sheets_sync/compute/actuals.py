@@ -214,9 +214,7 @@ def _zero_where_reported(asin: pd.DataFrame, families: dict[str, set[str]]) -> N
     markets = asin.index.get_level_values(0)
     for mk, fams in families.items():
         rows = markets == mk
-        if store(mk) != MERCADO_LIBRE:
-            continue
-        if not rows.any():
+        if store(mk) != MERCADO_LIBRE or not rows.any():
             continue
         for m in {m for f in fams if f not in ("inventory", "health") for m in FAMILIES.get(f, ())}:
             if m in asin and asin.loc[rows, m].notna().any() and asin.loc[rows, m].isna().any():
