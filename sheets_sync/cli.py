@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import secrets
 import shutil
 import sys
 from pathlib import Path
@@ -168,6 +169,39 @@ def cmd_demo(args: argparse.Namespace, config: Config) -> int:
     return EXIT_OK if res.ok else EXIT_FAILED
 
 
+def cmd_connect(args: argparse.Namespace, config: Config) -> int:
+    """Connect the operator's Mercado Libre account: print the authorization link, take the code (or the whole
+    URL the browser was sent to), store the first refresh token under the data dir."""
+    from .localize import say
+    from .sources.mercadolibre_api import (
+        TOKEN_KEY,
+        MercadoLibreApp,
+        authorization_url,
+        code_from,
+        connect,
+        pkce_pair,
+        token_store,
+    )
+    from .tokens import fingerprint
+
+    lang = args.language
+    env = config.env
+    app = MercadoLibreApp.from_env(env)
+    state = secrets.token_urlsafe(16)
+    verifier, challenge = pkce_pair() if args.pkce else (None, None)
+    _print(say("connect.open", lang))
+    _print(f"  {authorization_url(app, state, challenge)}")
+    answer = input(say("connect.paste", lang) + " ")
+    seed = str(env.get("MERCADOLIBRE_REFRESH_TOKEN") or "").strip()
+    store = token_store(config.data_dir)
+    user = connect(store, TOKEN_KEY, app, code_from(answer, state), code_verifier=verifier,
+                   origin=fingerprint(seed) if seed else "")
+    _print(say("connect.done", lang, user=user, folder=store.folder))
+    if seed:
+        _print(say("connect.unset_seed", lang))
+    return EXIT_OK
+
+
 def cmd_deck(args: argparse.Namespace, config: Config) -> int:
     """The review deck of a synced workbook (docs/deck.md)."""
     out = Path(args.out)
@@ -274,7 +308,9 @@ def build_parser() -> argparse.ArgumentParser:
     target(sp)
     sp.add_argument("--reports", help="folder with US/ and MX/ report files (any names; .gz accepted)")
     sp.add_argument("--period", help="override the Settings period: 2026-11, 2026-W47, 2026-Q4, A..B")
-    sp.add_argument("--source", choices=["files", "amazon"], help="where actuals come from")
+    sp.add_argument("--source", choices=["files", "amazon", "api"],
+                    help="where actuals come from: report files, or the live APIs (amazon and api are the same: "
+                    "Amazon's and, when MERCADOLIBRE_CLIENT_ID is set, Mercado Libre's)")
     sp.add_argument("--requested-by", help="recorded in the Sync Log")
     sp.set_defaults(func=cmd_sync)
 
@@ -289,6 +325,14 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--seed", type=int, default=7)
     sp.add_argument("--language", choices=["en", "zh", "es"], default="en", help="the review's language")
     sp.set_defaults(func=cmd_demo)
+
+    sp = sub.add_parser("connect", help="connect the seller's Mercado Libre account (authorization code → a "
+                        "refresh token kept under the data dir)")
+    sp.add_argument("provider", choices=["mercadolibre"])
+    sp.add_argument("--no-pkce", dest="pkce", action="store_false",
+                    help="leave out PKCE (code_challenge), for an application Mercado Libre refuses it for")
+    sp.add_argument("--language", choices=["en", "zh", "es"], default="en", help="the language of the messages")
+    sp.set_defaults(func=cmd_connect)
 
     sp = sub.add_parser("deck", help="the review as a deck: title, scorecard and chart, one slide per owner, findings, "
                         "next period's targets (.pptx or .pdf)")

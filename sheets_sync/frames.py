@@ -35,6 +35,7 @@ ADDITIVE_METRICS: tuple[str, ...] = (
     "fba_units", "order_units", "order_sales", "order_tax", "units_cancelled",
     "units_returned",
     "visits", "ml_fees", "ml_shipping_cost",     # Mercado Libre: listing visits, cargo por venta, envío
+    "full_units",                                 # Mercado Libre: units of sales shipped from Full
 )
 # Snapshot metrics: FBA inventory at data_through; summed over ASINs, never over days.
 SNAPSHOT_METRICS: tuple[str, ...] = ("fulfillable_units", "inbound_units", "reserved_units")
@@ -46,7 +47,7 @@ MONEY_METRICS: frozenset[str] = frozenset({"gmv", "refunded_sales", "ad_spend", 
 # Report families: which metrics each family supplies. Batches of one family are de-duplicated against each other.
 FAMILIES: dict[str, tuple[str, ...]] = {
     "traffic": ("gmv", "units", "orders", "sessions", "page_views", "buy_box_views", "units_refunded",
-                "ml_fees", "ml_shipping_cost"),
+                "ml_fees", "ml_shipping_cost", "full_units"),
     "visits": ("visits",),      # Mercado Libre listing visits (their own documents)
     "ads": ("ad_spend", "ad_sales", "ad_orders", "ad_units", "ad_clicks", "ad_impressions"),
     "orders": ("fba_units", "order_units", "order_sales", "order_tax", "units_cancelled"),

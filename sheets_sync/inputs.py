@@ -12,7 +12,7 @@ import difflib
 import math
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -200,6 +200,7 @@ class _TabReader:
     def __init__(self, spec: TabSpec, table: Table | None, problems: list[Problem]):
         self.spec = spec
         self.problems = problems
+        self._once: dict[tuple[str, ...], tuple[int, list[str]]] = {}
         self.pos: dict[str, int] = {}
         self.rows: list[tuple[int, dict[str, Any]]] = []
         self.usable = True
@@ -238,6 +239,20 @@ class _TabReader:
     def bad(self, column: str, row: int, value: Any, expected: str, action: str = "row skipped",
             severity: str = "error") -> None:
         self.problems.append(Problem(self.addr(column, row), value, expected, action, severity))
+
+    def once(self, column: str, row: int, value: Any, expected: str, action: str = "row skipped",
+             severity: str = "error") -> None:
+        """Like :meth:`bad`, one problem per cause: the same value refused for the same reason on several rows (a
+        listing missing from Products, typed on each of its KPI rows) is one line naming every cell."""
+        key = (column, _text(value).casefold(), expected, action, severity)
+        cell = self.addr(column, row).split("!", 1)[1]
+        if key in self._once:
+            at, cells = self._once[key]
+            cells.append(cell)
+            self.problems[at] = replace(self.problems[at], where=f"{self.spec.name}!{', '.join(cells)}")
+            return
+        self._once[key] = (len(self.problems), [cell])
+        self.bad(column, row, value, expected, action, severity)
 
 
 def _text(v: Any) -> str:
@@ -458,12 +473,12 @@ def _read_targets(tab: _TabReader, settings: Settings, known: dict[str, set[str]
                 tab.bad("scope_value", r, sv, f"expected a tier: {', '.join(TIERS)}")
                 ok = False
             elif scope == "asin" and not (_ASIN.match(sv.upper()) or valid_item("MLM", sv.upper())):
-                tab.bad("scope_value", r, sv, ITEM_HELP)
+                tab.once("scope_value", r, sv, ITEM_HELP)
                 ok = False
             elif scope in ("asin", "sku", "category", "owner"):
                 key = sv.upper() if scope == "asin" else (sv if scope == "sku" else sv.lower())
                 if key not in known[scope]:
-                    tab.bad("scope_value", r, sv, f"no product in Products has this {scope}; check the spelling",
+                    tab.once("scope_value", r, sv, f"no product in Products has this {scope}; check the spelling",
                             "row kept (actual may be blank)", "warning")
             sv = canonical("tier", sv) if scope == "tier" else (sv.upper() if scope == "asin" else sv)
         owner = _text(v.get("owner"))

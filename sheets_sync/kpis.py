@@ -88,6 +88,8 @@ CATALOG: dict[str, Kpi] = {k.key: k for k in [
     _k("visits", "美客多访问量", "Visitas", "higher", "process", "ops ads", num="visits"),
     _k("visit_conversion", "美客多访问转化率", "Conversión de visitas", "higher", "process", "ops",
        num="orders", den="visits", unit="percent"),
+    _k("full_share", "美客多 Full 发货占比", "Participación Full", "higher", "process", "warehouse ops",
+       num="full_units", den="units", unit="percent"),
     _k("ml_claims_rate", "美客多投诉率", "Tasa de reclamos", "lower", "cx", "cs", scope="account",
        unit="percent", special="health"),
     _k("ml_cancellations_rate", "美客多取消率", "Tasa de cancelaciones", "lower", "cx", "warehouse ops",

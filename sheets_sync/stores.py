@@ -36,7 +36,7 @@ AMAZON_ONLY: frozenset[str] = frozenset({
 })
 # KPIs only Mercado Libre reports (listing visits, and its seller reputation).
 MERCADO_LIBRE_ONLY: frozenset[str] = frozenset({
-    "visits", "visit_conversion",
+    "visits", "visit_conversion", "full_share",
     "ml_claims_rate", "ml_cancellations_rate", "ml_delayed_handling_rate", "ml_reputation_level",
     "mercadolider_level",
 })
@@ -50,6 +50,7 @@ INSTEAD: dict[str, str] = {
     "late_shipment_rate": "ml_delayed_handling_rate",
     "ml_claims_rate": "odr or a_to_z_rate", "ml_cancellations_rate": "cancel_rate",
     "ml_delayed_handling_rate": "late_shipment_rate",
+    "fba_share": "full_share (units shipped from Mercado Libre's Full)", "full_share": "fba_share",
 }
 
 _ML_ITEM = re.compile(r"^MLM\d{6,12}$")

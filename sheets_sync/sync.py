@@ -350,20 +350,24 @@ def open_source(config: Config, wbc: WorkbookConfig, reports: Path | None = None
         return ReportFilesSource(folder, Limits(file_bytes=int(config.report_file_mb * mb),
                                                 unpacked_bytes=int(config.report_unpacked_mb * mb),
                                                 parse_workers=config.parse_workers))
+    from .sources.ads import ADS_ENV
     from .sources.amazon import open_amazon_source
+    from .sources.mercadolibre import mercadolibre_configured, open_mercadolibre_source
+    from .sources.spapi import SP_API_ENV
 
     if wbc.amazon_credentials:           # an operator-named credential set (the add-on's settings pick one)
         from .registry import credential_config
 
         config = credential_config(config, wbc.amazon_credentials)
-    amazon = open_amazon_source(config)
-    from .sources.mercadolibre import mercadolibre_configured, open_mercadolibre_source
-
-    if not mercadolibre_configured(config.env):      # Mercado Libre México: when its variables are set
-        return amazon
+    ml = mercadolibre_configured(config.env)        # Mercado Libre México: when its application is set
+    amazon = any(str(config.env.get(n) or "").strip() for n in (*SP_API_ENV, *ADS_ENV))
+    if ml and not amazon and not wbc.amazon_credentials:     # a Mercado Libre store alone needs no Amazon variable
+        return open_mercadolibre_source(config.env, config.data_dir)
+    if not ml:
+        return open_amazon_source(config)      # names every missing Amazon variable
     from .sources.combined import CombinedSource
 
-    return CombinedSource([amazon, open_mercadolibre_source(config.env, config.data_dir)])
+    return CombinedSource([open_amazon_source(config), open_mercadolibre_source(config.env, config.data_dir)])
 
 
 def run_sync(config: Config, workbook: str | None = None, *, period: str | None = None, trigger: str = "cli",

@@ -29,6 +29,7 @@ from ..errors import Problem
 from ..frames import ADDITIVE_METRICS, FAMILIES, MARKETPLACES, MONEY_METRICS, SNAPSHOT_METRICS, ReportBatch
 from ..inputs import Product, Settings
 from ..periods import Period
+from ..stores import MERCADO_LIBRE, store
 
 DAY = dt.timedelta(days=1)
 
@@ -202,6 +203,24 @@ def _apply_attribution(df: pd.DataFrame, settings: Settings) -> pd.DataFrame:
     return df
 
 
+def _zero_where_reported(asin: pd.DataFrame, families: dict[str, set[str]]) -> None:
+    """On Mercado Libre, a listing absent from a family's documents is a 0 of that family's metrics, not an
+    unknown: the Product Ads documents list every advertised listing, so one missing from them spent nothing.
+    Only metrics the family reported for some listing of the store are filled; snapshots (Full stock) are left
+    as they are. (Amazon's reports keep "no rows → no data": an ASIN missing from a Sponsored Products report
+    may be advertised by another profile.)"""
+    if asin.empty:
+        return
+    markets = asin.index.get_level_values(0)
+    for mk, fams in families.items():
+        rows = markets == mk
+        if store(mk) != MERCADO_LIBRE or not rows.any():
+            continue
+        for m in {m for f in fams if f not in ("inventory", "health") for m in FAMILIES.get(f, ())}:
+            if m in asin and asin.loc[rows, m].notna().any() and asin.loc[rows, m].isna().any():
+                asin.loc[rows, m] = asin.loc[rows, m].fillna(0.0)
+
+
 def build_facts(batches: list[ReportBatch], settings: Settings, products: list[Product], *,
                 today: dt.date) -> Facts:
     period = settings.period
@@ -274,6 +293,7 @@ def build_facts(batches: list[ReportBatch], settings: Settings, products: list[P
     coverage.extend(f"{src}: {mk} account health" for mk, src in health_source.items())
     asin = _combine_asin_totals(totals)
     asin = _attach_products(asin, products)
+    _zero_where_reported(asin, families)
 
     # -- daily / account ---------------------------------------------------------------------------------
     daily_parts = []

@@ -72,7 +72,7 @@ from .amazon_documents import (
     sales_and_traffic,
     synthetic_document,
 )
-from .served import ServedInThread
+from .served import RateLimiter, ServedInThread, VirtualClock
 
 __all__ = ["CURRENCY", "MARKETPLACE_IDS", "REPORT_TYPES", "AmazonServer", "ReportType", "VirtualClock",
            "clear_token_caches", "make_config", "sales_and_traffic", "synthetic_document", "utc_noon"]
@@ -117,46 +117,6 @@ OPERATIONS: dict[str, Operation] = {
     "token": Operation(1.0, 10, "lwa", "guess: Login with Amazon publishes no rate for its token endpoint"),
 }
 RATE_LIMITS: dict[str, tuple[float, int]] = {op: (o.rate, o.burst) for op, o in OPERATIONS.items()}
-
-
-class RateLimiter:
-    """One token bucket per operation: ``burst`` tokens, refilled at ``rate`` per second of ``clock``."""
-
-    def __init__(self, rates: dict[str, tuple[float, int]], clock: Callable[[], float]):
-        self.rates = dict(rates)
-        self.clock = clock
-        self.lock = threading.Lock()
-        self.buckets: dict[str, tuple[float, float]] = {}       # op → (tokens, stamp)
-
-    def take(self, op: str) -> float:
-        """Take a token of ``op``: 0 when there was one, else the seconds until there will be one."""
-        if op not in self.rates:
-            return 0.0
-        rate, burst = self.rates[op]
-        with self.lock:
-            now = self.clock()
-            tokens, stamp = self.buckets.get(op, (float(burst), now))
-            tokens = min(float(burst), tokens + max(0.0, now - stamp) * rate)
-            if tokens >= 1.0 - 1e-9:
-                self.buckets[op] = (tokens - 1.0, now)
-                return 0.0
-            self.buckets[op] = (tokens, now)
-            return (1.0 - tokens) / rate
-
-
-class VirtualClock:
-    """Amazon time for tests and benchmarks: ``sleep`` advances it at once (the server's default clock)."""
-
-    def __init__(self, start: float = 0.0):
-        self.now = start
-        self.lock = threading.Lock()
-
-    def __call__(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        with self.lock:
-            self.now += max(0.0, float(seconds))
 
 
 # ------------------------------------------------------------------------------------------ server
