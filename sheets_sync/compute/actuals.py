@@ -191,7 +191,16 @@ def _convert(df: pd.DataFrame, currency: str, settings: Settings, problems: list
     return df
 
 
-def _apply_attribution(df: pd.DataFrame, settings: Settings) -> pd.DataFrame:
+def _apply_attribution(df: pd.DataFrame, settings: Settings, marketplace: str | None = None) -> pd.DataFrame:
+    if marketplace is not None and MARKETPLACES.get(marketplace, {}).get("store") == "walmart":
+        # Walmart Connect attributes over 3, 14 or 30 days (Settings walmart_ads_attribution, default 14d)
+        window = settings.walmart_ads_attribution
+        if f"ad_sales_{window}" not in df:
+            return df
+        df = df.copy()
+        for base in ("ad_sales", "ad_orders", "ad_units"):
+            df[base] = df[f"{base}_{window}"]
+        return df
     if settings.ads_attribution != "14d":
         return df
     df = df.copy()
@@ -228,7 +237,7 @@ def build_facts(batches: list[ReportBatch], settings: Settings, products: list[P
     for b in usable:
         cur = b.currency or MARKETPLACES[b.marketplace]["currency"]
         asin_rows = b.asin_rows if b.asin_rows is None else _apply_attribution(
-            _convert(b.asin_rows, cur, settings, problems, b.source, missing_fx), settings)
+            _convert(b.asin_rows, cur, settings, problems, b.source, missing_fx), settings, b.marketplace)
         daily_rows = b.daily_rows if b.daily_rows is None else _convert(b.daily_rows, cur, settings, problems,
                                                                         b.source, missing_fx)
         converted.append(replace(b, asin_rows=asin_rows, daily_rows=daily_rows))
@@ -304,6 +313,8 @@ def build_facts(batches: list[ReportBatch], settings: Settings, products: list[P
         for fam, metrics in FAMILIES.items():
             has_acct = any(k == (mk, fam, "account") and v for k, v in chosen.items())
             for m in metrics:
+                if m in tot and not np.isnan(tot[m]):
+                    continue      # a metric two families supply (units_refunded): the first that has it
                 if has_acct and m in daily:
                     s = daily.loc[daily["marketplace"] == mk, m]
                     tot[m] = float(s.sum()) if s.notna().any() else np.nan
