@@ -113,7 +113,9 @@ class Settings:
         return (f"Period {self.period.label} ({self.period.start.isoformat()}..{self.period.end.isoformat()}) · "
                 f"currency {self.base_currency} · FX {fx} · GMV tax {self.gmv_tax} · refunds {self.gmv_refunds} · "
                 f"ads {self.ads_attribution} attribution · data through {through or 'no data'}"
-                + (f" · stores {covers(self.marketplaces)}" if mixes_stores(self.marketplaces) else ""))
+                + (f" · stores {covers(self.marketplaces)}" if mixes_stores(self.marketplaces) else "")
+                + (f" · Walmart ads {self.walmart_ads_attribution} attribution · Walmart US days: UTC"
+                   if any(store(m) == "walmart" for m in self.marketplaces) else ""))
 
 
 @dataclass(frozen=True)

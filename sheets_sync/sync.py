@@ -349,14 +349,26 @@ def open_source(config: Config, wbc: WorkbookConfig, reports: Path | None = None
         from .registry import credential_config
 
         config = credential_config(config, wbc.amazon_credentials)
-    amazon = open_amazon_source(config)
     from .sources.mercadolibre import mercadolibre_configured, open_mercadolibre_source
+    from .sources.walmart import open_walmart_source, walmart_configured
 
-    if not mercadolibre_configured(config.env):      # Mercado Libre México: when its variables are set
-        return amazon
+    others: list[Source] = []
+    if mercadolibre_configured(config.env):      # Mercado Libre México: when its variables are set
+        others.append(open_mercadolibre_source(config.env, config.data_dir))
+    if walmart_configured(config.env, config.data_dir):    # Walmart: its variables, or `connect walmart`
+        others.append(open_walmart_source(config.env, config.data_dir))
+    from .sources.spapi import SP_API_ENV
+
+    if others and not any(str(config.env.get(n) or "").strip() for n in SP_API_ENV):
+        return others[0] if len(others) == 1 else _combined(others)     # no Amazon variables: the other stores
+    amazon = open_amazon_source(config)
+    return _combined([amazon, *others]) if others else amazon
+
+
+def _combined(sources: list[Source]) -> Source:
     from .sources.combined import CombinedSource
 
-    return CombinedSource([amazon, open_mercadolibre_source(config.env, config.data_dir)])
+    return CombinedSource(sources)
 
 
 def run_sync(config: Config, workbook: str | None = None, *, period: str | None = None, trigger: str = "cli",

@@ -56,7 +56,7 @@ from urllib.parse import urlsplit
 
 import requests
 
-from ..errors import ConfigError, RetriableError, SheetsSyncError
+from ..errors import ConfigError, Problem, RetriableError, SheetsSyncError
 from ..frames import MARKETPLACES, RawReport
 from .amazon_common import (
     Budget,
@@ -90,6 +90,9 @@ RATES: dict[str, tuple[float, int]] = {
     "wm_orders": (5000 / 60, 500), "wm_returns": (50 / 60, 8), "wm_inventory": (200 / 60, 33),
     "wm_items": (300 / 60, 50), "wm_insights": (1 / 60, 1), "wm_ads": (1.0, 5), "wm_token": (30 / 60, 5),
 }
+# The family words of the Sync Log lines (sheets_sync/i18n/labels_*.yaml shows them in the team's language).
+FAMILY_WORDS = {"orders": "orders", "returns": "returns", "inventory": "inventory", "performance": "seller performance",
+                "ads": "ads"}
 AD_METRICS = ["date", "itemId", "itemName", "adSpend", "numAdsShown", "numAdsClicks",
               *(f"{m}{w}days" for w in (3, 14, 30) for m in ("attributedSales", "attributedOrders",
                                                              "attributedUnits"))]
@@ -406,15 +409,24 @@ class WalmartSource(Source):
         """One family's documents (``fn(*args)``); its failure is named in the Sync Log and costs only it."""
         try:
             yield from fn(*args)
+        except ConfigError as exc:
+            if name != "ads":          # the marketplace keys themselves: nothing of this store can be fetched
+                raise
+            self._failed(mk, name, exc)
         except (WalmartFamilyError, RetriableError) as exc:
-            self.problems.append(f"walmart:{MARKET[mk]}:{name}: {exc}; the other Walmart figures were written")
+            self._failed(mk, name, exc)
+
+    def _failed(self, mk: str, family: str, exc: Exception) -> None:
+        self.problems.append(Problem(mk, None, f"Walmart could not give its {FAMILY_WORDS[family]} figures: {exc}",
+                                     "left blank; the other Walmart figures were written", "warning"))
 
     def collect(self, request: FetchRequest) -> Iterator[RawReport]:
         for mk in (m for m in request.marketplaces if m in MARKET):
             api = self.apis.get(MARKET[mk])
             if api is None:
-                self.problems.append(f"walmart:{MARKET[mk]}: no API keys for {mk} ({' / '.join(ENV_NAMES[MARKET[mk]])} "
-                                     "or `sheets-sync connect walmart`): not fetched")
+                self.problems.append(Problem(mk, None, "no Walmart API keys for this store (WALMART_CLIENT_ID and "
+                                             "WALMART_CLIENT_SECRET, or sheets-sync connect walmart)", "not fetched",
+                                             "warning"))
                 continue
             today = self._today(mk)
             days = days_between(request.start, min(request.end, today - dt.timedelta(days=1)))
@@ -429,12 +441,12 @@ class WalmartSource(Source):
                 if self.ads is not None:
                     yield from self._family("ads", mk, self._ads, api, mk, days, today)
                 else:
-                    self.problems.append("walmart:us:ads: Walmart Connect not configured (WALMART_ADS_*): ad spend "
-                                         "and ad sales were not fetched")
+                    self.problems.append(Problem(mk, None, "Walmart Connect is not configured (the WALMART_ADS_* "
+                                                 "variables)", "ad spend and ad sales left blank", "warning"))
             else:
-                self.problems.append("walmart:mx: Walmart México's returns, inventory, seller performance and "
-                                     "Sponsored Search are not fetched (their pages cover Walmart US only or are "
-                                     "legacy); orders, units and WFS share are")
+                self.problems.append(Problem(mk, None, "Walmart's pages describe returns, inventory, seller "
+                                             "performance and Sponsored Search for Walmart US only",
+                                             "orders, units and WFS share fetched", "info"))
 
     # -- settled-day documents --------------------------------------------------------------------------
     def _days(self, api: WalmartApi, mk: str, family: str, days: list[dt.date], today: dt.date,
@@ -450,9 +462,9 @@ class WalmartSource(Source):
         oldest = today - dt.timedelta(days=ORDER_DAYS - 1)
         too_old = [d for d in days if d not in covered and d < oldest]
         if too_old:
-            self.problems.append(f"walmart:{MARKET[mk]}:{family}: Walmart keeps {ORDER_DAYS} days of {family}; "
-                                 f"{too_old[0].isoformat()}..{too_old[-1].isoformat()} not fetched (the cache or "
-                                 f"a saved copy in {mk}/ serves older days)")
+            self.problems.append(Problem(mk, None, f"Walmart keeps {ORDER_DAYS} days of {FAMILY_WORDS[family]}: "
+                                         f"{too_old[0].isoformat()}..{too_old[-1].isoformat()} not asked for",
+                                         "the cache or a saved copy serves older days", "warning"))
         for d in days:
             if d in covered or d < oldest:
                 continue

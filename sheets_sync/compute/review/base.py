@@ -20,7 +20,7 @@ from ...i18n import t as _t
 from ...inputs import Settings, Target, TeamInputs
 from ...kpis import CATALOG, label
 from ...periods import Period
-from ...stores import members
+from ...stores import is_walmart, members
 from ..actuals import Facts, build_facts
 from ..attainment import Evaluator, Row, day_weights
 from .text import fmt_value
@@ -188,7 +188,10 @@ class ReviewContext:
         title = titles.get((mk, asin), "")
         if len(title) > TITLE_CHARS:
             title = title[:TITLE_CHARS - 1].rstrip() + "…"
-        name = f"{asin} “{title}”" if title else asin
+        if title and is_walmart(mk):        # a Walmart item by its listing name, its SKU after it
+            name = f"“{title}” ({asin})"
+        else:
+            name = f"{asin} “{title}”" if title else asin
         return f"{mk} {name}" if with_mk else name
 
     def weight_total(self, period: Period, mk: str) -> float:

@@ -8,7 +8,8 @@
   sales and units; the names of those columns, of page views, orders and of the day of a daily (v3) report are
   **inferred** from those definitions (the aliases below are accepted), and a file without them is read from
   ``GMV`` alone with a warning. gmv = authorized − canceled sales (refunds are a separate figure, as on every
-  store); units = authorized − canceled units; units_refunded = refunded units; page_views; orders.
+  store); units = authorized − canceled units; page_views; orders. Its refunded units are not used: refunds come
+  from the Returns API (dated by the return, as on Amazon), and the two together would count them twice.
 * ``wm_ads_item`` — the Walmart Connect Sponsored Search ``adItem`` snapshot report (CSV, gzip or not): per day
   and item, ``adSpend``, ``numAdsShown`` (impressions), ``numAdsClicks`` and the attributed sales, orders and
   units of the 3-, 14- and 30-day click windows (``attributedSales3days`` …; element names follow Walmart's
@@ -77,11 +78,10 @@ def _item_performance(raw: RawReport, df: pd.DataFrame, fmt: str) -> ReportBatch
     units = col("auth_units") - col("cancel_units")
     rows = pd.DataFrame({"asin": _strip_guard(df[inv["sku"]]).map(sku_key), "sku": _strip_guard(df[inv["sku"]]),
                          "title": _strip_guard(df[inv["title"]]), "gmv": gmv, "units": units,
-                         "orders": col("orders"), "units_refunded": col("refund_units"),
-                         "page_views": col("page_views")})
-    metrics = ["gmv", "units", "orders", "units_refunded", "page_views"]
-    missing = [m for m, f in (("units", "auth_units"), ("orders", "orders"), ("page_views", "page_views"),
-                              ("units_refunded", "refund_units")) if f not in inv]
+                         "orders": col("orders"), "page_views": col("page_views")})
+    metrics = ["gmv", "units", "orders", "page_views"]
+    missing = [m for m, f in (("units", "auth_units"), ("orders", "orders"), ("page_views", "page_views"))
+               if f not in inv]
     for m in missing:
         rows[m] = float("nan")
     extras = {"format": fmt, "column_map": dict(mapping),
