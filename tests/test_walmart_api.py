@@ -117,11 +117,10 @@ def actuals(wb):
 def by_hand(data, mk):
     """The figures computed by hand from the same orders, on the Settings basis (tax excluded, base USD)."""
     t = truth(data)
-    if mk == "WMMX":      # prices include IVA: GMV without the IVA Walmart lists on each line, in USD
-        gmv = (t["gmv"] - t["tax"]) / FX
-    else:
-        gmv = t["gmv"]
-    out = {"gmv": gmv, "units": t["units"], "orders": t["orders"], "aov": gmv / t["orders"], "wfs_share": t["wfs_share"]}
+    # México's prices include IVA: GMV without the IVA Walmart lists on each line, in USD
+    gmv = (t["gmv"] - t["tax"]) / FX if mk == "WMMX" else t["gmv"]
+    out = {"gmv": gmv, "units": t["units"], "orders": t["orders"], "aov": gmv / t["orders"],
+           "wfs_share": t["wfs_share"]}
     if mk == "WMUS":
         out.update(refund_rate=t["refund_rate"], ad_spend=t["ad_spend"], ad_sales=t["ad_sales_14d"],
                    roas=t["ad_sales_14d"] / t["ad_spend"], acos=t["ad_spend"] / t["ad_sales_14d"])

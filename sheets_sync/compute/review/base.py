@@ -188,10 +188,8 @@ class ReviewContext:
         title = titles.get((mk, asin), "")
         if len(title) > TITLE_CHARS:
             title = title[:TITLE_CHARS - 1].rstrip() + "…"
-        if title and is_walmart(mk):        # a Walmart item by its listing name, its SKU after it
-            name = f"“{title}” ({asin})"
-        else:
-            name = f"{asin} “{title}”" if title else asin
+        # a Walmart item by its listing name, its SKU after it; others by ASIN (or listing id) and title
+        name = f"“{title}” ({asin})" if title and is_walmart(mk) else f"{asin} “{title}”" if title else asin
         return f"{mk} {name}" if with_mk else name
 
     def weight_total(self, period: Period, mk: str) -> float:
