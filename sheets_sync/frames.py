@@ -55,6 +55,7 @@ FAMILIES: dict[str, tuple[str, ...]] = {
     "traffic": ("gmv", "units", "orders", "sessions", "page_views", "buy_box_views", "units_refunded",
                 "ml_fees", "ml_shipping_cost"),
     "visits": ("visits",),      # Mercado Libre listing visits (their own documents)
+    "views": ("page_views",),   # Walmart's page views (Item Performance), apart from the orders' sales figures
     "ads": ("ad_spend", "ad_sales", "ad_orders", "ad_units", "ad_clicks", "ad_impressions"),
     "orders": ("fba_units", "order_units", "order_sales", "order_tax", "units_cancelled"),
     # Walmart's Returns API gives both the units returned and the units refunded, dated by the return

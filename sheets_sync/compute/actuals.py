@@ -241,7 +241,7 @@ def build_facts(batches: list[ReportBatch], settings: Settings, products: list[P
         daily_rows = b.daily_rows if b.daily_rows is None else _convert(b.daily_rows, cur, settings, problems,
                                                                         b.source, missing_fx)
         converted.append(replace(b, asin_rows=asin_rows, daily_rows=daily_rows))
-    usable = converted
+    usable = _walmart_item_keys(converted)
     yesterday = today - DAY
     data_end = min(period.end, yesterday)
     chosen = select(usable, period, data_end, problems, coverage)
@@ -346,6 +346,35 @@ def build_facts(batches: list[ReportBatch], settings: Settings, products: list[P
                  health={k: {kk: vv for kk, vv in v.items() if not kk.startswith("_")} for k, v in health.items()},
                  provisional=provisional, return_reasons=rr, coverage=coverage, problems=problems,
                  families=dict(families))
+
+
+def _walmart_item_keys(batches: list[ReportBatch]) -> list[ReportBatch]:
+    """Walmart Connect names an advertised item by Walmart's item id; the Item Performance report pairs item ids
+    with SKUs (``extras["item_skus"]``). Ad rows the parser could not key by SKU (``ITEM <id>``) get their SKU here
+    when any batch of the same marketplace knows it."""
+    known: dict[str, dict[str, str]] = defaultdict(dict)
+    for b in batches:
+        if isinstance(b.extras.get("item_skus"), dict) and b.marketplace:
+            known[b.marketplace].update({str(k): str(v) for k, v in b.extras["item_skus"].items() if v})
+    if not known:
+        return batches
+    out = []
+    for b in batches:
+        rows = b.asin_rows
+        skus = known.get(b.marketplace or "")
+        if skus and b.family == "ads" and rows is not None and len(rows):
+            mask = rows["asin"].astype(str).str.startswith("ITEM ")
+            if mask.any():
+                sku = rows.loc[mask, "asin"].str[5:].map(skus)
+                hit = sku.notna()
+                if hit.any():
+                    rows = rows.copy()
+                    idx = sku[hit].index
+                    rows.loc[idx, "sku"] = sku[hit]
+                    rows.loc[idx, "asin"] = sku[hit].str.strip().str.upper()
+                    b = replace(b, asin_rows=rows)
+        out.append(b)
+    return out
 
 
 _METRIC_COLS = list(ADDITIVE_METRICS) + list(SNAPSHOT_METRICS)

@@ -207,11 +207,13 @@ def ad_csv(rows: list[dict[str, Any]]) -> str:
     return buf.getvalue()
 
 
-def write_wm_files(folder: Path, data: dict[str, Any]) -> list[Path]:
+def write_wm_files(folder: Path, data: dict[str, Any], api_orders: bool = False) -> list[Path]:
     """What a seller downloads for Walmart US (Item Performance by day in files of at most 15 days, the adItem
-    snapshot CSV) and, where Walmart has no download, the API's JSON (returns, inventory, seller performance)."""
+    snapshot CSV) and, where Walmart has no download, the API's JSON (returns, inventory, seller performance;
+    with ``api_orders`` the orders too, which the WFS share needs)."""
     from ..testing.walmart_server import (
         inventories_page,
+        orders_page,
         performance_summary,
         return_order,
         wfs_inventory_page,
@@ -234,6 +236,10 @@ def write_wm_files(folder: Path, data: dict[str, Any]) -> list[Path]:
     if data["ads"]:
         path = folder / f"sponsored_search_adItem_{days[0]:%Y%m%d}-{days[-1]:%Y%m%d}.csv"
         path.write_text(ad_csv(ad_rows(data)), encoding="utf-8")
+        out.append(path)
+    if api_orders:
+        path = folder / f"orders_{days[0]:%Y%m%d}-{days[-1]:%Y%m%d}.json"
+        path.write_text(json.dumps(orders_page(data), indent=1), encoding="utf-8")
         out.append(path)
     path = folder / f"returns_{days[0]:%Y%m%d}-{days[-1]:%Y%m%d}.json"
     path.write_text(json.dumps({"meta": {"totalCount": len(data["returns"]), "limit": 200},

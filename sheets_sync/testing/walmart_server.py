@@ -171,6 +171,12 @@ def return_order(r: dict[str, Any]) -> dict[str, Any]:
                                   "status": "COMPLETED", "statusTime": _iso_utc(when)}]}
 
 
+def orders_page(data: dict[str, Any]) -> dict[str, Any]:
+    """Every order of a US data set as one GET /v3/orders page (what a saved answer looks like)."""
+    return {"list": {"meta": {"totalCount": len(data["orders"]), "limit": len(data["orders"]), "nextCursor": None},
+                     "elements": {"order": [_us_order(data, o) for o in data["orders"]]}}}
+
+
 def inventories_page(data: dict[str, Any], start: int, size: int) -> dict[str, Any]:
     items = data["items"][start:start + size]
     return {"meta": {"totalCount": len(data["items"]),

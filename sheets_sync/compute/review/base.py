@@ -39,7 +39,10 @@ REACH = ("ad_impressions", "sessions")
 COST = ("acos", "ad_spend")
 GROWTH = ("gmv", "units", "orders", "sessions", "ad_sales")
 TITLE_CHARS = 32              # how much of a product title a finding shows
-METRIC_FAMILY = {m: fam for fam, metrics in FAMILIES.items() for m in metrics}
+METRIC_FAMILY: dict[str, str] = {}
+for _fam, _metrics in FAMILIES.items():      # a metric two families supply belongs to the first (Amazon's)
+    for _m in _metrics:
+        METRIC_FAMILY.setdefault(_m, _fam)
 
 
 @dataclasses.dataclass

@@ -369,7 +369,9 @@ def _stockouts(ctx: ReviewContext, r: Row) -> Finding:
     stores = {store(m) for m in ctx.markets(t.marketplace)}        # Mercado Libre's Full, Walmart's WFS, not FBA
     act = ("act_stockout_wm" if stores == {"walmart"} else "act_stockout_ml" if "amazon" not in stores
            else "act_stockout")
-    return _finding(ctx, r, "cause_stockouts", "ev_cause_stockouts", act,
+    wm = stores == {"walmart"}
+    return _finding(ctx, r, "cause_stockouts_wm" if wm else "cause_stockouts",
+                    "ev_cause_stockouts_wm" if wm else "ev_cause_stockouts", act,
                     {"n": len(outs), "asins": ctx.t("list_sep").join(items) or "—"},
                     {"n": len(outs), "lost": _fmt_money(lost_total, ctx.cur) if lost_total > 0 else "—"})
 

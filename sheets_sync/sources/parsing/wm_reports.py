@@ -29,7 +29,7 @@ from .cells import _alias_table, _key, _map_columns, _num, _parse_dates_flexible
 from .registry import kinds, table_layout
 from .wm_common import WMUS, daily_batch, sku_key
 
-kinds(wm_item_performance="traffic", wm_ads_item="ads")
+kinds(wm_item_performance="traffic", wm_item_page_views="views", wm_ads_item="ads")
 
 ITEM_PERFORMANCE = _alias_table({
     "title": ["Product Name"],
@@ -60,7 +60,7 @@ AD_METRICS = ["ad_spend", "ad_sales", "ad_orders", "ad_units", "ad_clicks", "ad_
               *(f"{m}_{w}" for w in WINDOWS for m in ("ad_sales", "ad_orders", "ad_units"))]
 
 
-def _item_performance(raw: RawReport, df: pd.DataFrame, fmt: str) -> ReportBatch:
+def _item_performance(raw: RawReport, df: pd.DataFrame, fmt: str) -> list[ReportBatch]:
     mapping = _map_columns(df.columns, ITEM_PERFORMANCE, skip_b2b=False)
     inv = {v: k for k, v in mapping.items()}
 
@@ -79,7 +79,7 @@ def _item_performance(raw: RawReport, df: pd.DataFrame, fmt: str) -> ReportBatch
     rows = pd.DataFrame({"asin": _strip_guard(df[inv["sku"]]).map(sku_key), "sku": _strip_guard(df[inv["sku"]]),
                          "title": _strip_guard(df[inv["title"]]), "gmv": gmv, "units": units,
                          "orders": col("orders"), "page_views": col("page_views")})
-    metrics = ["gmv", "units", "orders", "page_views"]
+    metrics = ["gmv", "units", "orders"]
     missing = [m for m, f in (("units", "auth_units"), ("orders", "orders"), ("page_views", "page_views"))
                if f not in inv]
     for m in missing:
@@ -94,7 +94,10 @@ def _item_performance(raw: RawReport, df: pd.DataFrame, fmt: str) -> ReportBatch
     bad = rows["date"].isna()
     if bad.any():
         notes.append(f"{int(bad.sum())} row(s) with an unreadable day left out")
-    return daily_batch(raw, rows[~bad], "wm_item_performance", "traffic", metrics, WMUS, notes, extras)
+    rows = rows[~bad]
+    # page views in a family of their own: the API's orders may supply the same days' sales, never page views
+    return [daily_batch(raw, rows, "wm_item_performance", "traffic", metrics, WMUS, notes, extras),
+            daily_batch(raw, rows, "wm_item_page_views", "views", ["page_views"], WMUS, [], {"format": fmt})]
 
 
 def ads_batch(raw: RawReport, df: pd.DataFrame, fmt: str, marketplace: str, item_skus: dict[str, str],
@@ -137,7 +140,7 @@ def ads_batch(raw: RawReport, df: pd.DataFrame, fmt: str, marketplace: str, item
 def recognise(raw: RawReport, df: pd.DataFrame, fmt: str, encoding: str | None) -> list[ReportBatch] | None:
     keys = {_key(c) for c in df.columns}
     if {_key(c) for c in DOCUMENTED} <= keys:
-        return [_item_performance(raw, df, fmt)]
+        return _item_performance(raw, df, fmt)
     if {_key("itemId"), _key("adSpend")} <= keys:
         return [ads_batch(raw, df, fmt, WMUS, {})]
     return None
