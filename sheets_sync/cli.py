@@ -153,7 +153,7 @@ def cmd_demo(args: argparse.Namespace, config: Config) -> int:
 
     ml_files = [*write_mlm_files(reports / "MLM", mlm_dataset(prior, prior.end, seed=args.seed + 1)),
                 *write_mlm_files(reports / "MLM", mlm_dataset(period, through, seed=args.seed))]
-    from .samples import walmart as wm        # the Walmart US store
+    from .samples import walmart as wm  # the Walmart US store
 
     wm_files = [*wm.write_wm_files(reports / "WMUS", wm.wm_dataset(prior, prior.end, seed=args.seed + 1), True),
                 *wm.write_wm_files(reports / "WMUS", wm.wm_dataset(period, through, seed=args.seed), True)]

@@ -42,6 +42,7 @@ kind                           family       layout
 ``ml_api_reputation``          health       Mercado Libre API /users/{id} seller_reputation
 ``ml_api_full_stock``          inventory    Mercado Libre API Full stock per inventory id
 ``wm_item_performance``        traffic      Walmart Item Performance report (CSV; WMUS)
+``wm_item_page_views``         views        the same report's page views (a family of their own)
 ``wm_ads_item``                ads          Walmart Connect Sponsored Search adItem snapshot (CSV)
 ``wm_api_orders``              traffic      Walmart API GET /v3/orders pages (JSON; US or México)
 ``wm_api_order_lines``         orders       the same pages: WFS units, cancelled units, tax (JSON)
