@@ -418,7 +418,7 @@ class WalmartSource(Source):
 
     def _failed(self, mk: str, family: str, exc: Exception) -> None:
         self.problems.append(Problem(mk, None, f"Walmart could not give its {FAMILY_WORDS[family]} figures: {exc}",
-                                     "left blank; the other Walmart figures were written", "warning"))
+                                     "left blank, the other Walmart figures written", "warning"))
 
     def collect(self, request: FetchRequest) -> Iterator[RawReport]:
         for mk in (m for m in request.marketplaces if m in MARKET):

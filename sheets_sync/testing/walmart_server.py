@@ -177,6 +177,12 @@ def orders_page(data: dict[str, Any]) -> dict[str, Any]:
                      "elements": {"order": [_us_order(data, o) for o in data["orders"]]}}}
 
 
+def mx_orders_page(data: dict[str, Any], wfs: bool) -> dict[str, Any]:
+    """The México orders (``wfs``: the WFS ones) as one page of GET /v3/orders/cursor (or /wfsorders)."""
+    found = [o for o in data["orders"] if (o["node"] == "WFSFulfilled") == wfs]
+    return {"meta": {"totalCount": len(found), "limit": len(found)}, "order": [_mx_order(data, o) for o in found]}
+
+
 def inventories_page(data: dict[str, Any], start: int, size: int) -> dict[str, Any]:
     items = data["items"][start:start + size]
     return {"meta": {"totalCount": len(data["items"]),
