@@ -18,7 +18,16 @@ from sheets_sync.frames import RawReport
 from sheets_sync.inputs import read_inputs
 from sheets_sync.periods import parse_period
 from sheets_sync.samples.amazon import write_demo_reports
-from sheets_sync.samples.walmart import ITEMS_MX, ITEMS_US, STOCKOUT_US, ad_csv, ad_rows, truth, wm_dataset, write_wm_files
+from sheets_sync.samples.walmart import (
+    ITEMS_MX,
+    ITEMS_US,
+    STOCKOUT_US,
+    ad_csv,
+    ad_rows,
+    truth,
+    wm_dataset,
+    write_wm_files,
+)
 from sheets_sync.sheets.memory import MemoryWorkbook
 from sheets_sync.sources.files import ReportFilesSource
 from sheets_sync.sources.parsing import parse_report

@@ -628,12 +628,13 @@ class WalmartSource(Source):
                 sku = (found[0] if isinstance(found, list) and found else {}).get("sku")
                 if sku:
                     skus[item] = str(sku)
-            doc = {"walmartAdItemReport": {"market": api.creds.market, "start": lo.isoformat(), "end": hi.isoformat(),
-                                           "attributionWindows": ["3d", "14d", "30d"]},
-                   "rows": rows, "itemSkus": {k: v for k, v in skus.items() if any(str(r.get("itemId")) == k
-                                                                                   for r in rows)}}
+            ids = {str(r.get("itemId")) for r in rows}
+            report: dict[str, Any] = {
+                "walmartAdItemReport": {"market": api.creds.market, "start": lo.isoformat(), "end": hi.isoformat(),
+                                        "attributionWindows": ["3d", "14d", "30d"]},
+                "rows": rows, "itemSkus": {k: v for k, v in skus.items() if k in ids}}
             name = f"walmart:{MARKET[mk]}:ads:{lo.isoformat()}..{hi.isoformat()}"
-            data, now = json.dumps(doc, ensure_ascii=False).encode(), time.time()
+            data, now = json.dumps(report, ensure_ascii=False).encode(), time.time()
             if hi < settled_end:
                 cache.put(CachedDocument(report="ads", marketplace=mk, start=lo, end=hi, data=data, charset="utf-8",
                                          fetched_at=now, empty=not rows, name=name), "json")

@@ -483,10 +483,14 @@ class WalmartServer(ServedInThread):
             return False
         if abs(int(stamp) / 1000.0 - self.clock()) > 300:
             return False
+        from cryptography.hazmat.primitives.asymmetric import rsa
+
         key = serialization.load_pem_public_key(self.public_key)
+        if not isinstance(key, rsa.RSAPublicKey):
+            return False
         try:
-            key.verify(base64.b64decode(sig), f"{ADS_CONSUMER_ID}\n{stamp}\n{version}\n".encode(),  # type: ignore[union-attr,call-arg]
-                       padding.PKCS1v15(), hashes.SHA256())  # type: ignore[call-arg]
+            key.verify(base64.b64decode(sig), f"{ADS_CONSUMER_ID}\n{stamp}\n{version}\n".encode(),
+                       padding.PKCS1v15(), hashes.SHA256())
         except (InvalidSignature, ValueError):
             return False
         return True
