@@ -222,6 +222,26 @@ def replenish_wait(headers: Mapping[str, str], attempt: int, clock: Callable[[],
     return retry_wait(headers, attempt)
 
 
+def send_with_retries(send: Callable[[], requests.Response], *, what: str, pace: Callable[[], None],
+                      sleep: Callable[[float], None], clock: Callable[[], float],
+                      counted: Callable[[], None]) -> requests.Response:
+    """One request, paced, with Walmart's 429s and 5xx answers waited out (``x-next-replenishment-time``, else
+    backoff) and retried up to :data:`MAX_TRIES` times; the answer of any other status is returned."""
+    for attempt in range(MAX_TRIES):
+        pace()
+        try:
+            r = send()
+        except requests.RequestException as exc:
+            raise RetriableError(f"{what} unreachable ({type(exc).__name__})") from None
+        counted()
+        if r.status_code != 429 and r.status_code < 500:
+            return r
+        if attempt == MAX_TRIES - 1:
+            raise RetriableError(f"{what}: HTTP {r.status_code} after {attempt + 1} tries; retry later")
+        sleep(replenish_wait(r.headers, attempt, clock))
+    raise RetriableError(f"{what}: gave up")
+
+
 class WalmartApi:
     """Authenticated Marketplace API calls of one seller account (one market)."""
 
@@ -258,61 +278,48 @@ class WalmartApi:
         assert self._access is not None
         return self._access
 
+    def _count(self) -> None:
+        self.api_calls += 1
+
     def _new_token(self) -> None:
         basic = base64.b64encode(f"{self.creds.client_id}:{self.creds.client_secret}".encode()).decode()
-        for attempt in range(MAX_TRIES):
-            self._pace("wm_token")
-            try:
-                r = self.session.post(f"{self.url}/v3/token", data={"grant_type": "client_credentials"},
-                                      timeout=self.timeout, headers={**self._base_headers(),
-                                                                     "Authorization": f"Basic {basic}"})
-            except requests.RequestException as exc:
-                raise RetriableError(f"Walmart token endpoint unreachable ({type(exc).__name__})") from None
-            self.api_calls += 1
-            if r.status_code == 429 or r.status_code >= 500:
-                if attempt == MAX_TRIES - 1:
-                    raise RetriableError(f"Walmart token endpoint: HTTP {r.status_code}; retry later")
-                self.sleep(replenish_wait(r.headers, attempt, self.clock))
-                continue
-            body = _json(r)
-            if r.status_code != 200 or not isinstance(body, dict) or "access_token" not in body:
-                why = redact(_error_text(body) or f"HTTP {r.status_code}", self._secrets)
-                raise ConfigError(f"Walmart refused the API keys of {self.creds.market.upper()} ({why}): check "
-                                  f"{' / '.join(ENV_NAMES[self.creds.market])} (Developer Portal → API Keys), or "
-                                  "run `sheets-sync connect walmart` again")
-            self._access = str(body["access_token"])
-            self._secrets.append(self._access)
-            self._expires = self.clock() + float(body.get("expires_in") or 900) - TOKEN_MARGIN_S
-            self.tokens_issued += 1
-            return
+        r = send_with_retries(
+            lambda: self.session.post(f"{self.url}/v3/token", data={"grant_type": "client_credentials"},
+                                      timeout=self.timeout,
+                                      headers={**self._base_headers(), "Authorization": f"Basic {basic}"}),
+            what="Walmart token endpoint", pace=lambda: self._pace("wm_token"), sleep=self.sleep, clock=self.clock,
+            counted=self._count)
+        body = _json(r)
+        if r.status_code != 200 or not isinstance(body, dict) or "access_token" not in body:
+            why = redact(_error_text(body) or f"HTTP {r.status_code}", self._secrets)
+            raise ConfigError(f"Walmart refused the API keys of {self.creds.market.upper()} ({why}): check "
+                              f"{' / '.join(ENV_NAMES[self.creds.market])} (Developer Portal → API Keys), or run "
+                              "`sheets-sync connect walmart` again")
+        self._access = str(body["access_token"])
+        self._secrets.append(self._access)
+        self._expires = self.clock() + float(body.get("expires_in") or 900) - TOKEN_MARGIN_S
+        self.tokens_issued += 1
 
     def get(self, path: str, params: Mapping[str, Any] | None = None, operation: str = "wm_orders") -> Any:
-        """GET ``path`` (which may carry Walmart's ``nextCursor`` query string) as JSON."""
-        renewed = False
-        for attempt in range(MAX_TRIES):
+        """GET ``path`` (which may carry Walmart's ``nextCursor`` query string) as JSON; a 401 asks a new token
+        once (client credentials have no refresh token)."""
+        what = f"Walmart {urlsplit(path).path}"
+        for renewed in (False, True):
             token = self.token()
-            self._pace(operation)
-            try:
-                r = self.session.get(f"{self.url}{path}", params=params, timeout=self.timeout,
-                                     headers={**self._base_headers(), "WM_SEC.ACCESS_TOKEN": token})
-            except requests.RequestException as exc:
-                raise RetriableError(f"Walmart API unreachable ({type(exc).__name__})") from None
-            self.api_calls += 1
+            r = send_with_retries(
+                lambda t=token: self.session.get(f"{self.url}{path}", params=params, timeout=self.timeout,  # type: ignore[misc]
+                                                 headers={**self._base_headers(), "WM_SEC.ACCESS_TOKEN": t}),
+                what=what, pace=lambda: self._pace(operation), sleep=self.sleep, clock=self.clock,
+                counted=self._count)
             if r.status_code == 401 and not renewed:       # expired or revoked: a new token, once
-                self._access, renewed = None, True
-                continue
-            if r.status_code == 429 or r.status_code >= 500:
-                if attempt == MAX_TRIES - 1:
-                    raise RetriableError(f"Walmart {urlsplit(path).path}: HTTP {r.status_code} after {attempt + 1} "
-                                         "tries; retry later")
-                self.sleep(replenish_wait(r.headers, attempt, self.clock))
+                self._access = None
                 continue
             body = _json(r)
             if r.status_code != 200:
                 why = redact(_error_text(body), self._secrets)[:200]
-                raise WalmartFamilyError(f"Walmart {urlsplit(path).path}: HTTP {r.status_code} {why}".strip())
+                raise WalmartFamilyError(f"{what}: HTTP {r.status_code} {why}".strip())
             return body
-        raise RetriableError(f"Walmart {urlsplit(path).path}: gave up")
+        raise WalmartFamilyError(f"{what}: HTTP 401 after a new token")
 
 
 class WalmartAdsApi:
@@ -349,33 +356,29 @@ class WalmartAdsApi:
                 "WM_SEC.KEY_VERSION": self.creds.key_version, "WM_CONSUMER.intimestamp": stamp,
                 "WM_SEC.AUTH_SIGNATURE": sig, "Accept": "application/json"}
 
+    def _count(self) -> None:
+        self.api_calls += 1
+
+    def _pace(self) -> None:
+        wait = self.budget.reserve("wm_ads")
+        if wait > 0:
+            self.sleep(wait)
+
     def call(self, method: str, path_or_url: str, *, params: Mapping[str, Any] | None = None,
              body: Any = None, raw: bool = False) -> Any:
         url = path_or_url if path_or_url.startswith("http") else f"{self.url}{path_or_url}"
-        for attempt in range(MAX_TRIES):
-            wait = self.budget.reserve("wm_ads")
-            if wait > 0:
-                self.sleep(wait)
-            try:
-                r = self.session.request(method, url, params=params, json=body, timeout=self.timeout,
-                                         headers=self.headers())
-            except requests.RequestException as exc:
-                raise RetriableError(f"Walmart Connect unreachable ({type(exc).__name__})") from None
-            self.api_calls += 1
-            if r.status_code == 429 or r.status_code >= 500:
-                if attempt == MAX_TRIES - 1:
-                    raise RetriableError(f"Walmart Connect: HTTP {r.status_code} after {attempt + 1} tries")
-                self.sleep(replenish_wait(r.headers, attempt, self.clock))
-                continue
-            if r.status_code in (401, 403):
-                raise ConfigError(f"Walmart Connect refused the request (HTTP {r.status_code}): check "
-                                  "WALMART_ADS_CONSUMER_ID, WALMART_ADS_TOKEN, the key version and that the private "
-                                  "key matches the public key Walmart Connect has")
-            if r.status_code != 200:
-                raise WalmartFamilyError(f"Walmart Connect {urlsplit(url).path}: HTTP {r.status_code} "
-                                         f"{redact(_error_text(_json(r)), [self.creds.token])[:200]}".strip())
-            return r.content if raw else _json(r)
-        raise RetriableError("Walmart Connect: gave up")
+        r = send_with_retries(lambda: self.session.request(method, url, params=params, json=body, timeout=self.timeout,
+                                                           headers=self.headers()),
+                              what="Walmart Connect", pace=self._pace, sleep=self.sleep, clock=self.clock,
+                              counted=self._count)
+        if r.status_code in (401, 403):
+            raise ConfigError(f"Walmart Connect refused the request (HTTP {r.status_code}): check "
+                              "WALMART_ADS_CONSUMER_ID, WALMART_ADS_TOKEN, the key version and that the private "
+                              "key matches the public key Walmart Connect has")
+        if r.status_code != 200:
+            raise WalmartFamilyError(f"Walmart Connect {urlsplit(url).path}: HTTP {r.status_code} "
+                                     f"{redact(_error_text(_json(r)), [self.creds.token])[:200]}".strip())
+        return r.content if raw else _json(r)
 
 
 class WalmartSource(Source):

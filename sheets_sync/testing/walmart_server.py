@@ -301,18 +301,11 @@ class WalmartServer(ServedInThread):
         data = self.data.get(market)
         if data is None:
             return (*_err(404, "CONTENT_NOT_FOUND.GMP_ORDER_API", "no data for this market"), {})
-        if path == "/v3/orders":
-            return (*self._us_orders(data, q), {})
-        if path == "/v3/orders/cursor":
-            return (*self._mx_orders(data, q), {})
-        if path == "/v3/orders/wfsorders":
-            return (*self._mx_wfs(data, q), {})
-        if path == "/v3/returns":
-            return (*self._returns(data, q), {})
-        if path == "/v3/inventories":
-            return (*self._inventories(data, q), {})
-        if path == "/v3/fulfillment/inventory":
-            return (*self._wfs(data, q), {})
+        fixed = {"/v3/orders": self._us_orders, "/v3/orders/cursor": self._mx_orders,
+                 "/v3/orders/wfsorders": self._mx_wfs, "/v3/returns": self._returns,
+                 "/v3/inventories": self._inventories, "/v3/fulfillment/inventory": self._wfs}
+        if path in fixed:
+            return (*fixed[path](data, q), {})
         if path.startswith("/v3/items/"):
             return (*self._item(data, path.rsplit("/", 1)[1], q), {})
         if path.startswith("/v3/insights/performance/") and path.endswith("/summary"):
