@@ -73,7 +73,7 @@ INSTEAD: dict[str, str] = {
 # On a Walmart marketplace the Amazon account-health KPIs have Walmart's counterparts.
 INSTEAD_ON_WALMART: dict[str, str] = {
     "cancel_rate": "wm_cancellation_rate", "valid_tracking_rate": "wm_valid_tracking_rate",
-    "late_shipment_rate": "wm_on_time_delivery_rate", "odr": "wm_refund_rate", "sessions": "page_views",
+    "late_shipment_rate": "wm_on_time_delivery_rate", "sessions": "page_views",
     "cvr": "page_view_conversion (units ÷ page views)",
 }
 
@@ -178,12 +178,6 @@ def valid_item(code: str, value: str) -> bool:
     if store(code) == WALMART:
         return bool(_WM_SKU.match(value))
     return bool(re.match(r"^[A-Z0-9]{10}$", value))
-
-
-def item_key(code: str, value: str) -> str:
-    """How a product id is compared: upper case (ASINs, listing ids, and Walmart SKUs, which sheets-sync matches
-    without regard to case)."""
-    return value.strip().upper()
 
 
 ITEM_HELP = ("expected an ASIN (10 letters and digits such as B0C7K1M2A1) or, on MLM, a Mercado Libre listing "

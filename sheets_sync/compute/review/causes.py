@@ -367,9 +367,8 @@ def _stockouts(ctx: ReviewContext, r: Row) -> Finding:
             lost_total += est[0]
             items.append(ctx.t("asin_out", asin=name, days=est[1], lost=_fmt_money(est[0], ctx.cur)))
     stores = {store(m) for m in ctx.markets(t.marketplace)}        # Mercado Libre's Full, Walmart's WFS, not FBA
-    act = ("act_stockout_wm" if stores == {"walmart"} else "act_stockout_ml" if "amazon" not in stores
-           else "act_stockout")
-    wm = stores == {"walmart"}
+    wm = stores == {"walmart"}                                      # Walmart's items, not ASINs
+    act = "act_stockout_wm" if wm else "act_stockout_ml" if "amazon" not in stores else "act_stockout"
     return _finding(ctx, r, "cause_stockouts_wm" if wm else "cause_stockouts",
                     "ev_cause_stockouts_wm" if wm else "ev_cause_stockouts", act,
                     {"n": len(outs), "asins": ctx.t("list_sep").join(items) or "—"},
