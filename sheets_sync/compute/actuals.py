@@ -241,7 +241,7 @@ def build_facts(batches: list[ReportBatch], settings: Settings, products: list[P
         daily_rows = b.daily_rows if b.daily_rows is None else _convert(b.daily_rows, cur, settings, problems,
                                                                         b.source, missing_fx)
         converted.append(replace(b, asin_rows=asin_rows, daily_rows=daily_rows))
-    usable = _walmart_item_keys(converted)
+    usable = _walmart_item_keys(converted, coverage)
     yesterday = today - DAY
     data_end = min(period.end, yesterday)
     chosen = select(usable, period, data_end, problems, coverage)
@@ -348,7 +348,7 @@ def build_facts(batches: list[ReportBatch], settings: Settings, products: list[P
                  families=dict(families))
 
 
-def _walmart_item_keys(batches: list[ReportBatch]) -> list[ReportBatch]:
+def _walmart_item_keys(batches: list[ReportBatch], coverage: list[str]) -> list[ReportBatch]:
     """Walmart Connect names an advertised item by Walmart's item id; the Item Performance report pairs item ids
     with SKUs (``extras["item_skus"]``). Ad rows the parser could not key by SKU (``ITEM <id>``) get their SKU here
     when any batch of the same marketplace knows it."""
@@ -356,16 +356,13 @@ def _walmart_item_keys(batches: list[ReportBatch]) -> list[ReportBatch]:
     for b in batches:
         if isinstance(b.extras.get("item_skus"), dict) and b.marketplace:
             known[b.marketplace].update({str(k): str(v) for k, v in b.extras["item_skus"].items() if v})
-    if not known:
-        return batches
     out = []
     for b in batches:
         rows = b.asin_rows
-        skus = known.get(b.marketplace or "")
-        if skus and b.family == "ads" and rows is not None and len(rows):
+        if b.family == "ads" and rows is not None and len(rows):
             mask = rows["asin"].astype(str).str.startswith("ITEM ")
             if mask.any():
-                sku = rows.loc[mask, "asin"].str[5:].map(skus)
+                sku = rows.loc[mask, "asin"].str[5:].map(known.get(b.marketplace or "", {}))
                 hit = sku.notna()
                 if hit.any():
                     rows = rows.copy()
@@ -373,6 +370,9 @@ def _walmart_item_keys(batches: list[ReportBatch]) -> list[ReportBatch]:
                     rows.loc[idx, "sku"] = sku[hit]
                     rows.loc[idx, "asin"] = sku[hit].str.strip().str.upper()
                     b = replace(b, asin_rows=rows)
+                if not hit.all():
+                    coverage.append(f"{b.source}: {int((~hit).sum())} ad row(s) of Walmart item ids without a known "
+                                    "SKU counted for the store only")
         out.append(b)
     return out
 

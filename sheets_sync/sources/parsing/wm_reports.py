@@ -128,9 +128,7 @@ def ads_batch(raw: RawReport, df: pd.DataFrame, fmt: str, marketplace: str, item
     for m in ("ad_sales", "ad_orders", "ad_units"):
         rows[m] = rows[f"{m}_{DEFAULT_WINDOW}"]
     rows["date"] = _parse_dates_flexible(df[inv["date"]])
-    notes = []
-    if unmatched.any():
-        notes.append(f"{int(unmatched.sum())} ad row(s) of item ids without a known SKU counted for the store only")
+    notes: list[str] = []      # rows still keyed by item id are named by compute, after the Item Performance join
     extras = {"format": fmt, "column_map": dict(mapping), "attribution_windows": windows,
               "ad_sales_window": DEFAULT_WINDOW, "store": "walmart"}
     return daily_batch(raw, rows[rows["date"].notna()], kind, "ads", AD_METRICS, marketplace, notes, extras)
