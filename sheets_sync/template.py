@@ -106,7 +106,8 @@ EXAMPLE_TABS = ("Targets", "Products", "Manual Actuals", "Benchmarks")
 # Drop-downs of the Settings rows with a closed set of values.
 SETTING_VALUES: dict[str, tuple[str, ...]] = {
     "language": ("en", "zh", "es"), "gmv_tax": ("exclude", "include"), "gmv_refunds": ("gross", "net"),
-    "ads_attribution": ("7d", "14d"), "marketplaces": ("US, MX", "US", "MX", "US, MX, MLM", "MX, MLM", "MLM"),
+    "ads_attribution": ("7d", "14d"), "walmart_ads_attribution": ("3d", "14d", "30d"),
+    "marketplaces": ("US, MX", "US", "MX", "US, MX, MLM", "MX, MLM", "MLM", "US, MX, MLM, WMUS", "WMUS", "WMMX"),
     "base_currency": ("USD", "MXN"),
 }
 TYPE_NOTES = {"period": "blank = the Settings period; or 2026-11, 2026-W47, 2026-Q4",
