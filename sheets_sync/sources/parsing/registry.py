@@ -30,7 +30,7 @@ EXPECTED = (
     "Sales and Traffic by Date), an Ads console Sponsored Products 'Advertised product' CSV/XLSX, "
     "GET_SALES_AND_TRAFFIC_REPORT / GET_V2_SELLER_PERFORMANCE_REPORT / Ads API spAdvertisedProduct JSON, or an "
     "orders / FBA inventory / FBA returns flat file (TSV); or a Mercado Libre Ventas, Product Ads or Full stock "
-    "Excel download"
+    "Excel download; or a Walmart Item Performance or Sponsored Search adItem CSV, or Walmart API JSON"
 )
 
 _LAYOUTS: dict[str, list[tuple[int, int, Callable[..., Any]]]] = {"json": [], "table": [], "flat": [], "text": []}
