@@ -14,7 +14,7 @@ def test_suites_register_themselves_and_are_listed(capsys):
     assert suites["sheets"].module == "sheets_sync.testing.sheets_contract"
     assert contract_suite.main(["--list"]) == 0
     out = capsys.readouterr().out
-    assert out.startswith("sheets: Google Sheets API v4")
+    assert "\nsheets: Google Sheets API v4" in "\n" + out
     assert "--live needs: SHEETS_SYNC_LIVE_GOOGLE_CREDENTIALS, SHEETS_SYNC_LIVE_SPREADSHEET_ID" in out
     assert "--live also uses: SHEETS_SYNC_LIVE_OWNER_CREDENTIALS" in out
 
