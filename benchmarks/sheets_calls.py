@@ -30,13 +30,8 @@ ROOT = Path(__file__).resolve().parents[1]
 os.environ.setdefault("HTTPS_PROXY", "http://127.0.0.1:9")      # nothing may leave 127.0.0.1
 
 from sheets_sync.sheets.base import ChartIntent, GeneratedTab  # noqa: E402
-from sheets_sync.sheets.google import (  # noqa: E402
-    GoogleWorkbook,
-    InProcessPacer,
-    RetryPolicy,
-    _content_requests,
-    _grid_size,
-)
+from sheets_sync.sheets.google import GoogleWorkbook, InProcessPacer, RetryPolicy  # noqa: E402
+from sheets_sync.sheets.google.build import content_requests, grid_size  # noqa: E402
 from sheets_sync.template import TEAM_TABS, load_template  # noqa: E402
 from sheets_sync.testing.sheets_server import SID, FakeSheetsServer, Limits  # noqa: E402
 
@@ -107,8 +102,8 @@ def naive_sync(server: FakeSheetsServer, sa: dict, tabs: list[GeneratedTab]) -> 
         sheets[name].get_all_values()
     for t in tabs:
         ws = sheets[t.name]
-        rows, _ = _grid_size(t)
-        fmt = [r for r in _content_requests(t, ws.id, rows) if "updateCells" not in r]
+        rows, _ = grid_size(t)
+        fmt = [r for r in content_requests(t, ws.id, rows) if "updateCells" not in r]
         sh.batch_update({"requests": [{"updateSheetProperties": {
             "properties": {"sheetId": ws.id, "gridProperties": {"rowCount": rows, "columnCount": len(t.columns) + 2}},
             "fields": "gridProperties.rowCount,gridProperties.columnCount"}}, *fmt]})

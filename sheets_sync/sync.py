@@ -21,6 +21,7 @@ from .config import Config, WorkbookConfig
 from .errors import (
     ConfigError,
     FatalError,
+    InputDataError,
     Problem,
     ReportFormatError,
     RetriableError,
@@ -80,7 +81,7 @@ READ_BACK = ("History", "Sync Log")   # generated tabs a sync reads back (Histor
 
 def _error_code(exc: BaseException) -> str:
     for cls, code in ((RetriableError, "retriable"), (ConfigError, "config"), (TemplateError, "template"),
-                      (FatalError, "fatal")):
+                      (FatalError, "fatal"), (InputDataError, "input")):
         if isinstance(exc, cls):
             return code
     return "error"
@@ -310,7 +311,15 @@ def _sync_locked(wb: Workbook, source: Source | None, *, period: str | None, tri
         shown = finish_tabs(tabs, template, settings.language, settings.attainment_cap)
     tabs = shown
     track("writing")
-    wb.write_tabs(tabs)   # RetriableError propagates: nothing was written, the caller may retry
+    try:
+        wb.write_tabs(tabs)   # RetriableError propagates: nothing was written, the caller may retry
+    except RetriableError:
+        raise
+    except SheetsSyncError as exc:   # refused before or by the backend (a protected tab, a limit): nothing written
+        result.error, result.error_code = str(exc), _error_code(exc)
+        result.duration_s = round(time.perf_counter() - t0, 3)
+        result.period, result.problems = settings.period.label, [str(p) for p in problems]
+        return result
     result.status = status
     result.language = settings.language
     result.duration_s = round(time.perf_counter() - t0, 3)

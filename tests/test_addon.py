@@ -426,7 +426,7 @@ def test_the_webhook_opens_sheets_with_a_short_retry_budget(tmp_path, server):
     wb = _default_open_workbook(Config(google_credentials=key), WorkbookConfig(name="x", backend="google",
                                                                                 sheet_id=NEW_SHEET))
     assert isinstance(wb, GoogleWorkbook) and wb.retry.max_total_s == 12.0 and wb.retry.max_attempts == 3
-    assert wb._client.http_client.timeout == (5.0, 15.0)         # a user waits for setup: no 120 s budget
+    assert wb.http.timeout == (5.0, 15.0)         # a user waits for setup: no 120 s budget
     assert wb.service_account_email == SA_EMAIL
     xlsx = _default_open_workbook(Config(), WorkbookConfig(name="y", path=tmp_path / "y.xlsx"))
     assert type(xlsx).__name__ == "XlsxWorkbook"

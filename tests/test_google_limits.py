@@ -5,6 +5,7 @@ Real gspread + google-auth over HTTP against sheets_sync/testing/sheets_server.p
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 import random
@@ -414,16 +415,85 @@ def test_request_budget_must_stay_below_googles_hard_limit(sa, server):
 
 
 def test_rows_are_kept_only_when_the_sheet_would_hold_the_same_cells():
-    from sheets_sync.sheets.google import _align, _same_row
+    from sheets_sync.sheets.google.planner import align, same_row
 
     day = dt.date(2026, 11, 2)
     serial = (day - dt.date(1899, 12, 30)).days
-    assert _same_row(["a", day, 2.0, None, "x"], ["a", serial, 2, "", "x"])      # as read back vs as computed
-    assert _same_row(["a", ""], ["a"])                                             # trailing empties
-    assert not _same_row(["a", 1], ["a", True])                                   # a number is not a boolean
-    assert not _same_row(["a", "1"], ["a", 1])
+    assert same_row(["a", day, 2.0, None, "x"], ["a", serial, 2, "", "x"])      # as read back vs as computed
+    assert same_row(["a", ""], ["a"])                                             # trailing empties
+    assert not same_row(["a", 1], ["a", True])                                   # a number is not a boolean
+    assert not same_row(["a", "1"], ["a", 1])
     old = [["x", 1], ["y", 2], ["z", 3]]
-    assert _align(old, [["y", 2], ["z", 3], ["w", 4]]) == (1, 0, 2)               # dropped at the top, appended
-    assert _align(old, [["new", 0], ["x", 1], ["y", 2]]) == (0, 1, 2)             # inserted at the top
-    assert _align(old, [["x", True], ["y", 2]]) == (0, 0, 0)     # no run starts at the top: rewritten whole
-    assert _align(old, [["q", 9]]) == (0, 0, 0)
+    assert align(old, [["y", 2], ["z", 3], ["w", 4]]) == (1, 0, 2)               # dropped at the top, appended
+    assert align(old, [["new", 0], ["x", 1], ["y", 2]]) == (0, 1, 2)             # inserted at the top
+    assert align(old, [["x", True], ["y", 2]]) == (0, 0, 0)     # no run starts at the top: rewritten whole
+    assert align(old, [["q", 9]]) == (0, 0, 0)
+
+
+def _grow_targets(srv: FakeSheetsServer, n: int) -> None:
+    """The team adds ``n`` target rows (as people type them into the Targets tab)."""
+    book = srv.books[SID]
+    table = srv.values(SID, "Targets")
+    extra = [[*table[1][:4], f"Nueva dueña {k}", *table[1][5:]] for k in range(n)]
+    sheet = book.by_title("Targets")
+    book.sheets.remove(sheet)
+    srv.add_tab(book, "Targets", [*table, *extra])
+
+
+def test_targets_added_near_the_cell_limit_trim_history_in_the_same_write(clock):
+    """A sheet near Google's cell limit: the team adds targets, so Attainment grows and History must shrink. Google
+    checks the limit after each request of the batch, so the write removes rows before it adds any."""
+    from sheets_sync.sheets.google import GoogleWorkbook, RetryPolicy
+    from sheets_sync.sync import init_workbook, sync_workbook
+
+    with FakeSheetsServer(limits=Limits(window_s=2.0)) as srv:
+        sa = srv.service_account()
+        srv.add_book(SID, {"Sheet1": []}, shared=[sa["client_email"]])
+        limit = [Limits().max_cells]
+
+        def workbook() -> GoogleWorkbook:
+            return GoogleWorkbook(SID, sa, template=TPL, adapter_factory=srv.adapter, max_cells=limit[0],
+                                  pacer=InProcessPacer(60, 2.0), retry=RetryPolicy(max_attempts=1))
+
+        init_workbook(workbook(), TPL, today=dt.date(2026, 11, 1))
+        book = srv.books[SID]
+        book.sheets.remove(book.by_title("History"))
+        srv.add_tab(book, "History", [["History"], HIST_COLS, *history_rows(range(0, 200), per_day=25)])
+        assert sync_workbook(workbook(), None, now=dt.datetime(2026, 11, 20, 12, tzinfo=dt.UTC)).ok
+        used = srv.books[SID].total_cells()
+        limit[0] = used + 300                                  # the sheet is now 300 cells from the limit
+        srv.limits = dataclasses.replace(srv.limits, max_cells=limit[0])
+        hist_before = len(srv.values(SID, "History"))
+        att_before = len(srv.values(SID, "Attainment"))
+        _grow_targets(srv, 120)                                # Attainment grows by 120 rows × its columns
+        writes = len(batch_bodies(srv))
+        result = sync_workbook(workbook(), None, now=dt.datetime(2026, 11, 21, 12, tzinfo=dt.UTC))
+        assert result.ok, result.error
+        assert len(batch_bodies(srv)) == writes + 1            # one batchUpdate, not two steps
+        assert srv.books[SID].total_cells() <= limit[0]
+        assert len(srv.values(SID, "Attainment")) >= att_before + 120
+        assert len(srv.values(SID, "History")) < hist_before
+        assert any("Nueva dueña 119" in str(r) for r in srv.values(SID, "Attainment"))
+        assert any(str(r[7]).startswith("History: removed") for r in srv.values(SID, "Sync Log")[2:] if len(r) > 7)
+
+
+def test_a_write_google_refuses_is_a_failed_sync_with_its_reason(shared_book, clock):
+    from sheets_sync.sheets.google import GoogleWorkbook, RetryPolicy
+    from sheets_sync.sync import init_workbook, sync_workbook
+
+    with FakeSheetsServer(limits=Limits(window_s=2.0)) as srv:
+        sa = srv.service_account()
+        srv.add_book(SID, {"Sheet1": []}, shared=[sa["client_email"]])
+        wb = GoogleWorkbook(SID, sa, template=TPL, adapter_factory=srv.adapter, pacer=InProcessPacer(60, 2.0),
+                            retry=RetryPolicy(max_attempts=1))
+        init_workbook(wb, TPL, today=dt.date(2026, 11, 1))
+        before = srv.books[SID].clone()
+        srv.inject(Fault(kind="reject", match=":batchUpdate", times=2))     # the write and its rebuilt retry
+        result = sync_workbook(wb, None, now=dt.datetime(2026, 11, 20, 12, tzinfo=dt.UTC))
+        assert result.status == "failed" and result.error_code == "template"
+        assert "Google Sheets rejected the request" in result.error and "changed nothing" in result.error
+        assert "rejected by fault injection" in result.error
+        assert [s.title for s in srv.books[SID].sheets] == [s.title for s in before.sheets]
+        after = srv.books[SID]
+        assert all(a.cells == b.cells and a.props == b.props for a, b in zip(after.sheets, before.sheets,
+                                                                             strict=True))

@@ -128,8 +128,7 @@ def test_write_round_trip_formats_rules_charts_protection(server, shared_book, m
     assert snap["charts"][0]["spec"]["basicChart"]["chartType"] == "COLUMN"
     assert snap["protected"] == [{"range": {"sheetId": snap["props"]["sheetId"]},
                                   "description": PROTECTION_DESCRIPTION, "warningOnly": True,
-                                  "protectedRangeId": snap["protected"][0]["protectedRangeId"],
-                                  "requestingUserCanEdit": True}]
+                                  "protectedRangeId": snap["protected"][0]["protectedRangeId"]}]
     assert snap["col_px"][0] == 16 * 7 + 16
 
 

@@ -18,7 +18,7 @@ from sheets_sync.localize import display_width, finish_tabs, labels, translator
 from sheets_sync.periods import parse_period
 from sheets_sync.samples.amazon import write_demo_reports
 from sheets_sync.sheets.base import STATUS_COLOURS, ChartIntent, GeneratedTab
-from sheets_sync.sheets.google import _content_requests, _seed_requests
+from sheets_sync.sheets.google.build import content_requests, seed_requests
 from sheets_sync.sheets.xlsx import XlsxWorkbook
 from sheets_sync.sources.files import ReportFilesSource
 from sheets_sync.sync import init_workbook, sync_workbook
@@ -263,11 +263,11 @@ def test_both_backends_get_the_same_charts_and_tier_colours():
     assert d.charts[0].series == ("累计销售额", "累计进度目标") and d.charts[0].title == labels("zh")["chart.cumulative"]
     assert s.status_column == "奖金档位" and s.colours["无奖金"] == "FFC7CE" and s.colours["目标档"] != "FFC7CE"
     # Google: the same chart (per marketplace, line) and the tier rule; xlsx: straight lines, same rule.
-    reqs = _content_requests(d, 1, 10)
+    reqs = content_requests(d, 1, 10)
     charts = [r["addChart"]["chart"]["spec"] for r in reqs if "addChart" in r]
     assert [c["basicChart"]["chartType"] for c in charts] == ["LINE"] and "US" in charts[0]["title"]
     rules = {r["addConditionalFormatRule"]["rule"]["booleanRule"]["condition"]["values"][0]["userEnteredValue"]
-             for r in _content_requests(s, 2, 10) if "addConditionalFormatRule" in r}
+             for r in content_requests(s, 2, 10) if "addConditionalFormatRule" in r}
     assert rules == {"无奖金", "基础档", "目标档"}
 
 
@@ -307,7 +307,7 @@ def test_display_width_agrees_with_unicode_for_every_character():
 
 def test_seed_requests_carry_validations():
     seed = next(s for s in load_template().seeds(examples=False) if s.name == "Targets")
-    reqs = [r for r in _seed_requests(seed, 5) if "setDataValidation" in r]
+    reqs = [r for r in seed_requests(seed, 5) if "setDataValidation" in r]
     assert {seed.columns[r["setDataValidation"]["range"]["startColumnIndex"]] for r in reqs} == {
         "marketplace", "scope", "role", "kpi", "direction"}
     assert all(r["setDataValidation"]["rule"]["strict"] is False for r in reqs)
@@ -384,7 +384,7 @@ def test_example_rate_targets_show_as_percentages(tmp_path):
     shown = {ws.cell(r, kpi).value: ws.cell(r, target).number_format for r in range(2, ws.max_row + 1)}
     assert shown["cvr"] == "0.0%" and shown["acos"] == "0.0%" and shown["sessions"] != "0.0%"
     seed = next(s for s in load_template().seeds() if s.name == "Targets")
-    fmts = [r["repeatCell"] for r in _seed_requests(seed, 5) if "repeatCell" in r
+    fmts = [r["repeatCell"] for r in seed_requests(seed, 5) if "repeatCell" in r
             and r["repeatCell"]["range"]["endRowIndex"] - r["repeatCell"]["range"]["startRowIndex"] == 1]
     assert fmts and all(f["cell"]["userEnteredFormat"]["numberFormat"]["type"] == "PERCENT" for f in fmts)
 
@@ -412,7 +412,7 @@ def test_xlsx_and_google_draw_the_same_charts(tmp_path, demo_reports):
     xlsx_titles = sorted(re.sub(r"<[^>]+>", "", m) for x in xml for m in re.findall(r"<(?:c:)?title>.*?</(?:c:)?title>", x))
     google = []
     for name in ("Scorecard", "Daily", "History"):
-        for r in _content_requests(captured[name], 1, 5000):
+        for r in content_requests(captured[name], 1, 5000):
             if "addChart" in r:
                 spec = r["addChart"]["chart"]["spec"]
                 google.append((spec["title"], spec["basicChart"]["chartType"]))
@@ -470,7 +470,7 @@ def test_daily_charts_sit_on_the_first_screen_on_both_backends_and_cover_no_figu
     daily = captured["Daily"]
     google = [(r["addChart"]["chart"]["position"]["overlayPosition"]["anchorCell"]["columnIndex"],
                r["addChart"]["chart"]["position"]["overlayPosition"]["anchorCell"]["rowIndex"])
-              for r in _content_requests(daily, 1, 5000) if "addChart" in r]
+              for r in content_requests(daily, 1, 5000) if "addChart" in r]
     assert len(google) == 2                                        # US and MX, stacked in one column
     assert _xlsx_chart_anchors(path, "Daily") == google            # the same cells on both backends
     col = google[0][0]
@@ -483,7 +483,7 @@ def test_daily_charts_sit_on_the_first_screen_on_both_backends_and_cover_no_figu
                                            "cum_paced_target_gmv")]
     assert daily.columns[col + 1] == labels_es["provisional"]
     assert {labels_es["units"], labels_es["ad_spend"]} <= set(daily.columns[col + 2:])   # kept, right of the charts
-    px = [r["updateDimensionProperties"]["properties"]["pixelSize"] for r in _content_requests(daily, 1, 5000)
+    px = [r["updateDimensionProperties"]["properties"]["pixelSize"] for r in content_requests(daily, 1, 5000)
           if "updateDimensionProperties" in r]
     assert px[col] >= 640 and sum(px[:col + 1]) <= 1440   # the blank column holds the 640 px chart, all on screen
 

@@ -24,28 +24,11 @@ import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any
 
 import pytest
 
-try:
-    from .contract_suite import live_requested, missing_live_env, register
-except ImportError:        # the suites' registry comes with the Sheets half of issue 25; the same shape meanwhile
-    _LIVE_FLAG = "SHEETS_SYNC_CONTRACT_LIVE"
-    SUITES: dict[str, Any] = {}
-
-    def register(name: str, module: str, about: str, live_env: Sequence[str] = (),  # type: ignore[misc]
-                 live_optional: Sequence[str] = ()) -> Any:
-        SUITES[name] = SimpleNamespace(name=name, module=module, about=about, live_env=tuple(live_env),
-                                       live_optional=tuple(live_optional))
-        return SUITES[name]
-
-    def live_requested() -> bool:
-        return os.environ.get(_LIVE_FLAG) == "1"
-
-    def missing_live_env(suite: Any) -> list[str]:
-        return [v for v in suite.live_env if not os.environ.get(v)]
+from .contract_suite import live_requested, missing_live_env, register
 
 SP_ENV = ("LWA_APP_ID", "LWA_CLIENT_SECRET", "SP_API_REFRESH_TOKEN")
 ADS_ENV = ("ADS_CLIENT_ID", "ADS_CLIENT_SECRET", "ADS_REFRESH_TOKEN", "ADS_PROFILE_ID_US")
