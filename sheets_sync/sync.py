@@ -271,6 +271,7 @@ def _sync_locked(wb: Workbook, source: Source | None, *, period: str | None, tri
             T.scorecard_tab(template, scores, title, settings, review.last_period()),
             T.attainment_tab(template, rows, title, settings, review.last_period()),
             T.actuals_tab(template, facts, settings, title),
+            T.campaigns_tab(template, ev, settings, title),
             T.daily_tab(template, facts, settings, inputs.calendar, rows, title),
         ]
         tabs.extend(T.review_tabs(template, inputs, facts, rows, scores, tables, today_team, title, batches, ev,

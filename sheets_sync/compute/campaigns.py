@@ -42,6 +42,7 @@ METRICS = ("ad_spend", "ad_sales", "ad_orders", "ad_units", "ad_clicks", "ad_imp
 TEXT = CAMPAIGN_KEY_COLUMNS[1:]
 COLUMNS = ("marketplace", "level", "campaign_key", "ad_group_key", "portfolio_key", *CAMPAIGN_KEY_COLUMNS, *METRICS,
            "for_campaign", "for_ad_group", "source")
+GOAL_WORDS = {"brand": "brand-defence", "launch": "launch", "always_on": "always-on"}   # as the Campaigns tab shows them
 AD_GROUP_SEPARATORS = (" / ", " › ", " > ", "/", "›", ">")
 DAY = dt.timedelta(days=1)
 _GUARD = re.compile(r'^=?"?(.*?)"?$')
@@ -69,8 +70,9 @@ def empty() -> pd.DataFrame:
 
 def campaign_facts(batches: list[ReportBatch], period: Period, data_end: dt.date, problems: list[Problem],
                    coverage: list[str]) -> pd.DataFrame:
-    """The campaign rows of the period that count (see the module docstring), one row per report row, with
-    ``for_campaign`` / ``for_ad_group`` saying where it counts. ``coverage`` gets a line per file used."""
+    """The campaign rows of the period, one per report row, with ``for_campaign`` / ``for_ad_group`` saying where
+    it counts (see the module docstring; a row that counts nowhere still names its campaign and ASIN).
+    ``coverage`` gets a line per file used."""
     parts = []
     period_days = set(period.days)
     for i, b in enumerate(batches):
@@ -122,7 +124,8 @@ def campaign_facts(batches: list[ReportBatch], period: Period, data_end: dt.date
                        if g["date"].isna().any()})
         grain = "per ad group" if g["for_ad_group"].any() else "per campaign"
         coverage.append(f"{src}: {mk} ads ({grain}) {_ranges(days)}")
-    return used.reindex(columns=list(COLUMNS)).reset_index(drop=True)
+    # rows that do not count stay too: the names a campaign had and the ASINs it advertises come from every report
+    return rows.reindex(columns=list(COLUMNS)).reset_index(drop=True)
 
 
 def _key(ids: pd.Series, names: pd.Series) -> pd.Series:
@@ -234,6 +237,7 @@ class CampaignIndex:
         self.portfolio_ids: dict[str, dict[str, str]] = defaultdict(dict)
         self.portfolio_names: dict[str, dict[str, set[str]]] = defaultdict(lambda: defaultdict(set))
         self.portfolio_campaigns: dict[tuple[str, str], set[str]] = defaultdict(set)
+        self.portfolio_shown: dict[tuple[str, str], str] = {}
         self.asins: dict[tuple[str, str], set[str]] = defaultdict(set)
         if not len(rows):
             return
@@ -263,6 +267,7 @@ class CampaignIndex:
                     self.portfolio_ids[mk][r.portfolio_id] = r.portfolio_key
                 if r.portfolio_name:
                     self.portfolio_names[mk][name_key(r.portfolio_name)].add(r.portfolio_key)
+                    self.portfolio_shown[(mk, r.portfolio_key)] = r.portfolio_name
                 self.portfolio_campaigns[(mk, r.portfolio_key)].add(ck)
             if r.asin:
                 self.asins[(mk, ck)].add(r.asin)
@@ -386,6 +391,32 @@ class CampaignIndex:
         df.index = pd.MultiIndex.from_arrays([[mk] * len(df), df.index])
         df.insert(0, "label", [name(a) for a in df.index.get_level_values(1)])
         return df
+
+
+    def table(self, mk: str) -> list[dict[str, object]]:
+        """The Campaigns tab's rows of a marketplace: each campaign (largest spend first), then its ad groups."""
+        out: list[dict[str, object]] = []
+        camps = sorted((k for k in self.campaign_sums if k[0] == mk),
+                       key=lambda k: -(self.campaign_sums[k].get("ad_spend") or 0.0))
+        portfolio = {(m, c): name for (m, p), cs in self.portfolio_campaigns.items() for c in cs
+                     for name in [self.portfolio_label(m, p)]}
+        for k in camps:
+            ck = k[1]
+            names = " → ".join(self.shown.get(k, []))
+            base = {"marketplace": mk, "ad_product": self.product.get(k, ""), "portfolio": portfolio.get(k, ""),
+                    "campaign_id": "" if ck.startswith("name:") else ck, "campaign": names,
+                    "goal": GOAL_WORDS[campaign_goal(names)], "asins": len(self.asins.get(k, ())) or None}
+            out.append({**base, "ad_group_id": "", "ad_group": "", **self.campaign_sums[k]})
+            groups = sorted((g for g in self.group_sums if g[0] == mk and g[1] == ck),
+                            key=lambda g: -(self.group_sums[g].get("ad_spend") or 0.0))
+            for g in groups:
+                out.append({**base, "asins": None, "ad_group_id": "" if g[2].startswith("name:") else g[2],
+                            "ad_group": " → ".join(self.group_shown.get(g, [])), **self.group_sums[g]})
+        return out
+
+    def portfolio_label(self, mk: str, key: str) -> str:
+        """A portfolio's name (its id when no report names it: the API's reports give ids only)."""
+        return self.portfolio_shown.get((mk, key)) or key.removeprefix("name:")
 
 
 def campaign_goal(name: str, notes: str = "") -> str:

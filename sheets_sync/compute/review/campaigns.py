@@ -264,9 +264,11 @@ def one_acos_over_goals(ctx: ReviewContext) -> list[Finding]:
 
 
 # -- Target Suggestions: an account target split over campaigns ---------------------------------------------
-def campaign_split(ctx: ReviewContext, r: Row, for_period: str) -> tuple[list[list[Any]], list[str]]:
+def campaign_split(ctx: ReviewContext, r: Row, for_period: str,
+                   goal: float | None = None) -> tuple[list[list[Any]], list[str]]:
     """Rows of Target Suggestions that split an account ``acos`` / ``roas`` / ``ad_spend`` target over the
-    campaigns (see the module docstring); and each row's unit."""
+    campaigns (see the module docstring); and each row's unit. ``goal``: the spend target to split (next
+    period's, when Target Suggestions proposes one), else the row's own."""
     t = r.target
     if t.scope != "account" or t.kpi not in ("acos", "roas", "ad_spend"):
         return [], []
@@ -281,7 +283,7 @@ def campaign_split(ctx: ReviewContext, r: Row, for_period: str) -> tuple[list[li
         if total <= 0:
             return [], []
         shares = spend / total
-        suggested = shares * t.target
+        suggested = shares * (t.target if goal is None else goal)
         basis = ctx.t("basis_campaign_spend", period=ctx.settings.period.label)
     else:
         n, d = df[meta.num].fillna(0.0), df[meta.den].fillna(0.0)

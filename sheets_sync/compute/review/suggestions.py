@@ -138,7 +138,7 @@ def suggestions(ctx: ReviewContext) -> list[list[Any]]:
                         clean(v / total), clean(goal * v / total), once(first, extra), nxt.label])
             units.append(meta.unit)
             first = False
-        more, kinds = campaign_split(ctx, r, nxt.label)
+        more, kinds = campaign_split(ctx, r, nxt.label, goal)
         out += more
         units += kinds
     ctx.suggestion_units = units
