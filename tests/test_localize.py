@@ -38,7 +38,8 @@ ALLOWED = {"acos", "tacos", "roas", "asin", "asins", "kpi", "kpis", "gmv", "sku"
            "tiers", "bonus", "amazon", "d"}
 # Columns that hold what people or Amazon wrote (names, product titles, file names, what Targets names as a
 # scope: a category, a campaign): never translated.
-DATA = {"owner", "requested_by", "asin", "sku", "title", "started_at", "scope_value"}
+DATA = {"owner", "requested_by", "asin", "sku", "title", "started_at", "scope_value", "portfolio", "campaign",
+        "ad_group"}
 
 
 @pytest.fixture(scope="module")

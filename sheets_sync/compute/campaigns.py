@@ -119,11 +119,11 @@ def campaign_facts(batches: list[ReportBatch], period: Period, data_end: dt.date
     rows["for_ad_group"] = _choose(rows, ["marketplace", "campaign_key", "ad_group_key"], grouped)
     used = rows[rows["for_campaign"] | rows["for_ad_group"]]
     for (src, mk), g in used.groupby(["source", "marketplace"], sort=False):
-        days = sorted({d for d in g["date"].dropna().dt.date} |
-                      {g["_start"].iat[0] + DAY * k for k in range((g["_end"].iat[0] - g["_start"].iat[0]).days + 1)
-                       if g["date"].isna().any()})
+        used_days = sorted({d for d in g["date"].dropna().dt.date} |
+                           {g["_start"].iat[0] + DAY * k
+                            for k in range((g["_end"].iat[0] - g["_start"].iat[0]).days + 1) if g["date"].isna().any()})
         grain = "per ad group" if g["for_ad_group"].any() else "per campaign"
-        coverage.append(f"{src}: {mk} ads ({grain}) {_ranges(days)}")
+        coverage.append(f"{src}: {mk} ads ({grain}) {_ranges(used_days)}")
     # rows that do not count stay too: the names a campaign had and the ASINs it advertises come from every report
     return rows.reindex(columns=list(COLUMNS)).reset_index(drop=True)
 
@@ -142,11 +142,9 @@ def _link(rows: pd.DataFrame, id_col: str, name_col: str, within: list[str]) -> 
         return
     ids = known.assign(_n=names[known.index]).groupby([*within, "_n"])[id_col].agg(lambda s: set(s))
     one = {k: next(iter(v)) for k, v in ids.items() if len(v) == 1}
-    todo = rows.index[(rows[id_col] == "") & (names != "")]
-    for i in todo:
-        k = (*[rows.at[i, c] for c in within], names[i])
-        if k in one:
-            rows.at[i, id_col] = one[k]
+    todo = (rows[id_col] == "") & (names != "")
+    keys = zip(*[rows.loc[todo, c] for c in within], names[todo], strict=True)
+    rows.loc[todo, id_col] = [one.get(k, "") for k in keys]
 
 
 def _portfolios(rows: pd.DataFrame) -> None:

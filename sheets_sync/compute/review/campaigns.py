@@ -17,6 +17,7 @@ campaign's goal makes its KPI fair; and the split of an account ACoS / ROAS / sp
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -64,7 +65,7 @@ def units(ctx: ReviewContext, t: Any, ev: Any = None) -> tuple[str, pd.DataFrame
         elif mk not in found:
             continue
         elif unit == "asin":
-            df = ix.asin_parts(mk, found[mk], lambda a, mk=mk: ctx.asin_name(mk, a))
+            df = ix.asin_parts(mk, found[mk], partial(ctx.asin_name, mk))
         else:
             df = ix.parts(mk, t.scope, found[mk])
         if len(df):
