@@ -1,4 +1,4 @@
-"""`sheets-sync init | sync | demo | validate | serve | worker`."""
+"""`sheets-sync init | sync | demo | validate | deck | export | serve | worker | registrations`."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from pathlib import Path
 
 from . import __version__
 from .config import Config, WorkbookConfig, load_config
-from .errors import ConfigError, RetriableError, SheetsSyncError
+from .errors import ConfigError, InputDataError, RetriableError, SheetsSyncError
 from .progress import TerminalBar
 from .sync import SyncResult, init_workbook, open_source, open_workbook, run_sync, sync_workbook
 
@@ -168,6 +168,48 @@ def cmd_demo(args: argparse.Namespace, config: Config) -> int:
     return EXIT_OK if res.ok else EXIT_FAILED
 
 
+def cmd_deck(args: argparse.Namespace, config: Config) -> int:
+    """The review deck of a synced workbook (docs/deck.md)."""
+    out = Path(args.out)
+    if out.suffix.lower() not in (".pptx", ".pdf"):
+        _err(f"--out {out.name}: the deck is written as .pptx (PowerPoint) or .pdf")
+        return EXIT_USAGE
+    from .deck import make_deck
+    from .deck.fonts import FontMissing
+
+    wb = open_workbook(config, _target(args, config))
+    try:
+        deck = make_deck(wb, out)
+    except FontMissing as exc:
+        _err(str(exc))
+        return EXIT_USAGE
+    except ModuleNotFoundError as exc:
+        if exc.name not in ("pptx", "reportlab", "fontTools"):
+            raise
+        _err(f"the deck needs the deck extra ({exc.name} is missing): pip install 'sheets-sync[deck]'")
+        return EXIT_USAGE
+    except InputDataError:
+        _err(f"{wb.describe()} has no review yet: run sheets-sync sync first")
+        return EXIT_FAILED
+    _print(f"{out}: {deck.title} · {2 + len(deck.owners) + 2} slides")
+    return EXIT_OK
+
+
+def cmd_export(args: argparse.Namespace, config: Config) -> int:
+    """Tidy tables for Looker Studio, Power BI and Tableau (docs/deck.md)."""
+    from .export import export
+
+    wb = open_workbook(config, _target(args, config))
+    try:
+        written = export(wb, Path(args.out), args.format)
+    except InputDataError:
+        _err(f"{wb.describe()} has no review yet: run sheets-sync sync first")
+        return EXIT_FAILED
+    for path in written:
+        _print(str(path))
+    return EXIT_OK
+
+
 def cmd_serve(args: argparse.Namespace, config: Config) -> int:
     from webhook.serve import serve
 
@@ -247,6 +289,18 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--seed", type=int, default=7)
     sp.add_argument("--language", choices=["en", "zh", "es"], default="en", help="the review's language")
     sp.set_defaults(func=cmd_demo)
+
+    sp = sub.add_parser("deck", help="the review as a deck: title, scorecard and chart, one slide per owner, findings, "
+                        "next period's targets (.pptx or .pdf)")
+    target(sp)
+    sp.add_argument("--out", required=True, help="review.pptx or review.pdf")
+    sp.set_defaults(func=cmd_deck)
+
+    sp = sub.add_parser("export", help="tidy tables for BI tools (daily, asin_actuals, attainment, scorecard, history)")
+    target(sp)
+    sp.add_argument("--out", required=True, help="a folder; one file per table")
+    sp.add_argument("--format", choices=["csv", "parquet"], default="csv")
+    sp.set_defaults(func=cmd_export)
 
     sp = sub.add_parser("serve", help="run the webhook (KPI → Sync now) under gunicorn")
     sp.add_argument("--host", default="127.0.0.1")

@@ -36,6 +36,31 @@ from .frames import MARKETPLACES
 SECRET_WORDS = ("secret", "token", "password", "private_key", "refresh")
 BACKENDS = ("xlsx", "google")
 SOURCES = ("files", "amazon")
+ALERT_KINDS = ("wecom", "dingtalk", "feishu", "slack", "googlechat", "email")
+DIGEST_OVER = 5            # more alerts than this at once for one channel: one digest message
+
+
+@dataclass(frozen=True)
+class AlertChannelConfig:
+    """One ``alerts:`` entry of service.yaml: where alerts go. The webhook URL (or the SMTP URL) and the signing
+    secret are read from the environment variables it names, only when a message is sent; they are never kept
+    here, shown or logged."""
+
+    kind: str                               # one of ALERT_KINDS
+    url_env: str                            # the variable holding the webhook URL (email: smtp:// or smtps://)
+    name: str = ""                          # how the Sync Log names the channel (default: the kind)
+    secret_env: str | None = None           # DingTalk / Feishu signed mode: the variable holding the secret
+    workbooks: tuple[str, ...] = ()         # workbook names it serves; empty = every workbook
+    quiet_hours: tuple[int, int] | None = None   # (start, end) minutes after midnight, in the team's time zone
+    digest_over: int = DIGEST_OVER
+    keyword: str | None = None              # DingTalk / Feishu keyword security: a word every message carries
+
+    @property
+    def label(self) -> str:
+        return self.name or self.kind
+
+    def serves(self, workbook: str) -> bool:
+        return not self.workbooks or workbook in self.workbooks
 
 
 @dataclass(frozen=True)
@@ -95,6 +120,7 @@ class Config:
     ads_api_endpoint: str | None = None
     lwa_token_url: str | None = None
     addon: AddonConfig = field(default_factory=AddonConfig)
+    alerts: tuple[AlertChannelConfig, ...] = ()   # service.yaml ``alerts:`` (docs/alerts.md)
     report_file_mb: float = 512.0            # limits.file_mb: largest report file / download read
     report_unpacked_mb: float = 512.0        # limits.unpacked_mb: most one .gz / .zip / .xlsx may expand to
     parse_workers: int | None = None         # limits.parse_workers: helper processes parsing reports (None: auto)
@@ -249,6 +275,63 @@ def _addon(raw: Any, base: Path) -> AddonConfig:
     )
 
 
+def _clock(value: str, where: str) -> int:
+    m = re.fullmatch(r"([01]?\d|2[0-3]):([0-5]\d)", value.strip())
+    if m is None:
+        raise ConfigError(f"{where}: {value!r} is not a time; expected HH:MM such as 22:00")
+    return int(m.group(1)) * 60 + int(m.group(2))
+
+
+def _alerts(raw: Any) -> tuple[AlertChannelConfig, ...]:
+    """service.yaml ``alerts:``, a list of channels (docs/alerts.md)."""
+    if raw is None:
+        return ()
+    if not isinstance(raw, list):
+        raise ConfigError("service.yaml alerts: expected a list of channels, each with kind and url_env")
+    out: list[AlertChannelConfig] = []
+    for i, item in enumerate(raw):
+        where = f"service.yaml alerts[{i}]"
+        if not isinstance(item, Mapping):
+            raise ConfigError(f"{where}: expected a mapping with kind and url_env")
+        unknown = set(item) - {"kind", "url_env", "name", "secret_env", "workbooks", "quiet_hours", "digest_over",
+                               "keyword"}
+        if unknown:
+            raise ConfigError(f"{where}: unknown setting(s) {', '.join(sorted(map(str, unknown)))}; expected kind, "
+                              "url_env, secret_env, workbooks, quiet_hours, digest_over, keyword, name")
+        kind = str(item.get("kind") or "")
+        if kind not in ALERT_KINDS:
+            raise ConfigError(f"{where}.kind: {kind!r} is not one of {', '.join(ALERT_KINDS)}")
+        url_env = item.get("url_env")
+        if not url_env or not isinstance(url_env, str) or not _ENV_NAME.fullmatch(url_env):
+            raise ConfigError(f"{where}.url_env: the name of the environment variable holding the "
+                              f"{'SMTP URL' if kind == 'email' else 'webhook URL'} is required (the URL is a secret)")
+        secret_env = item.get("secret_env")
+        if secret_env is not None and (not isinstance(secret_env, str) or not _ENV_NAME.fullmatch(secret_env)):
+            raise ConfigError(f"{where}.secret_env: expected the name of an environment variable")
+        if secret_env and kind not in ("dingtalk", "feishu"):
+            raise ConfigError(f"{where}.secret_env: only dingtalk and feishu robots sign their messages")
+        quiet = item.get("quiet_hours")
+        hours = None
+        if quiet not in (None, ""):
+            parts = str(quiet).split("-")
+            if len(parts) != 2:
+                raise ConfigError(f"{where}.quiet_hours: {quiet!r} is not a range; expected HH:MM-HH:MM such as "
+                                  "22:00-07:00 (in the workbook's time zone)")
+            hours = (_clock(parts[0], f"{where}.quiet_hours"), _clock(parts[1], f"{where}.quiet_hours"))
+        digest = item.get("digest_over", DIGEST_OVER)
+        if isinstance(digest, bool) or not isinstance(digest, int) or not 1 <= digest <= 100:
+            raise ConfigError(f"{where}.digest_over: {digest!r} is not a number of alerts; expected 1 to 100")
+        out.append(AlertChannelConfig(
+            kind=kind, url_env=url_env, name=str(item.get("name") or ""), secret_env=secret_env or None,
+            workbooks=_tuple(item.get("workbooks"), f"{where}.workbooks"), quiet_hours=hours, digest_over=digest,
+            keyword=str(item["keyword"]) if item.get("keyword") else None))
+    names = [c.label for c in out]
+    dup = sorted({n for n in names if names.count(n) > 1})
+    if dup:
+        raise ConfigError(f"service.yaml alerts: two channels are named {dup[0]!r}; give each a distinct name")
+    return tuple(out)
+
+
 def _megabytes(limits: Mapping[str, Any], key: str) -> float:
     value = limits.get(key, 512)
     if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value <= 1_000_000:
@@ -316,6 +399,7 @@ def load_config(path: str | os.PathLike[str] | None = None, env: Mapping[str, st
         ads_api_endpoint=amazon.get("ads_api_endpoint"),
         lwa_token_url=amazon.get("lwa_token_url"),
         addon=_addon(raw.get("addon") or {}, base),
+        alerts=_alerts(raw.get("alerts")),
         report_file_mb=_megabytes(limits, "file_mb"),
         report_unpacked_mb=_megabytes(limits, "unpacked_mb"),
         parse_workers=_workers(limits),

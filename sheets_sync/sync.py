@@ -39,6 +39,7 @@ from .stores import kind_store_name, store_name, store_reads
 from .template import GENERATED_TABS, TEAM_TABS, Template, load_template
 
 if TYPE_CHECKING:
+    from .alerts import SyncAlerts
     from .sources.parsing.containers import Limits
     from .sources.parsing.pool import EarlyParse
 
@@ -178,19 +179,21 @@ def _keep_history_dates(history: GeneratedTab, trimmed: GeneratedTab) -> Generat
 def sync_workbook(wb: Workbook, source: Source | None, *, period: str | None = None, trigger: str = "cli",
                   requested_by: str | None = None, now: dt.datetime | None = None,
                   template: Template | None = None, progress: ProgressFn | None = None,
-                  lock_wait_s: float | None = None) -> SyncResult:
+                  lock_wait_s: float | None = None, alerts: SyncAlerts | None = None) -> SyncResult:
     """Read team tabs → collect and parse reports → compute → write generated tabs (one write), holding the
     workbook's sync lock throughout (every entry point comes here: one sync per workbook at a time; a sync that
     waited ``lock_wait_s`` in vain raises the retriable ``WorkbookBusyError``).
 
-    ``progress(stage, done=None, total=None, detail=None)`` hears each stage (:mod:`sheets_sync.progress`)."""
+    ``progress(stage, done=None, total=None, detail=None)`` hears each stage (:mod:`sheets_sync.progress`).
+    ``alerts``: the workbook's alert channels (:mod:`sheets_sync.alerts`); what they were told becomes Sync Log
+    lines of this sync."""
     with workbook_lock(wb, lock_wait_s):
         if hasattr(wb, "remove_stale_temps"):
             wb.remove_stale_temps()   # what a killed sync left behind
         early = start_parsing(source)
         try:
             return _sync_locked(wb, source, period=period, trigger=trigger, requested_by=requested_by,
-                                now=now, template=template, progress=progress, early=early)
+                                now=now, template=template, progress=progress, early=early, alerts=alerts)
         finally:
             if early is not None:
                 early.cancel()        # a sync that ended before its reports were used: stop parsing them
@@ -198,7 +201,8 @@ def sync_workbook(wb: Workbook, source: Source | None, *, period: str | None = N
 
 def _sync_locked(wb: Workbook, source: Source | None, *, period: str | None, trigger: str,
                  requested_by: str | None, now: dt.datetime | None, template: Template | None,
-                 progress: ProgressFn | None, early: EarlyParse | None = None) -> SyncResult:
+                 progress: ProgressFn | None, early: EarlyParse | None = None,
+                 alerts: SyncAlerts | None = None) -> SyncResult:
     template = template or load_template()
     track = progress if isinstance(progress, Tracker) else Tracker(progress)
     track("reading")
@@ -289,6 +293,9 @@ def _sync_locked(wb: Workbook, source: Source | None, *, period: str | None, tri
         provisional = [f"{mk}: {ranges(sorted(days))} provisional — {store_name(mk)} may still revise these days; they are "
                        "marked in the Daily tab and are not final figures" for mk, days in facts.provisional.items() if days]
         pending = [f"comparisons pending: {line}" for line in getattr(source, "pending", None) or []]
+        told = alerts.after_compute(rows, review.findings(), ev, facts, settings) if alerts and computed else []
+        detail += [["", "", "", "warning" if " not sent " in line or "not evaluated" in line else "info", None, None,
+                    None, line] for line in told]
         detail += [["", "", "", "info", None, None, None, line]
                    for line in provisional + overrides + facts.coverage + pending + file_notes
                    + unaccounted_files(batches, problems, facts.coverage)]
@@ -372,17 +379,26 @@ def run_sync(config: Config, workbook: str | None = None, *, period: str | None 
     wbc = config.find_workbook(workbook) if workbook else config.workbook(None)
     started = dt.datetime.now(dt.UTC).replace(microsecond=0)
     track = Tracker(progress)
+    from .alerts import SyncAlerts
+
+    alerts = SyncAlerts.for_workbook(config, wbc)
     try:
         wb = open_workbook(config, wbc)
         source = source if source is not None else open_source(config, wbc, reports)
-    except RetriableError:
+        attach_budgets(config, wb, source, track)
+        result = sync_workbook(wb, source, period=period, trigger=trigger, requested_by=requested_by,
+                               progress=track, alerts=alerts)
+    except RetriableError as exc:
+        if alerts is not None:       # the queue retries; a second failure in a row is worth telling
+            alerts.after_run(True, str(exc))
         raise
     except SheetsSyncError as exc:
-        return SyncResult(status="failed", started_at=started, duration_s=0.0, workbook=wbc.target,
-                          error=str(exc), error_code=_error_code(exc))
-    attach_budgets(config, wb, source, track)
-    return sync_workbook(wb, source, period=period, trigger=trigger, requested_by=requested_by,
-                         progress=track)
+        result = SyncResult(status="failed", started_at=started, duration_s=0.0, workbook=wbc.target,
+                            error=str(exc), error_code=_error_code(exc))
+    if alerts is not None:
+        result.summary += alerts.after_run(not result.ok, result.error,
+                                           result.language if result.period is not None else None)
+    return result
 
 
 BUDGET_NAMES = {"sheets_read": "Sheets read", "sheets_write": "Sheets write", "ads": "Amazon Ads",

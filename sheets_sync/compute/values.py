@@ -33,3 +33,14 @@ def clean_column(values: Any) -> list[Any]:
         out[i] = None
     return out
 
+
+
+def number(x: Any) -> float | None:
+    """A cell or computed value as a float; None for blanks, text that is no number, booleans and NaN."""
+    if x is None or isinstance(x, bool) or x == "":
+        return None
+    try:
+        v = float(x)
+    except (TypeError, ValueError):
+        return None
+    return None if math.isnan(v) else v

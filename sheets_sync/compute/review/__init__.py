@@ -61,13 +61,18 @@ class Review(ReviewContext):
     """Everything the three review tabs need, computed once per sync."""
 
     def findings(self) -> list[Finding]:
+        """Every rule's findings, most severe first (computed once: the Commentary tab and the alerts share them)."""
+        done: list[Finding] | None = getattr(self, "_findings", None)
+        if done is not None:
+            return list(done)
         out: list[Finding] = []
         for rule in RULES:
             out.extend(rule(self))
         if not out:
             out.append(Finding("info", "", "", "", "", self.t("no_findings"), "", key="no_findings"))
         order = {s: i for i, s in enumerate(SEVERITIES)}
-        return sorted(out, key=lambda f: order[f.severity])   # stable: the rule order within a severity
+        self._findings = sorted(out, key=lambda f: order[f.severity])   # stable: the rule order within a severity
+        return list(self._findings)
 
     def suggestions(self) -> list[list]:
         return _suggestions(self)
