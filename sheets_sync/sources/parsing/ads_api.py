@@ -161,6 +161,15 @@ def _campaign_api(raw: RawReport, doc: list) -> ReportBatch:
     return batch
 
 
+EMPTY = "an empty Ads API report: no rows (no spend, or not ready yet)"
+
+
+def _json(batches: list[ReportBatch]) -> list[ReportBatch]:
+    for b in batches:
+        b.extras["format"] = "json"
+    return batches
+
+
 @json_layout(order=79)
 def recognise_campaigns(raw: RawReport, doc: Any) -> list[ReportBatch] | None:
     """Rows with campaignId / campaignName and no advertisedAsin; an empty array named after a campaign report."""
@@ -171,11 +180,8 @@ def recognise_campaigns(raw: RawReport, doc: Any) -> list[ReportBatch] | None:
         if not m or m.group(1) == "spAdvertisedProduct":
             return None
         start, end = _range_from_name(raw.name)
-        batch = campaign_batch(raw, pd.DataFrame(columns=["date", "campaign_id"]), "ads_campaign_api_v3", None,
-                               None, start, end, ["an empty Ads API report: no rows (no spend, or not ready yet)"],
-                               ad_product=REPORT_AD_PRODUCT[m.group(1)])
-        batch.extras["format"] = "json"
-        return [batch]
+        return _json([campaign_batch(raw, pd.DataFrame(columns=["date", "campaign_id"]), "ads_campaign_api_v3", None,
+                                     None, start, end, [EMPTY], ad_product=REPORT_AD_PRODUCT[m.group(1)])])
     head = doc[:50]
     if all(isinstance(r, dict) for r in doc) and not any("advertisedAsin" in r for r in head) and \
             any(("campaignId" in r or "campaignName" in r) and ("cost" in r or "spend" in r) for r in head):
@@ -189,10 +195,8 @@ def recognise(raw: RawReport, doc: Any) -> list[ReportBatch] | None:
         return None
     if not doc:
         start, end = _range_from_name(raw.name)
-        batch = _ads_batch(raw, pd.DataFrame(columns=["date", "asin", "sku"]), "ads_sp_api_v3", None, None,
-                           start, end, ["an empty Ads API report: no rows (no spend, or not ready yet)"])
-        batch.extras["format"] = "json"
-        return [batch]
+        return _json([_ads_batch(raw, pd.DataFrame(columns=["date", "asin", "sku"]), "ads_sp_api_v3", None, None,
+                                 start, end, [EMPTY])])
     if all(isinstance(r, dict) for r in doc) and any(("advertisedAsin" in r) for r in doc[:50]):
         return [_ads_api(raw, doc)]
     return None

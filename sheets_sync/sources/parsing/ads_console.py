@@ -39,14 +39,14 @@ from .cells import (
 from .registry import kinds, table_layout
 
 kinds(ads_sp_classic="ads", ads_sp_console_2026="ads", ads_campaign_console="ads")
-ADS_CLASSIC_FIELDS = _alias_table({
+# What the classic console's reports share (advertised product, campaign): dates, currency, traffic, the
+# attributed figures per window.
+CONSOLE_FIELDS: dict[str, list[str]] = {
     "date": ["Date", "日期", "Fecha"],
     "start_date": ["Start Date", "开始日期", "Fecha de inicio"],
     "end_date": ["End Date", "结束日期", "Fecha de finalización", "Fecha de fin"],
     "currency": ["Currency", "货币", "Divisa", "Moneda"],
     "country": ["Country", "国家/地区", "País"],
-    "asin": ["Advertised ASIN", "广告ASIN", "ASIN anunciado"],
-    "sku": ["Advertised SKU", "广告SKU", "SKU anunciado"],
     "ad_impressions": ["Impressions", "展示量", "Impresiones"],
     "ad_clicks": ["Clicks", "点击量", "Clics"],
     "ad_spend": ["Spend", "花费", "Gasto"],
@@ -57,6 +57,11 @@ ADS_CLASSIC_FIELDS = _alias_table({
     "ad_orders_14d": ["14 Day Total Orders (#)", "14天总订单数(#)", "Pedidos totales de 14 días (#)"],
     "ad_units_14d": ["14 Day Total Units (#)", "14天总销售量(#)", "Unidades totales de 14 días (#)"],
     **CAMPAIGN_FIELDS,
+}
+ADS_CLASSIC_FIELDS = _alias_table({
+    **CONSOLE_FIELDS,
+    "asin": ["Advertised ASIN", "广告ASIN", "ASIN anunciado"],
+    "sku": ["Advertised SKU", "广告SKU", "SKU anunciado"],
 })
 
 ADS_2026_FIELDS = _alias_table({
@@ -183,23 +188,12 @@ def _ads_console(raw: RawReport, df: pd.DataFrame, fmt: str, table: dict[str, st
 #   ``Purchases`` / ``Sales`` / ``Units sold`` columns, without the product block).
 # * 中文 and Español: the same labels as the advertised-product report (see the module docstring); INFERRED here.
 CAMPAIGN_REPORT_FIELDS = _alias_table({
-    "date": ["Date", "日期", "Fecha"],
-    "start_date": ["Start Date", "开始日期", "Fecha de inicio"],
-    "end_date": ["End Date", "结束日期", "Fecha de finalización", "Fecha de fin"],
+    **CONSOLE_FIELDS,
     "date_range": ["Date range", "日期范围", "Rango de fechas"],
     "currency": ["Currency", "Budget currency", "货币", "预算货币", "Divisa", "Moneda"],
-    "country": ["Country", "国家/地区", "País"],
     "ad_product": ["Campaign Type", "Program Type", "Ad product", "Ad type", "广告活动类型", "广告类型",
                    "Tipo de campaña", "Tipo de programa", "Producto publicitario"],
-    "ad_impressions": ["Impressions", "展示量", "Impresiones"],
-    "ad_clicks": ["Clicks", "点击量", "Clics"],
     "ad_spend": ["Spend", "Total cost", "花费", "总成本", "Gasto", "Costo total", "Coste total"],
-    "ad_sales_7d": ["7 Day Total Sales", "7天总销售额", "Ventas totales de 7 días"],
-    "ad_orders_7d": ["7 Day Total Orders (#)", "7天总订单数(#)", "Pedidos totales de 7 días (#)"],
-    "ad_units_7d": ["7 Day Total Units (#)", "7天总销售量(#)", "Unidades totales de 7 días (#)"],
-    "ad_sales_14d": ["14 Day Total Sales", "14天总销售额", "Ventas totales de 14 días"],
-    "ad_orders_14d": ["14 Day Total Orders (#)", "14天总订单数(#)", "Pedidos totales de 14 días (#)"],
-    "ad_units_14d": ["14 Day Total Units (#)", "14天总销售量(#)", "Unidades totales de 14 días (#)"],
     # the 2026 console names no window: its figures are the console's own, whichever setting is in force
     "ad_sales_console": ["Sales", "销售额", "Ventas"],
     "ad_orders_console": ["Purchases", "购买次数", "Compras"],
