@@ -289,8 +289,10 @@ class Evaluator:
             self._formula(row, mks)
         if manual is not None and meta.special != "manual":
             shadow = Row(target=t)
-            if meta.special is None:
-                self._campaign(shadow, mks, quiet=True) if t.scope in CAMPAIGN_SCOPES else self._formula(shadow, mks)
+            if meta.special is None and t.scope in CAMPAIGN_SCOPES:
+                self._campaign(shadow, mks, quiet=True)
+            elif meta.special is None:
+                self._formula(shadow, mks)
             if shadow.actual is not None:
                 self.manual_overrides.append(
                     f"Targets row {t.row} ({t.kpi}, {t.marketplace}): manual value {manual.actual:g} from Manual "

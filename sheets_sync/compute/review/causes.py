@@ -179,11 +179,10 @@ def _finding(ctx: ReviewContext, r: Row, key: str, ev_key: str, action: str, fmt
 def _with_campaigns(ctx: ReviewContext, r: Row, text: str) -> str:
     """An account-level ads finding names the campaigns too, before its "what to do" (the last sentence)."""
     more = by_campaign(ctx, r)
-    if not more:
-        return text
-    action = ctx.t(ACTIONS.get(r.target.kpi, "act_volume"))
-    head = text[: -len(action)] if text.endswith(action) else text
-    return head.rstrip() + more + ctx.t("sentence_sep") + action if head != text else text + more
+    action = ctx.t("sentence_sep") + ctx.t(ACTIONS.get(r.target.kpi, "act_volume"))
+    if not more or not text.endswith(action):
+        return text + more
+    return text[: -len(action)] + more + action
 
 
 def _simple(ctx: ReviewContext, r: Row, key: str, action: str) -> Finding:
