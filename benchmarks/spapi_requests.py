@@ -1,11 +1,13 @@
-"""SP-API requests and Amazon time of a first sync and a re-sync of a 31-day period, against the local Amazon
-throttling at Amazon's published rates (sheets_sync/testing/amazon_server.py ``amazon_rates``).
+"""SP-API requests and Amazon time of a first sync and a re-sync of a 31-day period, against the local Amazon at
+its defaults: Amazon's published rates and bursts, Data Kiosk's limit on open queries, compressed documents
+(sheets_sync/testing/amazon_server.py).
 
 The real python-amazon-sp-api (and python-amazon-ad-api) clients talk HTTP to the local Amazon with a fresh
 data directory; both marketplaces (US, MX), every report type, a demo-sized store (the demo catalog's 20
-listings + 2 unassigned ASINs per marketplace). Time is virtual: the source's ``sleep`` advances a clock that
-the server's token buckets and report generation read, so the minutes printed are minutes at Amazon's real
-rates without waiting them. Every report and query takes ``GENERATION_S`` seconds to generate (an assumption:
+listings + 2 unassigned ASINs per marketplace). Time is virtual: the source's ``sleep`` advances the server's
+clock, which its token buckets and report generation read, so the minutes printed are minutes at Amazon's real
+rates without waiting them. ``failed_calls`` counts error answers (429s included; not the Ads API's 425, which
+hands back a report it is already making and is reused): it must be 0. Every report and query takes ``GENERATION_S`` seconds to generate (an assumption:
 Amazon's own times vary from seconds to many minutes). "today" is 2024-06-01 in both marketplaces, the
 period 2024-05-01..2024-05-31 (the last 3 days are provisional).
 
@@ -13,18 +15,20 @@ Baseline, measured in the same run: the Reports API path (``data_kiosk=False``; 
 per day: first = 74 createReport). Data Kiosk path: per marketplace 3 queries (by date, which ASINs, trends)
 + 6 reports (orders and returns: a settled and a recent run each; inventory; account health).
 
-One budget (token buckets at Amazon's rates) paces both syncs, as in one worker process; a new process
-starts with full buckets while Amazon's are not, and meets a few 429s, which it honours.
+One budget (token buckets at Amazon's rates) paces both syncs, as in one worker process (or workers sharing the
+job queue's budget); the re-sync starts at once, with Amazon's buckets as the first sync left them.
 
 ``resync_settled`` counts settled days (before May 29) that a re-sync asked Amazon for again: it must be 0.
 
-Run: ``python benchmarks/spapi_requests.py``. The last line is
-``spapi_requests: first=… resync=… first_minutes=… resync_minutes=…`` (SP-API createReport + createQuery calls;
-minutes at Amazon's rates) for the Data Kiosk path.
+Run: ``python benchmarks/spapi_requests.py`` (``--extra-asins 280``: a 300-ASIN store, whose Data Kiosk queries
+outnumber what Data Kiosk keeps open at once). The last line is
+``spapi_requests: first=… resync=… first_minutes=… resync_minutes=… failed_calls=…`` (SP-API createReport +
+createQuery calls; minutes at Amazon's rates) for the Data Kiosk path; ``failed_calls`` over both paths.
 """
 
 from __future__ import annotations
 
+import argparse
 import datetime as dt
 import json
 import tempfile
@@ -35,15 +39,8 @@ from sheets_sync.samples.amazon import load_products
 from sheets_sync.sources.amazon import open_amazon_source
 from sheets_sync.sources.amazon_common import LocalBudget
 from sheets_sync.sources.base import FetchRequest
-from sheets_sync.testing.amazon_server import (
-    AmazonServer,
-    VirtualClock,
-    clear_token_caches,
-    make_config,
-    sales_and_traffic,
-    synthetic_document,
-    utc_noon,
-)
+from sheets_sync.testing.amazon_documents import catalog_documents
+from sheets_sync.testing.amazon_server import AmazonServer, clear_token_caches, make_config, utc_noon
 
 TODAY = dt.date(2024, 6, 1)
 PERIOD = (dt.date(2024, 5, 1), dt.date(2024, 5, 31))
@@ -52,26 +49,12 @@ GENERATION_S = 60.0
 ST = "GET_SALES_AND_TRAFFIC_REPORT"
 
 
-def demo_store():
-    """Sales and Traffic documents of a demo-sized store; the other reports are the server's synthetic ones."""
+def demo_store(extra_asins: int = 0):
+    """Sales and Traffic documents of a demo-sized store (plus ``extra_asins`` a marketplace); the other reports
+    are the server's synthetic ones."""
     catalog = load_products()
-    asins = {m: [*catalog.loc[catalog["marketplace"] == m, "asin"], f"B0UN{m}0001", f"B0UN{m}0002"]
-             for m in ("US", "MX")}
-
-    def documents(report_type: str, mkt: str, start: dt.date, end: dt.date):
-        if report_type != ST:
-            return synthetic_document(report_type, mkt, start, end)
-        doc = sales_and_traffic(mkt, start, end)
-        template = doc["salesAndTrafficByAsin"][0]
-        rows = []
-        for i, asin in enumerate(asins[mkt]):
-            row = json.loads(json.dumps(template))
-            row["parentAsin"] = row["childAsin"] = asin
-            row["salesByAsin"]["unitsOrdered"] = row["salesByAsin"]["totalOrderItems"] = (start.day + i) % 9
-            rows.append(row)
-        doc["salesAndTrafficByAsin"] = rows
-        return json.dumps(doc).encode()
-    return documents
+    return catalog_documents({m: [*catalog.loc[catalog["marketplace"] == m, "asin"], f"B0UN{m}0001", f"B0UN{m}0002",
+                                  *(f"B0EX{m}{i:04d}" for i in range(extra_asins))] for m in ("US", "MX")})
 
 
 def sp_creates(srv: AmazonServer) -> int:
@@ -100,44 +83,48 @@ def settled_asked(srv: AmazonServer, since_log: int, since_dk: int) -> int:
     return len(days)
 
 
-def run(data_kiosk: bool) -> dict[str, float]:
+def run(data_kiosk: bool, extra_asins: int = 0) -> dict[str, float]:
     clear_token_caches()
-    clock = VirtualClock()
     request = FetchRequest(*PERIOD, marketplaces=("US", "MX"))
     out: dict[str, float] = {}
-    with tempfile.TemporaryDirectory() as tmp, AmazonServer(documents=demo_store(), today=TODAY) as srv:
-        srv.amazon_rates(clock=clock)
+    with tempfile.TemporaryDirectory() as tmp, AmazonServer(documents=demo_store(extra_asins), today=TODAY) as srv:
         srv.generation_s = GENERATION_S
         cfg = make_config(srv, Path(tmp))
-        budget = LocalBudget(clock=clock)     # one worker: its budget remembers what the first sync spent
+        budget = LocalBudget(clock=srv.clock)     # one worker: its budget remembers what the first sync spent
         for label in ("first", "resync"):
             sp0, ads0, log0, dk0, t0 = sp_creates(srv), ads_creates(srv), len(srv.log), len(srv.data_kiosk.log), \
-                clock.now
-            src = open_amazon_source(cfg, clock=lambda: utc_noon(TODAY), sleep=clock.sleep, data_kiosk=data_kiosk,
+                srv.clock()
+            src = open_amazon_source(cfg, clock=lambda: utc_noon(TODAY), sleep=srv.sleep, data_kiosk=data_kiosk,
                                      budget=budget)
             w0 = time.perf_counter()
             docs = sum(1 for _ in src.collect(request))
             out[label] = sp_creates(srv) - sp0
-            out[f"{label}_minutes"] = (clock.now - t0) / 60
+            out[f"{label}_minutes"] = (srv.clock() - t0) / 60
             out[f"{label}_settled"] = settled_asked(srv, log0, dk0)
-            throttled = ",".join(f"{k[4:]}:{n}" for k, n in sorted(srv.calls.items()) if k.startswith("429:")) or 0
+            # 425 is the Ads API handing back a report it is already making (an identical request): reused
+            out[f"{label}_failed"] = sum(e["status"] >= 400 and e["status"] != 425 for e in srv.log[log0:])
             print(f"  {'data-kiosk' if data_kiosk else 'reports-api'} {label}: documents={docs} "
                   f"sp_creates={out[label]:.0f} ads_createReport={ads_creates(srv) - ads0} api_calls={src.api_calls} "
                   f"problems={len(src.problems)} amazon_minutes={out[f'{label}_minutes']:.1f} "
-                  f"settled_days_asked={out[f'{label}_settled']:.0f} http_429_so_far={throttled} "
-                  f"wall_seconds={time.perf_counter() - w0:.1f}")
+                  f"settled_days_asked={out[f'{label}_settled']:.0f} failed_calls={out[f'{label}_failed']:.0f} "
+                  f"most_open_queries={srv.data_kiosk.most_open} wall_seconds={time.perf_counter() - w0:.1f}")
     return out
 
 
 def main() -> None:
-    base = run(data_kiosk=False)
-    new = run(data_kiosk=True)
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--extra-asins", type=int, default=0,
+                        help="child ASINs a marketplace on top of the demo catalog's (e.g. 280: 10 trends queries)")
+    extra = parser.parse_args().extra_asins
+    base = run(data_kiosk=False, extra_asins=extra)
+    new = run(data_kiosk=True, extra_asins=extra)
     print(f"baseline (Reports API): first={base['first']:.0f} resync={base['resync']:.0f} "
           f"first_minutes={base['first_minutes']:.1f} resync_minutes={base['resync_minutes']:.1f}")
     print(f"ratio first_minutes data-kiosk/reports-api = {new['first_minutes'] / base['first_minutes']:.3f}; "
           f"resync_settled={new['resync_settled']:.0f}")
     print(f"spapi_requests: first={new['first']:.0f} resync={new['resync']:.0f} "
-          f"first_minutes={new['first_minutes']:.1f} resync_minutes={new['resync_minutes']:.1f}")
+          f"first_minutes={new['first_minutes']:.1f} resync_minutes={new['resync_minutes']:.1f} "
+          f"failed_calls={new['first_failed'] + new['resync_failed'] + base['first_failed'] + base['resync_failed']:.0f}")
 
 
 if __name__ == "__main__":

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import secrets
 import shutil
 import sys
 from pathlib import Path
@@ -153,19 +154,62 @@ def cmd_demo(args: argparse.Namespace, config: Config) -> int:
 
     ml_files = [*write_mlm_files(reports / "MLM", mlm_dataset(prior, prior.end, seed=args.seed + 1)),
                 *write_mlm_files(reports / "MLM", mlm_dataset(period, through, seed=args.seed))]
+    from .samples import walmart as wm  # the Walmart US store
+
+    wm_files = [*wm.write_wm_files(reports / "WMUS", wm.wm_dataset(prior, prior.end, seed=args.seed + 1), True),
+                *wm.write_wm_files(reports / "WMUS", wm.wm_dataset(period, through, seed=args.seed), True)]
     n = len({f for s in (before, summary) for files in s["files"].values() for f in files})
-    n += len({str(f) for f in ml_files})
-    _print(f"sample reports ({n} files, Amazon US + MX and Mercado Libre MLM, {prior.label} and {period.label} through "
-           f"{through.isoformat()}): {reports}")
+    n += len({str(f) for f in ml_files}) + len({str(f) for f in wm_files})
+    _print(f"sample reports ({n} files, Amazon US + MX, Mercado Libre MLM and Walmart WMUS, {prior.label} and "
+           f"{period.label} through {through.isoformat()}): {reports}")
     wbc = WorkbookConfig(name="demo", backend="xlsx", path=out, reports=reports)
     wb = open_workbook(config, wbc)
     init_workbook(wb, today=period.start, examples=True, language=args.language)
     add_demo_rows(out)
+    wm.add_demo_rows(out, "US, MX, MLM, WMUS")
     res = sync_workbook(wb, open_source(config, wbc), period=period.label, trigger="cli",
                         requested_by="sheets-sync demo")
     _print_result(res)
     _print(f"\nOpen the demo workbook: {out.resolve()}")
     return EXIT_OK if res.ok else EXIT_FAILED
+
+
+def cmd_connect(args: argparse.Namespace, config: Config) -> int:
+    """``sheets-sync connect mercadolibre|walmart``: the operator's own connection, kept under the data dir."""
+    return (_connect_walmart if args.provider == "walmart" else _connect_mercadolibre)(args, config)
+
+
+def _connect_mercadolibre(args: argparse.Namespace, config: Config) -> int:
+    """Connect the operator's Mercado Libre account: print the authorization link, take the code (or the whole
+    URL the browser was sent to), store the first refresh token under the data dir."""
+    from .localize import say
+    from .sources.mercadolibre_api import (
+        TOKEN_KEY,
+        MercadoLibreApp,
+        authorization_url,
+        code_from,
+        connect,
+        pkce_pair,
+        token_store,
+    )
+    from .tokens import fingerprint
+
+    lang = args.language
+    env = config.env
+    app = MercadoLibreApp.from_env(env)
+    state = secrets.token_urlsafe(16)
+    verifier, challenge = pkce_pair() if args.pkce else (None, None)
+    _print(say("connect.open", lang))
+    _print(f"  {authorization_url(app, state, challenge)}")
+    answer = input(say("connect.paste", lang) + " ")
+    seed = str(env.get("MERCADOLIBRE_REFRESH_TOKEN") or "").strip()
+    store = token_store(config.data_dir)
+    user = connect(store, TOKEN_KEY, app, code_from(answer, state), code_verifier=verifier,
+                   origin=fingerprint(seed) if seed else "")
+    _print(say("connect.done", lang, user=user, folder=store.folder))
+    if seed:
+        _print(say("connect.unset_seed", lang))
+    return EXIT_OK
 
 
 def cmd_deck(args: argparse.Namespace, config: Config) -> int:
@@ -250,6 +294,50 @@ def cmd_registrations(args: argparse.Namespace, config: Config) -> int:
     return EXIT_OK
 
 
+def _ask(prompt: str, secret: bool = False) -> str:
+    """A value typed at the terminal (a secret without echo), or a line of standard input when it is not one."""
+    import getpass
+
+    if not sys.stdin.isatty():
+        return sys.stdin.readline().strip()
+    return (getpass.getpass(prompt) if secret else input(prompt)).strip()
+
+
+def _connect_walmart(args: argparse.Namespace, config: Config) -> int:
+    """Store the operator's Walmart API keys (and Walmart Connect's) for the service: 0600 under the data dir,
+    never printed. Environment variables still win over what is stored."""
+    from .connections import describe, load_connection, save_connection
+
+    market = args.market
+    if args.ads:
+        values = {"ads": {"consumer_id": args.consumer_id or _ask("Walmart Connect consumer id: "),
+                          "advertiser_id": args.advertiser_id or _ask("Walmart Connect advertiser id: "),
+                          "key_version": args.key_version,
+                          "token": _ask("Walmart Connect bearer token (not shown): ", secret=True)}}
+        key_path = args.private_key or _ask("path of the RSA private key (PEM) whose public key Walmart Connect has: ")
+        try:
+            values["ads"]["private_key"] = Path(key_path).expanduser().read_text(encoding="utf-8")
+        except OSError as exc:
+            _err(f"cannot read the private key file ({type(exc).__name__})")
+            return EXIT_USAGE
+    else:
+        client_id = args.client_id or _ask(f"Walmart {market.upper()} client id: ")
+        secret = _ask(f"Walmart {market.upper()} client secret (not shown): ", secret=True)
+        if not client_id or not secret:
+            _err("a client id and a client secret are needed (Walmart Developer Portal → API Keys)")
+            return EXIT_USAGE
+        if not args.no_check:
+            from .sources.walmart import DEFAULT_URL, WalmartApi, WalmartCredentials
+
+            url = str(config.env.get("WALMART_API_URL") or "").strip() or DEFAULT_URL
+            WalmartApi(WalmartCredentials(market, client_id, secret), url).token()   # ConfigError when refused
+        values = {market: {"client_id": client_id, "client_secret": secret}}
+    path = save_connection(config.data_dir, "walmart", values)
+    _print(f"Walmart connection saved ({describe(load_connection(config.data_dir, 'walmart'))}) in {path}; "
+           "readable only by this user. Add WMUS / WMMX to the workbook's Settings marketplaces.")
+    return EXIT_OK
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="sheets-sync", description="Amazon KPI reviews kept in your spreadsheet.")
     p.add_argument("--version", action="version", version=f"sheets-sync {__version__}")
@@ -274,7 +362,9 @@ def build_parser() -> argparse.ArgumentParser:
     target(sp)
     sp.add_argument("--reports", help="folder with US/ and MX/ report files (any names; .gz accepted)")
     sp.add_argument("--period", help="override the Settings period: 2026-11, 2026-W47, 2026-Q4, A..B")
-    sp.add_argument("--source", choices=["files", "amazon"], help="where actuals come from")
+    sp.add_argument("--source", choices=["files", "amazon", "api"],
+                    help="where actuals come from: report files, or the live APIs (amazon and api are the same: "
+                    "Amazon's and, when MERCADOLIBRE_CLIENT_ID is set, Mercado Libre's)")
     sp.add_argument("--requested-by", help="recorded in the Sync Log")
     sp.set_defaults(func=cmd_sync)
 
@@ -283,7 +373,8 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--period", help="override the Settings period")
     sp.set_defaults(func=cmd_validate)
 
-    sp = sub.add_parser("demo", help="sample data for a US + MX store, then init + sync into a demo workbook")
+    sp = sub.add_parser("demo", help="sample data for Amazon US + MX, Mercado Libre and Walmart US stores, then init + "
+                        "sync into a demo workbook")
     sp.add_argument("--out", default="sheets-sync-demo.xlsx")
     sp.add_argument("--reports", help="where to write the sample reports (default: next to --out)")
     sp.add_argument("--seed", type=int, default=7)
@@ -310,6 +401,25 @@ def build_parser() -> argparse.ArgumentParser:
 
     sp = sub.add_parser("worker", help="run a job-queue worker (syncs and schedules)")
     sp.set_defaults(func=cmd_worker)
+
+    sp = sub.add_parser("connect", help="the service's own store connection, kept under the data dir: mercadolibre "
+                        "(authorization code → a refresh token), walmart (API keys asked at the terminal, never "
+                        "printed)")
+    sp.add_argument("provider", choices=["mercadolibre", "walmart"])
+    sp.add_argument("--language", choices=["en", "zh", "es"], default="en", help="the language of the messages")
+    sp.add_argument("--no-pkce", dest="pkce", action="store_false",
+                    help="mercadolibre: leave out PKCE (code_challenge), for an application Mercado Libre refuses it "
+                    "for")
+    sp.add_argument("--market", choices=["us", "mx"], default="us", help="walmart: Walmart US (default) or México")
+    sp.add_argument("--client-id", help="walmart: the client id (the secret is always asked, never an argument)")
+    sp.add_argument("--no-check", action="store_true", help="walmart: save without asking Walmart for a token first")
+    sp.add_argument("--ads", action="store_true", help="walmart: Walmart Connect (Sponsored Search) instead of the "
+                    "API keys")
+    sp.add_argument("--consumer-id", help="walmart --ads: the Walmart Connect consumer id")
+    sp.add_argument("--advertiser-id", help="walmart --ads: the advertiser id")
+    sp.add_argument("--private-key", help="walmart --ads: path of the RSA private key (PEM)")
+    sp.add_argument("--key-version", default="1", help="walmart --ads: the key version Walmart Connect gave (default 1)")
+    sp.set_defaults(func=cmd_connect)
 
     sp = sub.add_parser("registrations", help="sheets set up from the Google Sheets add-on: list, or remove one")
     sp.add_argument("action", choices=["list", "remove"])

@@ -35,7 +35,7 @@ from .frames import MARKETPLACES
 
 SECRET_WORDS = ("secret", "token", "password", "private_key", "refresh")
 BACKENDS = ("xlsx", "google")
-SOURCES = ("files", "amazon")
+SOURCES = ("files", "amazon", "api")     # "api" = "amazon": the live APIs (Amazon and/or Mercado Libre)
 ALERT_KINDS = ("wecom", "dingtalk", "feishu", "slack", "googlechat", "email")
 DIGEST_OVER = 5            # more alerts than this at once for one channel: one digest message
 
@@ -71,7 +71,8 @@ class WorkbookConfig:
     backend: str = "xlsx"                 # "xlsx" or "google"
     path: Path | None = None              # xlsx backend
     sheet_id: str | None = None           # google backend
-    source: str = "files"                 # "files" (report files under reports/) or "amazon" (SP-API + Ads API)
+    source: str = "files"                 # "files" (report files under reports/) or "amazon" / "api" (the live
+    #                                       APIs: SP-API + Ads API, and Mercado Libre when its application is set)
     reports: Path | None = None           # files source: folder holding US/ and MX/
     marketplaces: tuple[str, ...] = ("US", "MX")
     timezone: str = "America/Mexico_City"

@@ -23,6 +23,13 @@ MARKETPLACES: dict[str, dict[str, str]] = {
     # Mercado Libre México (a second store in Mexico, see sheets_sync/stores.py); "marketplace_id" is its site id.
     "MLM": {"marketplace_id": "MLM", "currency": "MXN", "tz": "America/Mexico_City",
             "sales_channel": "Mercado Libre México", "store": "mercadolibre"},
+    # Walmart (see sheets_sync/stores.py and docs/walmart.md). Walmart's US Orders API dates its orders in UTC
+    # (epoch milliseconds) and names no seller time zone, so a Walmart US day is a UTC day; Walmart México's
+    # answers carry Mexico City's offset (−06:00). "marketplace_id" is Walmart's WM_MARKET value.
+    "WMUS": {"marketplace_id": "us", "currency": "USD", "tz": "UTC", "sales_channel": "Walmart.com",
+             "store": "walmart"},
+    "WMMX": {"marketplace_id": "mx", "currency": "MXN", "tz": "America/Mexico_City",
+             "sales_channel": "Walmart.com.mx", "store": "walmart"},
 }
 AMAZON_MARKETPLACES: tuple[str, ...] = tuple(k for k, v in MARKETPLACES.items() if v.get("store", "amazon") == "amazon")
 MARKETPLACE_BY_ID = {v["marketplace_id"]: k for k, v in MARKETPLACES.items()}
@@ -35,6 +42,7 @@ ADDITIVE_METRICS: tuple[str, ...] = (
     "fba_units", "order_units", "order_sales", "order_tax", "units_cancelled",
     "units_returned",
     "visits", "ml_fees", "ml_shipping_cost",     # Mercado Libre: listing visits, cargo por venta, envío
+    "full_units",                                 # Mercado Libre: units of sales shipped from Full
 )
 # Snapshot metrics: FBA inventory at data_through; summed over ASINs, never over days.
 SNAPSHOT_METRICS: tuple[str, ...] = ("fulfillable_units", "inbound_units", "reserved_units")
@@ -46,11 +54,13 @@ MONEY_METRICS: frozenset[str] = frozenset({"gmv", "refunded_sales", "ad_spend", 
 # Report families: which metrics each family supplies. Batches of one family are de-duplicated against each other.
 FAMILIES: dict[str, tuple[str, ...]] = {
     "traffic": ("gmv", "units", "orders", "sessions", "page_views", "buy_box_views", "units_refunded",
-                "ml_fees", "ml_shipping_cost"),
+                "ml_fees", "ml_shipping_cost", "full_units"),
     "visits": ("visits",),      # Mercado Libre listing visits (their own documents)
+    "views": ("page_views",),   # Walmart's page views (Item Performance), apart from the orders' sales figures
     "ads": ("ad_spend", "ad_sales", "ad_orders", "ad_units", "ad_clicks", "ad_impressions"),
     "orders": ("fba_units", "order_units", "order_sales", "order_tax", "units_cancelled"),
-    "returns": ("units_returned",),
+    # Walmart's Returns API gives both the units returned and the units refunded, dated by the return
+    "returns": ("units_returned", "units_refunded"),
     "inventory": SNAPSHOT_METRICS,
     "health": (),
 }

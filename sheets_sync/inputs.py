@@ -12,7 +12,7 @@ import difflib
 import math
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -21,7 +21,7 @@ from .frames import MARKETPLACES
 from .kpis import CAMPAIGN_SCOPES, CATALOG, SCOPES, TIERS, campaign_measurable
 from .periods import PERIOD_HELP, Period, month_of, parse_period
 from .sheets.base import col_letter
-from .stores import ITEM_HELP, codes, covers, members, mixes_stores, refusal, valid_item
+from .stores import ITEM_HELP, codes, covers, members, mixes_stores, refusal, store, valid_item
 from .template import TabSpec, Template, load_template
 from .words import canonical, kpi_key, normalise_language
 
@@ -92,8 +92,9 @@ class Settings:
     fx: dict[str, float] = field(default_factory=dict)      # currency → units per 1 base
     gmv_tax: str = "exclude"
     gmv_refunds: str = "gross"
-    vat: dict[str, float] = field(default_factory=lambda: {"MX": 0.16, "US": 0.0, "MLM": 0.16})
+    vat: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_VAT))
     ads_attribution: str = "7d"
+    walmart_ads_attribution: str = "14d"      # Walmart Connect's click windows are 3, 14 and 30 days
     attainment_cap: float = 1.5
     on_track: float = 1.0
     at_risk: float = 0.9
@@ -114,7 +115,9 @@ class Settings:
         return (f"Period {self.period.label} ({self.period.start.isoformat()}..{self.period.end.isoformat()}) · "
                 f"currency {self.base_currency} · FX {fx} · GMV tax {self.gmv_tax} · refunds {self.gmv_refunds} · "
                 f"ads {self.ads_attribution} attribution · data through {through or 'no data'}"
-                + (f" · stores {covers(self.marketplaces)}" if mixes_stores(self.marketplaces) else ""))
+                + (f" · stores {covers(self.marketplaces)}" if mixes_stores(self.marketplaces) else "")
+                + (f" · Walmart ads {self.walmart_ads_attribution} attribution · Walmart US days: UTC"
+                   if any(store(m) == "walmart" for m in self.marketplaces) else ""))
 
 
 @dataclass(frozen=True)
@@ -203,6 +206,7 @@ class _TabReader:
     def __init__(self, spec: TabSpec, table: Table | None, problems: list[Problem]):
         self.spec = spec
         self.problems = problems
+        self._once: dict[tuple[str, ...], tuple[int, list[str]]] = {}
         self.pos: dict[str, int] = {}
         self.rows: list[tuple[int, dict[str, Any]]] = []
         self.usable = True
@@ -242,6 +246,20 @@ class _TabReader:
             severity: str = "error") -> None:
         self.problems.append(Problem(self.addr(column, row), value, expected, action, severity))
 
+    def once(self, column: str, row: int, value: Any, expected: str, action: str = "row skipped",
+             severity: str = "error") -> None:
+        """Like :meth:`bad`, one problem per cause: the same value refused for the same reason on several rows (a
+        listing missing from Products, typed on each of its KPI rows) is one line naming every cell."""
+        key = (column, _text(value).casefold(), expected, action, severity)
+        cell = self.addr(column, row).split("!", 1)[1]
+        if key in self._once:
+            at, cells = self._once[key]
+            cells.append(cell)
+            self.problems[at] = replace(self.problems[at], where=f"{self.spec.name}!{', '.join(cells)}")
+            return
+        self._once[key] = (len(self.problems), [cell])
+        self.bad(column, row, value, expected, action, severity)
+
 
 def _text(v: Any) -> str:
     if blank(v):
@@ -272,14 +290,17 @@ def _suggest(word: str, options: Sequence[str]) -> str:
     return f" (did you mean {close[0]!r}?)" if close else ""
 
 
-SETTING_KEYS = ("period", "base_currency", "gmv_tax", "gmv_refunds", "ads_attribution", "attainment_cap",
-                "on_track", "at_risk", "language", "growth", "marketplaces", "timezone")
+SETTING_KEYS = ("period", "base_currency", "gmv_tax", "gmv_refunds", "ads_attribution", "walmart_ads_attribution",
+                "attainment_cap", "on_track", "at_risk", "language", "growth", "marketplaces", "timezone")
+# VAT included in item prices: Mexico's IVA on every Mexican store (Amazon MX, Mercado Libre, Walmart México);
+# US prices exclude sales tax (Walmart US lists the tax of each charge apart from it).
+DEFAULT_VAT: dict[str, float] = {"MX": 0.16, "US": 0.0, "MLM": 0.16, "WMUS": 0.0, "WMMX": 0.16}
 
 
 def read_settings(tab: _TabReader, today: dt.date, period_override: str | None) -> Settings:
     kw: dict[str, Any] = {}
     fx: dict[str, float] = {}
-    vat = {"MX": 0.16, "US": 0.0, "MLM": 0.16}
+    vat = dict(DEFAULT_VAT)
     rows = tab.rows if tab.usable else []
     for r, v in rows:
         key = _text(v.get("key")).lower()
@@ -307,9 +328,10 @@ def read_settings(tab: _TabReader, today: dt.date, period_override: str | None) 
                 if not 0 <= rate < 1:
                     raise ValueError("expected a rate between 0 and 1 (or 0% to 99%), e.g. 0.16")
                 vat[key[4:].upper()] = rate
-            elif key in ("gmv_tax", "gmv_refunds", "ads_attribution", "language"):
+            elif key in ("gmv_tax", "gmv_refunds", "ads_attribution", "walmart_ads_attribution", "language"):
                 allowed = {"gmv_tax": ("exclude", "include"), "gmv_refunds": ("gross", "net"),
-                           "ads_attribution": ("7d", "14d"), "language": ("en", "zh", "es")}[key]
+                           "ads_attribution": ("7d", "14d"), "walmart_ads_attribution": ("3d", "14d", "30d"),
+                           "language": ("en", "zh", "es")}[key]
                 s = (normalise_language(val) or _text(val).lower()) if key == "language" \
                     else canonical(key, val) if key in ("gmv_tax", "gmv_refunds") else _text(val).lower()
                 if s not in allowed:
@@ -468,13 +490,15 @@ def _read_targets(tab: _TabReader, settings: Settings, known: dict[str, set[str]
             elif scope == "tier" and canonical("tier", sv) not in (*TIERS, "unassigned"):
                 tab.bad("scope_value", r, sv, f"expected a tier: {', '.join(TIERS)}")
                 ok = False
-            elif scope == "asin" and not (_ASIN.match(sv.upper()) or valid_item("MLM", sv.upper())):
-                tab.bad("scope_value", r, sv, ITEM_HELP)
+            elif scope == "asin" and not (_ASIN.match(sv.upper()) or any(
+                    valid_item(mk, sv.upper()) for mk in ([m] if m in MARKETPLACES else ["MLM", *members(
+                        m or "ALL", settings.marketplaces)]))):
+                tab.once("scope_value", r, sv, ITEM_HELP)
                 ok = False
             elif scope in ("asin", "sku", "category", "owner"):
                 key = sv.upper() if scope == "asin" else (sv if scope == "sku" else sv.lower())
                 if key not in known[scope]:
-                    tab.bad("scope_value", r, sv, f"no product in Products has this {scope}; check the spelling",
+                    tab.once("scope_value", r, sv, f"no product in Products has this {scope}; check the spelling",
                             "row kept (actual may be blank)", "warning")
             sv = canonical("tier", sv) if scope == "tier" else (sv.upper() if scope == "asin" else sv)
         owner = _text(v.get("owner"))
@@ -537,7 +561,7 @@ def _read_products(tab: _TabReader) -> list[Product]:
         asin = _text(v.get("asin")).upper()
         if not valid_item(m or "US", asin):
             tab.bad("asin", r, v.get("asin"), "expected an ASIN: 10 letters and digits such as B0C7K1M2A1"
-                    if (m or "US") != "MLM" else ITEM_HELP)
+                    if store(m or "US") == "amazon" else ITEM_HELP)
             continue
         if m is None:
             continue

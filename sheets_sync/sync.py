@@ -352,20 +352,32 @@ def open_source(config: Config, wbc: WorkbookConfig, reports: Path | None = None
         return ReportFilesSource(folder, Limits(file_bytes=int(config.report_file_mb * mb),
                                                 unpacked_bytes=int(config.report_unpacked_mb * mb),
                                                 parse_workers=config.parse_workers))
+    from .sources.ads import ADS_ENV
     from .sources.amazon import open_amazon_source
+    from .sources.mercadolibre import mercadolibre_configured, open_mercadolibre_source
+    from .sources.spapi import SP_API_ENV
+    from .sources.walmart import open_walmart_source, walmart_configured
 
     if wbc.amazon_credentials:           # an operator-named credential set (the add-on's settings pick one)
         from .registry import credential_config
 
         config = credential_config(config, wbc.amazon_credentials)
-    amazon = open_amazon_source(config)
-    from .sources.mercadolibre import mercadolibre_configured, open_mercadolibre_source
+    others: list[Source] = []
+    if mercadolibre_configured(config.env):      # Mercado Libre México: when its application is set
+        others.append(open_mercadolibre_source(config.env, config.data_dir))
+    if walmart_configured(config.env, config.data_dir):    # Walmart: its variables, or `connect walmart`
+        others.append(open_walmart_source(config.env, config.data_dir))
+    amazon_vars = any(str(config.env.get(n) or "").strip() for n in (*SP_API_ENV, *ADS_ENV))
+    if others and not amazon_vars and not wbc.amazon_credentials:    # the other stores alone need no Amazon variable
+        return others[0] if len(others) == 1 else _combined(others)
+    amazon = open_amazon_source(config)      # names every missing Amazon variable
+    return _combined([amazon, *others]) if others else amazon
 
-    if not mercadolibre_configured(config.env):      # Mercado Libre México: when its variables are set
-        return amazon
+
+def _combined(sources: list[Source]) -> Source:
     from .sources.combined import CombinedSource
 
-    return CombinedSource([amazon, open_mercadolibre_source(config.env, config.data_dir)])
+    return CombinedSource(sources)
 
 
 def run_sync(config: Config, workbook: str | None = None, *, period: str | None = None, trigger: str = "cli",

@@ -106,12 +106,16 @@ EXAMPLE_TABS = ("Targets", "Products", "Manual Actuals", "Benchmarks")
 # Drop-downs of the Settings rows with a closed set of values.
 SETTING_VALUES: dict[str, tuple[str, ...]] = {
     "language": ("en", "zh", "es"), "gmv_tax": ("exclude", "include"), "gmv_refunds": ("gross", "net"),
-    "ads_attribution": ("7d", "14d"), "marketplaces": ("US, MX", "US", "MX"), "base_currency": ("USD", "MXN"),
+    "ads_attribution": ("7d", "14d"), "walmart_ads_attribution": ("3d", "14d", "30d"),
+    "marketplaces": ("US, MX", "US", "MX", "US, MX, MLM", "MX, MLM", "MLM", "US, MX, MLM, WMUS", "WMUS", "WMMX"),
+    "base_currency": ("USD", "MXN"),
 }
 TYPE_NOTES = {"period": "blank = the Settings period; or 2026-11, 2026-W47, 2026-Q4",
               "target": "a number; percent KPIs accept 25% or 0.25", "money": "an amount in the base currency", "percent": "a percentage such as 50% or 0.5",
               "any": "a value",
-              "number": "a number (20% is read as 0.2)", "date": "a date (YYYY-MM-DD)", "asin": "10 letters and digits",
+              "number": "a number (20% is read as 0.2)", "date": "a date (YYYY-MM-DD)",
+              "asin": "an ASIN (10 letters and digits, such as B0C7K1M2A1) or, on MLM, a Mercado Libre listing number "
+                      "(# de publicación, such as MLM1234567890)",
               "kpi": "a KPI key or its name in any language (cvr, 转化率, Tasa de conversión)"}
 
 

@@ -50,6 +50,7 @@ class TokenState:
     access_token: str | None = None
     expires_at: float = 0.0     # seconds since the epoch when the access token stops working
     origin: str = ""
+    lifetime: float = 0.0       # seconds the access token was issued for (0: unknown)
 
     def __repr__(self) -> str:  # never the secrets
         return f"TokenState(expires_at={self.expires_at!r}, origin={self.origin!r})"
@@ -117,7 +118,8 @@ class FileTokenStore:
         try:
             raw = json.loads(path.read_text(encoding="utf-8"))
             return TokenState(refresh_token=str(raw["refresh_token"]), access_token=raw.get("access_token"),
-                              expires_at=float(raw.get("expires_at") or 0.0), origin=str(raw.get("origin") or ""))
+                              expires_at=float(raw.get("expires_at") or 0.0), origin=str(raw.get("origin") or ""),
+                              lifetime=float(raw.get("lifetime") or 0.0))
         except (OSError, ValueError, KeyError, TypeError):
             return None
 
@@ -162,39 +164,55 @@ class FileTokenStore:
             os.close(fd)        # closing drops the lock
 
 
+def margin_for(state: TokenState, margin_s: float = DEFAULT_MARGIN_S) -> float:
+    """How long before expiry a token counts as expired: ``margin_s``, but at most a tenth of the token's
+    lifetime (a provider that issues 10-minute tokens must not be asked for a new one on every call)."""
+    return min(margin_s, state.lifetime / 10) if state.lifetime > 0 else margin_s
+
+
 def access_token(store: TokenStore, key: str, refresh: Callable[[str], Grant], *, seed: str | None = None,
                  clock: Callable[[], float] = time.time, margin_s: float = DEFAULT_MARGIN_S,
-                 force: bool = False, wait_s: float = DEFAULT_LOCK_WAIT_S) -> str:
-    """A valid access token for ``key``, refreshing (once, across processes) only when it is near expiry.
+                 force: bool = False, wait_s: float = DEFAULT_LOCK_WAIT_S, rejected: str | None = None) -> str:
+    """A valid access token for ``key``, refreshing (once, across processes) only when it is near expiry
+    (:func:`margin_for`).
 
     ``refresh(refresh_token)`` calls the provider and returns a :class:`Grant`; it must not swallow the
     provider's refusal. ``seed`` is the refresh token to start from when nothing is stored, or when the stored
-    chain descends from another seed (the operator put a new token in the environment). ``force`` refreshes
-    even if the stored access token looks valid (the provider answered 401 to it); the refresh is skipped when
-    another process replaced that token meanwhile.
+    chain descends from another seed (the operator put a new token in the environment); without a seed the
+    stored chain is used whatever it descends from (a connection made with ``sheets-sync connect``). ``force``
+    refreshes even if the stored access token looks valid (the provider answered 401 to it); the refresh is
+    skipped when another process replaced that token meanwhile. ``rejected`` is the access token the provider
+    refused (implies ``force``): threads and processes that saw the same refusal refresh once between them.
     """
+    force = force or rejected is not None
     origin = fingerprint(seed) if seed else ""
 
+    def ours(state: TokenState | None) -> bool:
+        return state is not None and (not seed or state.origin == origin)
+
     def usable(state: TokenState | None) -> bool:
-        return (state is not None and bool(state.access_token) and state.origin == origin
-                and state.expires_at - margin_s > clock())
+        return (ours(state) and bool(state.access_token)  # type: ignore[union-attr]
+                and state.expires_at - margin_for(state, margin_s) > clock())  # type: ignore[union-attr]
 
     first = store.load(key)
     if not force and usable(first):
         return first.access_token  # type: ignore[union-attr,return-value]
+    stale = rejected if rejected is not None else (first.access_token if first else None)
     with store.locked(key, wait_s):
         state = store.load(key)
-        if usable(state) and (not force or state.access_token != (first.access_token if first else None)):
+        if usable(state) and (not force or state.access_token != stale):  # type: ignore[union-attr]
             return state.access_token  # type: ignore[union-attr,return-value]
-        if state is not None and state.origin == origin:
-            current = state.refresh_token
+        if ours(state):
+            current = state.refresh_token  # type: ignore[union-attr]
+            origin = state.origin  # type: ignore[union-attr]
         elif seed:
             current = seed
         else:
             raise NotConnected(f"the {key} connection has no refresh token: connect the account first")
         grant = refresh(current)
         new = TokenState(refresh_token=grant.refresh_token or current, access_token=grant.access_token,
-                         expires_at=clock() + float(grant.expires_in), origin=origin)
+                         expires_at=clock() + float(grant.expires_in), origin=origin,
+                         lifetime=float(grant.expires_in))
         store.save(key, new)
         return grant.access_token
 

@@ -45,17 +45,24 @@ def d(day: int) -> dt.date:
 
 
 class Recorder:
-    def __init__(self) -> None:
+    """The source's sleeps, passed on to the server's clock."""
+
+    def __init__(self, srv: AmazonServer) -> None:
+        self.srv = srv
         self.sleeps: list[float] = []
         self.messages: list[str] = []
+
+    def sleep(self, s: float) -> None:
+        self.sleeps.append(s)
+        self.srv.sleep(s)
 
 
 def source(srv, tmp_path, rec=None, env=None, markets=("US", "MX"), **kw) -> AdsApiSource:
     cfg = make_config(srv, tmp_path, env)
-    rec = rec or Recorder()
+    rec = rec or Recorder(srv)
     return AdsApiSource(AdsCredentials.from_env(cfg.env, markets), tmp_path / "reports-cache",
                         endpoint=cfg.ads_api_endpoint, lwa_token_url=cfg.lwa_token_url, clock=lambda: NOW,
-                        sleep=rec.sleeps.append, poll_interval=5.0, **kw)
+                        sleep=rec.sleep, poll_interval=5.0, **kw)
 
 
 def fetch(src, start, end, rec=None, markets=("US", "MX")):
@@ -69,7 +76,7 @@ def posts(srv):
 
 def test_daily_sp_advertised_product_per_profile(srv, tmp_path):
     srv.ads_polls_to_done = 3
-    rec = Recorder()
+    rec = Recorder(srv)
     raws = fetch(source(srv, tmp_path, rec), d(25), d(31), rec)
     assert [r.marketplace_hint for r in raws] == ["US", "MX"]
     assert all(r.data[:2] == b"\x1f\x8b" for r in raws)                    # the gzip exactly as served
@@ -93,7 +100,7 @@ def test_daily_sp_advertised_product_per_profile(srv, tmp_path):
 
 def test_duplicate_request_425_reuses_the_existing_report(srv, tmp_path):
     fetch(source(srv, tmp_path / "a"), d(30), d(31), markets=("US",))
-    rec = Recorder()
+    rec = Recorder(srv)
     again = fetch(source(srv, tmp_path / "b", rec), d(30), d(31), rec, markets=("US",))
     assert len(again) == 1 and parse_report(again[0])[0].asin_rows is not None
     assert len(srv.ads_reports) == 1                                  # no second report was generated
@@ -120,15 +127,15 @@ def test_failed_report_is_a_problem_with_amazons_reason(srv, tmp_path):
 
 
 def test_throttling_honours_retry_after_and_is_bounded(srv, tmp_path):
-    srv.throttle["ads_create"] = 2
+    srv.throttle["ads:createReport"] = 2
     srv.retry_after = "9"
-    rec = Recorder()
+    rec = Recorder(srv)
     assert len(fetch(source(srv, tmp_path, rec), d(31), d(31), rec, markets=("US",))) == 1
     assert rec.sleeps[:2] == [9.0, 9.0]
-    srv.throttle["ads_get"] = 1000
+    srv.throttle["ads:getReport"] = 1000
     with pytest.raises(QuotaError):
-        fetch(source(srv, tmp_path / "x", Recorder()), d(30), d(30), markets=("US",))
-    assert srv.throttle["ads_get"] == 1000 - (MAX_RETRIES + 1)
+        fetch(source(srv, tmp_path / "x", Recorder(srv)), d(30), d(30), markets=("US",))
+    assert srv.throttle["ads:getReport"] == 1000 - (MAX_RETRIES + 1)
 
 
 def test_missing_profile_names_the_variable(srv):
@@ -173,7 +180,7 @@ def test_library_environment_and_logging_side_effects_are_contained(srv, tmp_pat
 
 def test_open_amazon_source_combines_both_and_counts_calls(srv, tmp_path):
     cfg = make_config(srv, tmp_path)
-    src = open_amazon_source(cfg, clock=lambda: NOW, sleep=lambda s: None, poll_interval=1.0)
+    src = open_amazon_source(cfg, clock=lambda: NOW, poll_interval=1.0, **srv.client_timing())
     raws = list(src.collect(FetchRequest(d(27), d(31), ("US",))))
     assert {r.name.split(":")[0] for r in raws} == {"sp-api", "ads"}
     # Data Kiosk: by date + which ASINs + one trends query; orders, returns (2 runs each), inventory, health; ads
@@ -184,7 +191,7 @@ def test_open_amazon_source_combines_both_and_counts_calls(srv, tmp_path):
 
 def test_ads_optional_when_no_ads_variable_is_set(srv, tmp_path):
     cfg = make_config(srv, tmp_path, srv.env(ads=False))
-    src = open_amazon_source(cfg, clock=lambda: NOW, sleep=lambda s: None)
+    src = open_amazon_source(cfg, clock=lambda: NOW, **srv.client_timing())
     raws = list(src.collect(FetchRequest(d(31), d(31), ("US",))))
     assert all(r.name.startswith("sp-api:") for r in raws)
     assert len(src.problems) == 1 and "Ads API not configured" in src.problems[0]
@@ -214,14 +221,25 @@ def test_days_older_than_the_95_the_ads_api_keeps_are_a_clear_problem_not_an_htt
     assert "Ads console" in str(problem)
 
 
-def test_the_local_ads_server_refuses_dates_beyond_95_days_like_amazon(srv, tmp_path):
+def _create_report(srv, start: str, end: str):
+    """POST an advertised-product report request straight to the local Ads API."""
     import requests
 
-    body = {"startDate": "2024-02-01", "endDate": "2024-02-02", "configuration": {}}
+    body = {"startDate": start, "endDate": end,
+            "configuration": {"reportTypeId": "spAdvertisedProduct", "format": "GZIP_JSON"}}
     token = requests.post(srv.url + "/auth/o2/token", data={"grant_type": "refresh_token",
                                                             "refresh_token": ADS_REFRESH_TOKEN, "client_id": ADS_CLIENT_ID,
                                                             "client_secret": ADS_CLIENT_SECRET}, timeout=5).json()
-    res = requests.post(srv.url + "/reporting/reports", json=body, timeout=5, headers={
+    return requests.post(srv.url + "/reporting/reports", json=body, timeout=5, headers={
         "Authorization": f"Bearer {token['access_token']}", "Amazon-Advertising-API-ClientId": ADS_CLIENT_ID,
         "Amazon-Advertising-API-Scope": ADS_PROFILES["US"]})
+
+
+def test_the_local_ads_server_refuses_dates_beyond_95_days_like_amazon(srv):
+    res = _create_report(srv, "2024-02-01", "2024-02-02")
     assert res.status_code == 400 and "retention start date (2024-02-27)" in res.json()["detail"]
+
+
+def test_the_local_ads_server_refuses_more_than_31_days_in_one_report(srv):
+    res = _create_report(srv, "2024-04-01", "2024-05-02")
+    assert res.status_code == 400 and "maximum of 31 days" in res.json()["detail"]

@@ -141,7 +141,7 @@ def test_a_sync_reports_its_stages_in_order_and_draws_from_the_budget(tmp_path):
     with AmazonServer(documents=synthetic_document, today=TODAY) as srv:
         fast = {**DEFAULT_LIMITS, "spapi_createReport": Limit(50.0, 15), "spapi_getReportDocument": Limit(50.0, 15)}
         cfg = replace(amazon_config(srv, tmp_path / "data"), budgets=fast)
-        source = open_amazon_source(cfg, clock=lambda: utc_noon(TODAY), sleep=lambda s: None)
+        source = open_amazon_source(cfg, clock=lambda: utc_noon(TODAY), **srv.client_timing())
         track = Tracker(lambda *a: seen.append(a))
         attach_budgets(cfg, wb, source, track)
         assert source.sp.pacer is not None

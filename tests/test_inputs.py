@@ -29,7 +29,7 @@ def problems_for(targets=None, **kw):
     [
         ([None, "US", "account", None, "Li", "ops", "gmvv", 1, 1, None, None], "Targets!G2", "did you mean 'gmv'"),
         ([None, "US", "asin", A1, "Li", "cs", "odr", 0.01, 1, None, None], "Targets!C2", "account-health"),
-        ([None, "BR", "account", None, "Li", "ops", "gmv", 1, 1, None, None], "Targets!B2", "US, MX, MLM, ALL, MX-ALL"),
+        ([None, "BR", "account", None, "Li", "ops", "gmv", 1, 1, None, None], "Targets!B2", "US, MX, MLM, WMUS, WMMX, ALL, US-ALL, MX-ALL"),
         ([None, "US", "acount", None, "Li", "ops", "gmv", 1, 1, None, None], "Targets!C2", "did you mean"),
         ([None, "US", "account", None, "Li", "ops", "gmv", "abc", 1, None, None], "Targets!H2", "a number"),
         ([None, "US", "account", None, "Li", "ops", "gmv", 1, -1, None, None], "Targets!I2", "weight ≥ 0"),

@@ -11,11 +11,13 @@ from builders import PRODUCTS_HEADER, TARGETS_HEADER, products, settings, tables
 
 from sheets_sync.config import WorkbookConfig
 from sheets_sync.periods import parse_period
-from sheets_sync.samples.mercadolibre import ADVERTISER_ID, LISTINGS, mlm_dataset
+from sheets_sync.samples.mercadolibre import LISTINGS, mlm_dataset
 from sheets_sync.sheets.memory import MemoryWorkbook
 from sheets_sync.sources.amazon import open_amazon_source
+from sheets_sync.sources.amazon_common import LocalBudget
 from sheets_sync.sources.combined import CombinedSource
 from sheets_sync.sources.mercadolibre import open_mercadolibre_source
+from sheets_sync.sources.mercadolibre_api import RATE
 from sheets_sync.sync import open_source, sync_workbook
 from sheets_sync.testing.amazon_server import (
     AmazonServer,
@@ -30,11 +32,12 @@ from sheets_sync.testing.mercadolibre_server import (
     REFRESH_TOKEN,
     MercadoLibreServer,
 )
+from sheets_sync.testing.served import VirtualClock
 
 pytestmark = [pytest.mark.filterwarnings("ignore::DeprecationWarning"), pytest.mark.usefixtures("fresh_tokens")]
 TODAY = dt.date(2026, 11, 6)
 ML_ENV = {"MERCADOLIBRE_CLIENT_ID": CLIENT_ID, "MERCADOLIBRE_CLIENT_SECRET": CLIENT_SECRET,
-          "MERCADOLIBRE_REFRESH_TOKEN": REFRESH_TOKEN, "MERCADOLIBRE_ADVERTISER_ID": str(ADVERTISER_ID)}
+          "MERCADOLIBRE_REFRESH_TOKEN": REFRESH_TOKEN}
 
 
 def test_one_sync_from_both_apis_reviews_mexico_across_both_stores(tmp_path):
@@ -47,11 +50,14 @@ def test_one_sync_from_both_apis_reviews_mexico_across_both_stores(tmp_path):
     t["Targets"] = [TARGETS_HEADER, *targets]
     wb = MemoryWorkbook(t)
     data = mlm_dataset(parse_period("2026-11"), TODAY - dt.timedelta(days=1))
-    with AmazonServer(documents=synthetic_document, today=TODAY) as amazon, MercadoLibreServer(data) as ml:
+    clock = VirtualClock(1_800_000_000.0)      # Mercado Libre's pacing and rate limit on a clock that costs nothing
+    with AmazonServer(documents=synthetic_document, today=TODAY) as amazon, \
+            MercadoLibreServer(data, today=lambda: TODAY, clock=clock) as ml:
         config = make_config(amazon, tmp_path / "data")
         source = CombinedSource([
-            open_amazon_source(config, clock=lambda: utc_noon(TODAY), sleep=lambda s: None),
-            open_mercadolibre_source(ML_ENV, tmp_path / "data", url=ml.url, sleep=lambda s: None,
+            open_amazon_source(config, clock=lambda: utc_noon(TODAY), **amazon.client_timing()),
+            open_mercadolibre_source({**ML_ENV, "MERCADOLIBRE_API_URL": ml.url}, tmp_path / "data",
+                                     budget=LocalBudget(RATE, clock=clock), sleep=clock.sleep, clock=clock,
                                      today=lambda: TODAY)])
         res = sync_workbook(wb, source, now=dt.datetime.fromtimestamp(utc_noon(TODAY), dt.UTC))
         assert not any("MLM" in str(entry) for entry in amazon.log), "Amazon was asked about MLM"

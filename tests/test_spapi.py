@@ -45,18 +45,22 @@ def srv():
 
 
 class Recorder:
-    def __init__(self) -> None:
+    """The source's sleeps, passed on to the server's clock (Amazon's buckets refill while the source waits)."""
+
+    def __init__(self, srv: AmazonServer) -> None:
+        self.srv = srv
         self.sleeps: list[float] = []
         self.messages: list[str] = []
 
     def sleep(self, s: float) -> None:
         self.sleeps.append(s)
+        self.srv.sleep(s)
 
 
 def source(srv: AmazonServer, tmp_path, rec: Recorder | None = None, env=None, **kw) -> SpApiSource:
     """The Reports API path (tests/test_datakiosk.py covers Data Kiosk and the fallback between them)."""
     cfg = make_config(srv, tmp_path, env)
-    rec = rec or Recorder()
+    rec = rec or Recorder(srv)
     kw.setdefault("data_kiosk", False)
     return SpApiSource(SpApiCredentials.from_env(cfg.env), tmp_path / "reports-cache", endpoint=cfg.sp_api_endpoint,
                        lwa_token_url=cfg.lwa_token_url, clock=lambda: NOW, sleep=rec.sleep, poll_interval=5.0, **kw)
@@ -72,7 +76,9 @@ def d(day: int) -> dt.date:
 
 
 def creates(srv: AmazonServer) -> list[dict]:
-    return [json.loads(e["body"]) for e in srv.log if e["method"] == "POST" and e["path"].startswith("/reports/")]
+    """The createReport bodies Amazon accepted (a throttled one is sent again)."""
+    return [json.loads(e["body"]) for e in srv.log
+            if e["method"] == "POST" and e["path"].startswith("/reports/") and e["status"] == 202]
 
 
 # ------------------------------------------------------------------------------------------ the flow
@@ -191,7 +197,7 @@ def test_fatal_report_shows_the_error_document_and_the_rest_goes_on(srv, tmp_pat
 
 def test_slow_generation_polls_with_backoff_and_reports_progress(srv, tmp_path):
     srv.polls_to_done = 4
-    rec = Recorder()
+    rec = Recorder(srv)
     raws = fetch(source(srv, tmp_path, rec, max_poll_interval=10.0), d(31), d(31), rec, markets=("US",))
     assert len(raws) == len(SP_REPORTS)
     assert rec.sleeps == [5.0, 7.5, 10.0, 10.0]                     # grows, then capped
@@ -207,29 +213,30 @@ def test_report_never_ready_becomes_a_problem_not_a_hang(srv, tmp_path):
     assert len(src.problems) == len(SP_REPORTS) and all("run the sync again later" in p for p in src.problems)
 
 
-@pytest.mark.parametrize(("op", "retry_after", "expected_wait"), [
-    ("create", None, 1 / 0.0167),          # x-amzn-RateLimit-Limit: one request's worth of time
-    ("get", "7", 7.0),                     # Retry-After wins
-    ("document", None, 1 / 0.0167),
-], ids=["createReport-ratelimit", "getReport-retry-after", "getReportDocument-ratelimit"])
-def test_throttling_is_retried_honouring_the_headers(srv, tmp_path, op, retry_after, expected_wait):
+@pytest.mark.parametrize(("op", "expected_waits"), [
+    ("createReport", [1 / 0.0167] * 2),          # one request's worth of 0.0167/s
+    ("getReport", [1.0, 2.0]),                   # 2/s: half a second is less than the backoff
+    ("getReportDocument", [1 / 0.0167] * 2),
+])
+def test_a_throttled_call_waits_one_request_of_the_published_rate(srv, tmp_path, op, expected_waits):
+    """Amazon's 429 names no rate and no Retry-After: the source waits at the operation's published rate."""
     srv.throttle[op] = 2
-    srv.retry_after = retry_after
-    rec = Recorder()
+    rec = Recorder(srv)
     raws = fetch(source(srv, tmp_path, rec), d(31), d(31), rec, markets=("US",))
     assert len(raws) == len(SP_REPORTS)
-    assert rec.sleeps[:2] == pytest.approx([expected_wait, expected_wait])
+    assert rec.sleeps[:2] == pytest.approx(expected_waits)
     assert sum("throttled" in m and "QuotaExceeded" in m for m in rec.messages) == 2
+    refused = [e for e in srv.log if e["status"] == 429]
+    assert len(refused) == 2 and all("x-amzn-ratelimit-limit" not in e for e in refused)
 
 
 def test_throttling_is_bounded_then_quota_error(srv, tmp_path):
-    srv.throttle["create"] = 1000
-    srv.rate_limit = "0.001"                 # would mean 1000 s: capped
-    rec = Recorder()
+    srv.throttle["createReport"] = 1000
+    rec = Recorder(srv)
     with pytest.raises(QuotaError) as info:
         fetch(source(srv, tmp_path, rec), d(31), d(31), rec, markets=("US",))
-    assert info.value.retry_after == MAX_WAIT_S
-    assert max(rec.sleeps) == MAX_WAIT_S and len(rec.sleeps) == 6
+    assert info.value.retry_after >= 1 / 0.0167
+    assert rec.sleeps == pytest.approx([1 / 0.0167] * 6)
     assert "createReport" in str(info.value) and "run the sync again later" in str(info.value)
 
 
@@ -237,6 +244,8 @@ def test_retry_wait_rules():
     assert retry_wait({"x-amzn-RateLimit-Limit": "0.5"}, 0) == 2.0
     assert retry_wait({"Retry-After": "3"}, 4) == 3.0
     assert retry_wait({"x-amzn-RateLimit-Limit": "garbage"}, 2) == 4.0
+    assert retry_wait({"Retry-After": "soon"}, 0, rate=0.5) == 2.0       # the published rate when no header
+    assert retry_wait({}, 0, rate=0.0001) == MAX_WAIT_S                   # capped
     assert retry_wait(None, 10) == MAX_WAIT_S
 
 
@@ -255,7 +264,7 @@ def test_missing_credentials_name_the_variables(srv):
 ], ids=["refresh-token", "client-secret"])
 def test_rejected_credentials_say_which_variable_and_what_amazon_said(srv, tmp_path, caplog, bad, variables, code):
     env = {**srv.env(ads=False), **bad}
-    rec = Recorder()
+    rec = Recorder(srv)
     caplog.set_level(logging.INFO)
     with pytest.raises(FatalError) as info:
         fetch(source(srv, tmp_path, rec, env=env), d(31), d(31), rec, markets=("US",))
@@ -306,3 +315,94 @@ def test_an_empty_sales_and_traffic_document_is_told_from_one_with_rows():
     assert not _is_empty(SALES_AND_TRAFFIC, rows, "utf-8")
     assert not _is_empty(SALES_AND_TRAFFIC, b'{"salesAndTrafficByAsin": [', "utf-8")
     assert _is_empty(ORDERS, b"amazon-order-id\tpurchase-date\n", "utf-8")
+
+
+# ------------------------------------------------------------------------------------------- downloads
+
+def test_an_expired_document_url_is_asked_for_again(srv, tmp_path):
+    """A presigned URL lives 5 minutes (S3 then answers 403 "Request has expired"): the source asks
+    getReportDocument for a fresh one instead of failing the report."""
+    srv.throttle["expired-url"] = 1
+    rec = Recorder(srv)
+    raws = fetch(source(srv, tmp_path, rec), d(31), d(31), rec, markets=("US",))
+    assert len(raws) == len(SP_REPORTS)
+    expired = [e for e in srv.log if e["status"] == 403 and e["path"].startswith("/s3/")]
+    documents = [e for e in srv.log if e["path"].startswith("/reports/2021-06-30/documents/")]
+    assert len(expired) == 1 and len(documents) == len(SP_REPORTS) + 1
+    assert any("HTTP 403" in m and "getReportDocument" in m for m in rec.messages)
+
+
+def test_a_document_url_older_than_five_minutes_is_refused_by_the_local_s3(srv):
+    import httpx
+
+    doc_id = srv.store_document(b"a\tb\n", "text/plain", None)
+    url = srv.presigned_url(doc_id)
+    with httpx.Client() as http:
+        fresh = http.get(url)
+        srv.sleep(301)
+        stale = http.get(url)
+    assert fresh.status_code == 200 and fresh.content == b"a\tb\n"
+    assert stale.status_code == 403 and b"Request has expired" in stale.content
+
+
+def test_downloads_stream_through_a_bounded_buffer_and_check_the_gzip(srv, monkeypatch):
+    """Streamed in chunks into a temporary file that spills to disk past SPOOL_BYTES (tiny here), gunzipped on
+    the way (several gzip members too); a cut-off gzip is an error, not a short document."""
+    import gzip
+
+    import httpx
+
+    from sheets_sync.sources import amazon_common
+
+    monkeypatch.setattr(amazon_common, "SPOOL_BYTES", 1024)
+    text = "".join(f"line {i}\tñ\n" for i in range(20_000)).encode("utf-8")
+    whole = srv.store_document(text, "text/plain; charset=UTF-8", "GZIP")
+    members = srv.store_document(text, "text/plain", None)
+    srv.docs[members].body = gzip.compress(text[:1000]) + gzip.compress(text[1000:])
+    cut = srv.store_document(gzip.compress(text)[:5000], "text/plain", None)
+    with httpx.Client() as http:
+        assert amazon_common.download_document(http, srv.presigned_url(whole), gunzip=True) == (text, "utf-8")
+        assert amazon_common.download_document(http, srv.presigned_url(members), gunzip=True) == (text, None)
+        with pytest.raises(amazon_common.DocumentDownloadError, match="ends early"):
+            amazon_common.download_document(http, srv.presigned_url(cut), gunzip=True)
+
+
+def test_downloads_have_real_timeouts(srv, tmp_path):
+    """Not httpx's 5 s default: a large document may take a while between bytes."""
+    src = source(srv, tmp_path, timeout=90.0)
+    timeout = src._http().timeout
+    assert (timeout.connect, timeout.read) == (10.0, 90.0)
+    src.close()
+
+
+def test_a_throttled_token_request_is_waited_for_not_taken_for_bad_credentials(srv, tmp_path):
+    srv.throttle["token"] = 2
+    rec = Recorder(srv)
+    raws = fetch(source(srv, tmp_path, rec), d(31), d(31), rec, markets=("US",))
+    assert len(raws) == len(SP_REPORTS)
+    assert sum("Login with Amazon throttled" in m for m in rec.messages) == 2
+
+
+# ------------------------------------------------------------------------------------ the local Amazon
+
+def test_the_local_amazon_is_strict_unless_a_test_says_why_not(srv):
+    """Every operation has Amazon's published rate (or says it guesses); turning limits off needs a reason."""
+    from sheets_sync.sources.amazon_common import SP_API_RATES
+    from sheets_sync.testing.amazon_server import OPERATIONS
+
+    assert srv.limiter is not None and srv.unlimited_because is None
+    assert all(op.source for op in OPERATIONS.values())
+    assert all(OPERATIONS[name].rate == rate and OPERATIONS[name].burst == burst
+               for name, (rate, burst) in SP_API_RATES.items())       # the client paces at the same figures
+    with pytest.raises(ValueError, match="say why"):
+        srv.no_rate_limits(because=" ")
+    srv.no_rate_limits(because="this test sends 100 createReport calls in a row on purpose")
+    assert srv.limiter is None and "on purpose" in srv.unlimited_because
+
+
+def test_a_report_type_amazon_does_not_know_is_refused(srv, tmp_path):
+    from sheets_sync.sources.spapi import SpReport
+
+    src = source(srv, tmp_path, reports=(SpReport("GET_NO_SUCH_REPORT", "range", "tsv"),))
+    with pytest.raises(FatalError, match=r"HTTP 400 InvalidInput.*GET_NO_SUCH_REPORT"):
+        fetch(src, d(30), d(31), markets=("US",))

@@ -80,7 +80,7 @@ def test_api_and_file_sources_give_the_same_batches(tmp_path):
 
     with AmazonServer(documents=lambda t, m, a, b: docs[(t, m, a, b)], today=TODAY) as srv:
         src = open_amazon_source(make_config(srv, tmp_path / "data"), clock=lambda: utc_noon(TODAY),
-                                 sleep=lambda s: None)
+                                 **srv.client_timing())
         raws = list(src.collect(request))
         assert src.problems == []
     from_api = [b for raw in raws for b in parse_report(raw)]
@@ -96,9 +96,9 @@ def test_cached_documents_parse_the_same_as_fresh_ones(tmp_path):
     request = FetchRequest(START, END, ("US", "MX"))
     with AmazonServer(documents=lambda t, m, a, b: docs[(t, m, a, b)], today=TODAY) as srv:
         cfg = make_config(srv, tmp_path / "data")
-        fresh = list(open_amazon_source(cfg, clock=lambda: utc_noon(TODAY), sleep=lambda s: None).collect(request))
+        fresh = list(open_amazon_source(cfg, clock=lambda: utc_noon(TODAY), **srv.client_timing()).collect(request))
         n = srv.create_report_calls
-        cached = list(open_amazon_source(cfg, clock=lambda: utc_noon(TODAY), sleep=lambda s: None).collect(request))
+        cached = list(open_amazon_source(cfg, clock=lambda: utc_noon(TODAY), **srv.client_timing()).collect(request))
         assert srv.create_report_calls - n == 2 * (2 + 1)      # snapshots (inventory, health) and Ads (restating)
     sig = sorted(_signature(b) for raw in fresh for b in parse_report(raw))
     assert sorted(_signature(b) for raw in cached for b in parse_report(raw)) == sig
@@ -137,7 +137,7 @@ def test_demo_sample_reports_served_by_the_api_parse_the_same(tmp_path):
     with AmazonServer(documents=serve, today=today) as srv:
         srv.encodings[("GET_FLAT_FILE_ALL_ORDERS_DATA_BY_ORDER_DATE_GENERAL", "MX")] = ("cp1252", "Cp1252")
         src = open_amazon_source(make_config(srv, tmp_path / "data"), clock=lambda: utc_noon(today),
-                                 sleep=lambda s: None)
+                                 **srv.client_timing())
         from_api = [b for raw in src.collect(request) for b in parse_report(raw) if keep(b)]
     def ads(batches: list[ReportBatch], rows: str) -> str:   # the files split MX's ads in two (a campaign renamed)
         df = pd.concat([getattr(b, rows) for b in batches if b.family == "ads"], ignore_index=True)

@@ -205,3 +205,35 @@ def test_save_is_atomic_a_reader_never_sees_half_a_file(tmp_path):
         seen.add(len(state.refresh_token))
     t.join()
     assert seen == {5000}
+
+
+def test_a_short_lived_token_is_kept_until_the_last_tenth_of_its_life(tmp_path):
+    """A provider issuing one-minute tokens: with the five-minute margin every call would refresh."""
+    store, prov = FileTokenStore(tmp_path), Provider(ttl=60)
+    now = [1000.0]
+    clock = lambda: now[0]  # noqa: E731
+    assert access_token(store, "ml", prov.refresh, seed="R0", clock=clock) == "A1"
+    now[0] += 53
+    assert access_token(store, "ml", prov.refresh, seed="R0", clock=clock) == "A1"
+    now[0] += 2                 # 5 s left: less than a tenth of 60
+    assert access_token(store, "ml", prov.refresh, seed="R0", clock=clock) == "A2"
+    assert prov.calls == 2 and store.load("ml").lifetime == 60
+
+
+def test_callers_refused_with_the_same_token_refresh_once(tmp_path):
+    store, prov = FileTokenStore(tmp_path), Provider()
+    assert access_token(store, "ml", prov.refresh, seed="R0") == "A1"
+    # two threads both got 401 for A1: the first refreshes, the second gets A2 without a refresh
+    assert access_token(store, "ml", prov.refresh, seed="R0", rejected="A1") == "A2"
+    assert access_token(store, "ml", prov.refresh, seed="R0", rejected="A1") == "A2"
+    assert prov.calls == 2
+    assert access_token(store, "ml", prov.refresh, seed="R0", rejected="A2") == "A3"
+
+
+def test_without_a_seed_the_stored_chain_is_used_whatever_it_descends_from(tmp_path):
+    """A connection made once (``connect``), then the seed variable removed: the stored chain goes on."""
+    store, prov = FileTokenStore(tmp_path), Provider()
+    access_token(store, "ml", prov.refresh, seed="R0")
+    forget_access(store, "ml")
+    assert access_token(store, "ml", prov.refresh) == "A2"
+    assert store.load("ml").origin == fingerprint("R0") and store.load("ml").refresh_token == "R2"

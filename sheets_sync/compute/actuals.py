@@ -29,6 +29,7 @@ from ..errors import Problem
 from ..frames import ADDITIVE_METRICS, FAMILIES, MARKETPLACES, MONEY_METRICS, SNAPSHOT_METRICS, ReportBatch
 from ..inputs import Product, Settings
 from ..periods import Period
+from ..stores import MERCADO_LIBRE, store
 from .campaigns import campaign_facts
 from .campaigns import empty as campaign_rows_empty
 
@@ -194,7 +195,16 @@ def _convert(df: pd.DataFrame, currency: str, settings: Settings, problems: list
     return df
 
 
-def _apply_attribution(df: pd.DataFrame, settings: Settings) -> pd.DataFrame:
+def _apply_attribution(df: pd.DataFrame, settings: Settings, marketplace: str | None = None) -> pd.DataFrame:
+    if marketplace is not None and MARKETPLACES.get(marketplace, {}).get("store") == "walmart":
+        # Walmart Connect attributes over 3, 14 or 30 days (Settings walmart_ads_attribution, default 14d)
+        window = settings.walmart_ads_attribution
+        if f"ad_sales_{window}" not in df:
+            return df
+        df = df.copy()
+        for base in ("ad_sales", "ad_orders", "ad_units"):
+            df[base] = df[f"{base}_{window}"]
+        return df
     if settings.ads_attribution != "14d":
         return df
     df = df.copy()
@@ -203,6 +213,24 @@ def _apply_attribution(df: pd.DataFrame, settings: Settings) -> pd.DataFrame:
         if alt in df:
             df[base] = df[alt].where(df[alt].notna(), df.get(base))
     return df
+
+
+def _zero_where_reported(asin: pd.DataFrame, families: dict[str, set[str]]) -> None:
+    """On Mercado Libre, a listing absent from a family's documents is a 0 of that family's metrics, not an
+    unknown: the Product Ads documents list every advertised listing, so one missing from them spent nothing.
+    Only metrics the family reported for some listing of the store are filled; snapshots (Full stock) are left
+    as they are. (Amazon's reports keep "no rows → no data": an ASIN missing from a Sponsored Products report
+    may be advertised by another profile.)"""
+    if asin.empty:
+        return
+    markets = asin.index.get_level_values(0)
+    for mk, fams in families.items():
+        rows = markets == mk
+        if store(mk) != MERCADO_LIBRE or not rows.any():
+            continue
+        for m in {m for f in fams if f not in ("inventory", "health") for m in FAMILIES.get(f, ())}:
+            if m in asin and asin.loc[rows, m].notna().any() and asin.loc[rows, m].isna().any():
+                asin.loc[rows, m] = asin.loc[rows, m].fillna(0.0)
 
 
 def build_facts(batches: list[ReportBatch], settings: Settings, products: list[Product], *,
@@ -231,13 +259,13 @@ def build_facts(batches: list[ReportBatch], settings: Settings, products: list[P
     for b in usable:
         cur = b.currency or MARKETPLACES[b.marketplace]["currency"]
         asin_rows = b.asin_rows if b.asin_rows is None else _apply_attribution(
-            _convert(b.asin_rows, cur, settings, problems, b.source, missing_fx), settings)
+            _convert(b.asin_rows, cur, settings, problems, b.source, missing_fx), settings, b.marketplace)
         daily_rows = b.daily_rows if b.daily_rows is None else _convert(b.daily_rows, cur, settings, problems,
                                                                         b.source, missing_fx)
         campaign_rows = b.campaign_rows if b.campaign_rows is None else _apply_attribution(
             _convert(b.campaign_rows, cur, settings, problems, b.source, missing_fx), settings)
         converted.append(replace(b, asin_rows=asin_rows, daily_rows=daily_rows, campaign_rows=campaign_rows))
-    usable = converted
+    usable = _walmart_item_keys(converted, coverage)
     yesterday = today - DAY
     data_end = min(period.end, yesterday)
     chosen = select(usable, period, data_end, problems, coverage)
@@ -279,6 +307,7 @@ def build_facts(batches: list[ReportBatch], settings: Settings, products: list[P
     coverage.extend(f"{src}: {mk} account health" for mk, src in health_source.items())
     asin = _combine_asin_totals(totals)
     asin = _attach_products(asin, products)
+    _zero_where_reported(asin, families)
 
     # -- daily / account ---------------------------------------------------------------------------------
     daily_parts = []
@@ -309,6 +338,8 @@ def build_facts(batches: list[ReportBatch], settings: Settings, products: list[P
         for fam, metrics in FAMILIES.items():
             has_acct = any(k == (mk, fam, "account") and v for k, v in chosen.items())
             for m in metrics:
+                if m in tot and not np.isnan(tot[m]):
+                    continue      # a metric two families supply (units_refunded): the first that has it
                 if has_acct and m in daily:
                     s = daily.loc[daily["marketplace"] == mk, m]
                     tot[m] = float(s.sum()) if s.notna().any() else np.nan
@@ -341,6 +372,35 @@ def build_facts(batches: list[ReportBatch], settings: Settings, products: list[P
                  health={k: {kk: vv for kk, vv in v.items() if not kk.startswith("_")} for k, v in health.items()},
                  provisional=provisional, return_reasons=rr, coverage=coverage, problems=problems,
                  families=dict(families), campaigns=campaigns)
+
+
+def _walmart_item_keys(batches: list[ReportBatch], coverage: list[str]) -> list[ReportBatch]:
+    """Walmart Connect names an advertised item by Walmart's item id; the Item Performance report pairs item ids
+    with SKUs (``extras["item_skus"]``). Ad rows the parser could not key by SKU (``ITEM <id>``) get their SKU here
+    when any batch of the same marketplace knows it."""
+    known: dict[str, dict[str, str]] = defaultdict(dict)
+    for b in batches:
+        if isinstance(b.extras.get("item_skus"), dict) and b.marketplace:
+            known[b.marketplace].update({str(k): str(v) for k, v in b.extras["item_skus"].items() if v})
+    out = []
+    for b in batches:
+        rows = b.asin_rows
+        if b.family == "ads" and rows is not None and len(rows):
+            mask = rows["asin"].astype(str).str.startswith("ITEM ")
+            if mask.any():
+                sku = rows.loc[mask, "asin"].str[5:].map(known.get(b.marketplace or "", {}))
+                hit = sku.notna()
+                if hit.any():
+                    rows = rows.copy()
+                    idx = sku[hit].index
+                    rows.loc[idx, "sku"] = sku[hit]
+                    rows.loc[idx, "asin"] = sku[hit].str.strip().str.upper()
+                    b = replace(b, asin_rows=rows)
+                if not hit.all():
+                    coverage.append(f"{b.source}: {int((~hit).sum())} ad row(s) of Walmart item ids without a known "
+                                    "SKU counted for the store only")
+        out.append(b)
+    return out
 
 
 _METRIC_COLS = list(ADDITIVE_METRICS) + list(SNAPSHOT_METRICS)

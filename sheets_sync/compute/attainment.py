@@ -26,7 +26,7 @@ import pandas as pd
 from ..errors import Problem
 from ..inputs import BonusTier, CalendarEvent, ManualActual, Settings, Target, TeamInputs
 from ..kpis import CAMPAIGN_SCOPES, CATALOG
-from ..stores import covers, event_applies, members, store
+from ..stores import covers, event_applies, is_walmart, members, store
 from .actuals import Facts
 from .campaigns import CampaignIndex, Match
 
@@ -352,7 +352,7 @@ class Evaluator:
                 share = self.share.get(mk, 0.0)
                 proj.append(n / share if share > 0 else None)
         if missing and not nums:
-            row.notes.append(f"no data for {', '.join(missing)} ({hint or _family_hint(meta.num, meta.den)})")
+            row.notes.append(f"no data for {', '.join(missing)} ({hint or _family_hint(meta.num, meta.den, missing)})")
             return
         if missing:
             row.notes.append(f"no data for {', '.join(missing)}; counted {', '.join(row.per_marketplace)} only")
@@ -380,20 +380,25 @@ class Evaluator:
         t = row.target
         h = self.facts.health.get(mk, {}).get(t.kpi)
         ml = store(mk) != "amazon"
+        wm = is_walmart(mk)
         if not h or h.get("rate") is None:
-            row.notes.append(f"no seller reputation (Mercado Libre API users/{{id}}, or a saved copy) for {mk}" if ml
-                             else f"no account-health report (GET_V2_SELLER_PERFORMANCE_REPORT) for {mk}")
+            row.notes.append(
+                f"no seller performance summaries (Walmart API insights, published for Walmart US only) for {mk}" if wm
+                else f"no seller reputation (Mercado Libre API users/{{id}}, or a saved copy) for {mk}" if ml
+                else f"no account-health report (GET_V2_SELLER_PERFORMANCE_REPORT) for {mk}")
             return
         row.actual = row.projected_actual = float(h["rate"])
         window = f"{h['from']}..{h['to']}" if h.get("from") and h.get("to") else "the report's own window"
-        row.notes.append(f"as reported by {'Mercado Libre' if ml else 'Amazon'} for {window}")
+        row.notes.append(f"as reported by {'Walmart' if wm else 'Mercado Libre' if ml else 'Amazon'} for {window}")
 
     def _inventory(self, row: Row, mks: list[str]) -> None:
         t = row.target
         sums = {mk: self.asin_sums(mk, t.scope, t.scope_value) for mk in mks}
         have = [mk for mk in mks if (sums[mk].get("_has_inv") or 0) > 0]
         if not have:
-            row.notes.append("no FBA inventory report (GET_FBA_MYI_UNSUPPRESSED_INVENTORY_DATA)")
+            row.notes.append("no Walmart inventory (the API's inventories and WFS inventory)"
+                             if all(is_walmart(mk) for mk in mks) else
+                             "no FBA inventory report (GET_FBA_MYI_UNSUPPRESSED_INVENTORY_DATA)")
             return
         fulfillable = sum(sums[mk].get("fulfillable_units") or 0.0 for mk in have)
         rate = 0.0
@@ -407,8 +412,10 @@ class Evaluator:
                 names = []
                 for mk in have:
                     f = self.asin_rows(mk, t.scope, t.scope_value)
-                    names += list(f[(f["units"].fillna(0) > 0) & (f["fulfillable_units"] == 0)]
-                                  .index.get_level_values(1))
+                    out = f[(f["units"].fillna(0) > 0) & (f["fulfillable_units"] == 0)]
+                    # Walmart items by their listing name (a SKU means little to a reader), others by ASIN / id
+                    names += ([str(x) or a for x, a in zip(out["title"], out.index.get_level_values(1), strict=True)]
+                              if is_walmart(mk) and "title" in out else list(out.index.get_level_values(1)))
                 row.notes.append("out of stock: " + ", ".join(names[:8]) + (" …" if len(names) > 8 else ""))
         elif t.kpi == "days_of_cover":
             if rate <= 0:
@@ -487,8 +494,18 @@ def attainment(actual: float | None, target: float, direction: str, cap: float, 
     return target / actual
 
 
-def _family_hint(num: str | None, den: str | None) -> str:
+def _family_hint(num: str | None, den: str | None, markets: list[str] | None = None) -> str:
     metrics = {num, den} - {None}
+    if markets and all(is_walmart(m) for m in markets):
+        if metrics & {"fba_units", "order_units"}:
+            return "needs Walmart's orders from the API (the Item Performance report has no fulfilment column)"
+        if metrics & {"units_refunded", "units_returned"}:
+            return "needs Walmart's returns (the API, or its JSON saved into the folder)"
+        if metrics & {"page_views"}:
+            return "needs Walmart's Item Performance report"
+        if metrics & {"ad_spend", "ad_sales", "ad_clicks", "ad_impressions", "ad_orders"}:
+            return "needs the Walmart Connect Sponsored Search adItem report"
+        return "needs Walmart's orders (the API) or its Item Performance report"
     if metrics & {"visits"}:
         return "needs Mercado Libre visits (the API's item visits; the seller centre has no visits download)"
     if metrics & {"ad_spend", "ad_sales", "ad_clicks", "ad_impressions", "ad_orders"}:

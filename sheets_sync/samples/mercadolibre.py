@@ -7,6 +7,11 @@ reputation as the API gives them (the seller centre has no download for those); 
 (:mod:`sheets_sync.testing.mercadolibre_server`) serves the same data set over the REST API. So a sync from
 either gives the same figures.
 
+Each sale ships in its own shipment; its ``logistic`` is Mercado Libre's logistic type of that shipment
+(``fulfillment`` = Full, shipped from Mercado Libre's warehouse; ``xd_drop_off`` / ``cross_docking`` = shipped by
+the seller): most sales of a listing with Full stock ship from Full, some from the seller's own stock, so the
+share of Full units is a per-shipment figure, not a listing attribute. Product Ads run in two campaigns.
+
 The store sells some of the Amazon MX catalogue under the same seller SKUs. Planted problems: while Amazon
 MX's stocked-out ASIN has no stock (its last ~6 days), its Mercado Libre listing sells ~2.5× (units moved from
 Amazon MX to Mercado Libre); one listing is out of Full stock; delayed handling at 9 % has put the reputation
@@ -40,6 +45,8 @@ FULL_HEADER = ["# de publicación", "SKU", "Título", "Código de inventario", "
                "En camino"]
 SELLER_ID = 123456789
 ADVERTISER_ID = 4242
+CAMPAIGNS = {"Kitchen": 351000001, "Home": 351000002}       # Product Ads campaign per category
+FULL_SHARE = 0.7        # a sale of a listing stocked in Full ships from Full with this probability
 # Listings: (number, seller SKU, category, tier, owner, price MXN incl. IVA, unit cost USD)
 LISTINGS = [
     ("MLM2100000001", "MX-SSS-01", "Kitchen", "mature", "Ana Ruiz", 449.0, 4.35),
@@ -54,10 +61,12 @@ LISTINGS = [
 
 
 def mlm_dataset(period: Period, through: dt.date, seed: int = 7, moved_sku: str | None = "MX-IT2-03",
-                moved_from: dt.date | None = None) -> dict[str, Any]:
+                moved_from: dt.date | None = None, scale: float = 1.0) -> dict[str, Any]:
     """The store's data over ``period`` up to ``through`` (local days). ``moved_sku`` sells ~2.5× from
-    ``moved_from`` (default: the last 6 days) — the Amazon MX stockout's buyers coming over."""
+    ``moved_from`` (default: the last 6 days) — the Amazon MX stockout's buyers coming over. ``scale``
+    multiplies the sales (1.5: about 2,000 orders in a November, for the benchmark)."""
     rng = np.random.default_rng(seed + 1000)
+    ship_rng = np.random.default_rng(seed + 2000)   # logistic types drawn apart: the other figures stay the same
     days = [d for d in period.days if d <= through]
     moved_from = moved_from or (through - dt.timedelta(days=5))
     bf0, bf1 = seeded_events(period.start.year)["buen_fin"]
@@ -68,7 +77,7 @@ def mlm_dataset(period: Period, through: dt.date, seed: int = 7, moved_sku: str 
     for d in days:
         mult = (3.0 if bf0 <= d <= bf1 else 1.0) * (1.1 if d.weekday() >= 5 else 1.0)
         for number, sku, _, tier, _, price, _ in LISTINGS:
-            lam = 3.0 * mult * (1.6 if tier == "mature" else 1.0)
+            lam = 3.0 * mult * (1.6 if tier == "mature" else 1.0) * scale
             if sku == moved_sku and d >= moved_from:
                 lam *= 2.5
             n_orders = int(rng.poisson(lam))
@@ -81,8 +90,11 @@ def mlm_dataset(period: Period, through: dt.date, seed: int = 7, moved_sku: str 
                 fee = round(price * 0.155 + (25.0 if price < 299 else 0.0), 2)
                 ship = 92.0 if price >= 299 else 0.0
                 status = "cancelled" if rng.random() < 0.04 else "paid"
+                full = number != "MLM2100000005" and ship_rng.random() < FULL_SHARE
+                logistic = "fulfillment" if full else ("xd_drop_off" if ship_rng.random() < 0.6 else "cross_docking")
                 orders.append({"id": oid, "day": d, "minute": minute, "item": number, "sku": sku, "qty": qty,
-                               "price": price, "fee": fee, "ship": ship, "status": status})
+                               "price": price, "fee": fee, "ship": ship, "status": status,
+                               "shipment": 40000000000 + oid % 10**9, "logistic": logistic})
             if tier != "clearance":
                 clicks = int(rng.poisson(40 * mult))
                 cost = round(clicks * rng.uniform(3.0, 5.0), 2)
@@ -106,6 +118,7 @@ def truth(data: dict[str, Any]) -> dict[str, float]:
     return {"gmv": sum(o["price"] * o["qty"] for o in paid), "units": float(sum(o["qty"] for o in paid)),
             "orders": float(len(paid)), "ml_fees": sum(o["fee"] * o["qty"] for o in paid),
             "ml_shipping_cost": sum(o["ship"] for o in paid),
+            "full_units": float(sum(o["qty"] for o in paid if o["logistic"] == "fulfillment")),
             "visits": float(sum(sum(v.values()) for v in data["visits"].values())),
             "ad_spend": sum(a["cost"] for a in data["ads"]),
             "ad_sales": sum(a["direct_amount"] + a["indirect_amount"] for a in data["ads"]),
@@ -116,9 +129,14 @@ def _stamp_es(day: dt.date, minute: int) -> str:
     return f"{day.day} de {MONTHS_ES[day.month - 1]} de {day.year} {minute // 60:02d}:{minute % 60:02d} hs."
 
 
-def api_timestamp(day: dt.date, minute: int) -> str:
-    """Mercado Libre's date_created: local time with its offset (Mexico City, UTC−6, no DST since 2022)."""
-    return f"{day.isoformat()}T{minute // 60:02d}:{minute % 60:02d}:00.000-06:00"
+def order_instant(day: dt.date, minute: int) -> dt.datetime:
+    """When a sale happened: ``minute`` of the Mexico City day (UTC−6, no DST since 2022), as an aware time."""
+    return dt.datetime.combine(day, dt.time(minute // 60, minute % 60), dt.timezone(dt.timedelta(hours=-6)))
+
+
+def delivery_label(logistic: str) -> str:
+    """The Ventas download's "Forma de entrega" of a shipment's logistic type (Full, or the seller's own)."""
+    return "Mercado Envíos Full" if logistic == "fulfillment" else "Mercado Envíos"
 
 
 def write_mlm_files(folder: Path, data: dict[str, Any]) -> list[Path]:
@@ -146,7 +164,7 @@ def write_mlm_files(folder: Path, data: dict[str, Any]) -> list[Path]:
         row = [str(o["id"]), _stamp_es(o["day"], o["minute"]), "Cancelada por el comprador" if cancelled else
                "Entregado", "", "No", "No", o["qty"], gross, fee, 0.0, ship, -gross if cancelled else 0.0,
                0.0 if cancelled else gross + fee + ship, "No", o["sku"], o["item"], "Mercado Libre",
-               titles[o["item"]], "", o["price"], "Premium", "Mercado Envíos Full"]
+               titles[o["item"]], "", o["price"], "Premium", delivery_label(o["logistic"])]
         ws.append(row)
         if i == 3:              # the same sale line twice (exports pasted together): counted once
             ws.append(row)

@@ -23,10 +23,11 @@ import os
 import re
 import tempfile
 import time
+import zlib
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
 from ..errors import ConfigError, RetriableError
@@ -234,31 +235,75 @@ class LocalBudget:
         return min(float(burst), tokens + max(0.0, now - stamp) * rate)
 
 
-def retry_wait(headers: Mapping[str, str] | None, attempt: int, base: float = 1.0) -> float:
+def retry_wait(headers: Mapping[str, str] | None, attempt: int, base: float = 1.0,
+               rate: float | None = None) -> float:
     """Seconds to wait before retry ``attempt`` (0-based) of a throttled call.
 
     ``Retry-After`` (seconds) wins; else ``x-amzn-RateLimit-Limit`` (requests per second → one request's
-    worth of time, e.g. 0.0167 → 60 s); else exponential backoff. Never more than :data:`MAX_WAIT_S`."""
+    worth of time, e.g. 0.0167 → 60 s); else the operation's published ``rate`` the same way (the SP-API sends
+    neither header with a 429); else exponential backoff. Never more than :data:`MAX_WAIT_S`."""
     backoff = base * (2 ** attempt)
-    wait = None
-    if headers:
-        lower = {str(k).lower(): str(v) for k, v in headers.items()}
-        ra = lower.get("retry-after")
-        if ra:
-            try:
-                wait = float(ra)
-            except ValueError:
-                wait = None
-        if wait is None and lower.get("x-amzn-ratelimit-limit"):
-            try:
-                rate = float(lower["x-amzn-ratelimit-limit"])
-                if rate > 0 and math.isfinite(rate):
-                    wait = max(1.0 / rate, backoff)
-            except ValueError:
-                wait = None
+    lower = {str(k).lower(): str(v) for k, v in headers.items()} if headers else {}
+    wait = _number(lower.get("retry-after"))
     if wait is None or wait < 0:
-        wait = backoff
+        per_s = _number(lower.get("x-amzn-ratelimit-limit")) or rate
+        wait = max(1.0 / per_s, backoff) if per_s and per_s > 0 else backoff
     return min(wait, MAX_WAIT_S)
+
+
+def _number(text: str | None) -> float | None:
+    try:
+        value = float(text) if text is not None else None
+    except ValueError:
+        return None
+    return value if value is not None and math.isfinite(value) else None
+
+
+# ----------------------------------------------------------------------------------------- downloads
+
+DOWNLOAD_CONNECT_S = 10.0
+SPOOL_BYTES = 8 << 20          # a download stays in memory up to this size, then goes on through a temp file
+
+
+class DocumentDownloadError(Exception):
+    """A presigned document URL answered something else than the document (expired: S3's 403)."""
+
+    def __init__(self, status: int, detail: str):
+        super().__init__(f"HTTP {status} from the document download: {detail}")
+        self.code = status
+
+
+def download_document(http: Any, url: str, gunzip: bool = False) -> tuple[bytes, str | None]:
+    """GET a presigned document URL with ``http`` (an ``httpx.Client`` with real timeouts), streamed: the body
+    is decompressed chunk by chunk (``Content-Encoding`` by httpx; ``gunzip`` for a document Amazon says it
+    compressed, ``compressionAlgorithm: GZIP``) into a temporary file that stays in memory up to
+    :data:`SPOOL_BYTES` and spills to disk beyond: the compressed body, a decoded text and a re-encoded copy are
+    never held side by side; the bytes returned are the one copy kept. Returns them and the charset the
+    ``Content-Type`` named."""
+    if not url:
+        raise DocumentDownloadError(0, "Amazon gave no document URL")
+    with tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES) as out, http.stream("GET", url) as resp:
+        if resp.status_code != 200:
+            raise DocumentDownloadError(resp.status_code, resp.read()[:200].decode("utf-8", "replace"))
+        inflate = zlib.decompressobj(wbits=47) if gunzip else None      # 47: a gzip header, any window
+        inside = False                                                    # within a gzip member
+        try:
+            for chunk in resp.iter_bytes():
+                if inflate is None:
+                    out.write(chunk)
+                    continue
+                while chunk:
+                    out.write(inflate.decompress(chunk))
+                    inside = not inflate.eof
+                    chunk = inflate.unused_data
+                    if inflate.eof:                                       # another member may follow
+                        inflate = zlib.decompressobj(wbits=47)
+        except zlib.error as exc:
+            raise DocumentDownloadError(200, f"the gzip document is damaged ({exc})") from None
+        if inside:
+            raise DocumentDownloadError(200, "the gzip document ends early")
+        out.seek(0)
+        return out.read(), resp.charset_encoding
 
 
 # ----------------------------------------------------------------------------------------- messages
@@ -405,7 +450,7 @@ class ReportApiSource(Source):
             if spawned:
                 continue      # check the new ones before waiting
             if waited >= self.max_wait_s:
-                for job in pending:
+                for job in pending + self._unsent():
                     self.problems.append(
                         f"{job.name}: still {job.status} after {waited / 60:.0f} min; Amazon is slow — run the sync "
                         "again later (reports already downloaded are cached)")
@@ -420,6 +465,10 @@ class ReportApiSource(Source):
             self.sleep(interval)
             waited += interval
             interval = min(interval * 1.5, self.max_poll_interval)
+
+    def _unsent(self) -> list:
+        """Jobs still waiting to be sent (default: none; the SP-API source holds Data Kiosk queries back)."""
+        return []
 
     def close(self) -> None:
         """Release clients (default: nothing to release)."""

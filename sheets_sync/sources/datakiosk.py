@@ -41,23 +41,21 @@ MAX_TRENDS_ASINS = 30          # child ASINs per MarketplaceAsinFilter
 MAX_QUERY_CHARS = 8000         # createQuery: after unnecessary whitespace is removed
 MAX_QUERY_DAYS = 31
 MAX_LOOKBACK_DAYS = 730        # "the start date must be no more than two years ago"
+# Our own bound on queries IN_QUEUE / IN_PROGRESS at once: Data Kiosk "limits the number of concurrent
+# non-terminal queries per selling partner" (use case guide) but publishes no number; a refusal lowers it.
+MAX_OPEN_QUERIES = 10
 REPORT_TYPE = "GET_SALES_AND_TRAFFIC_REPORT"     # what the daily documents look like (and where they are cached)
 
+# Each query selects what sources/parsing/sales_traffic.py reads from a Sales and Traffic document, and nothing
+# more: every field named is one more that a schema revision, a region or a seller's access can refuse (the
+# dataset gained refunds and shipped figures by ASIN, and B2B twins, in 2026), and the shortest
+# @resultRetention of the fields named becomes the query's. tests/test_datakiosk.py checks that dropping any
+# selected field changes what the parser gives.
 _AMOUNT = "{amount currencyCode}"
-DATE_SALES = ("orderedProductSales " + _AMOUNT, "unitsOrdered", "totalOrderItems", "unitsRefunded", "refundRate",
-              "averageSalesPerOrderItem " + _AMOUNT, "averageUnitsPerOrderItem", "averageSellingPrice " + _AMOUNT,
-              "claimsGranted", "claimsAmount " + _AMOUNT, "shippedProductSales " + _AMOUNT, "unitsShipped",
-              "ordersShipped")
-DATE_TRAFFIC = ("browserPageViews", "mobileAppPageViews", "pageViews", "browserSessions", "mobileAppSessions",
-                "sessions", "buyBoxPercentage", "orderItemSessionPercentage", "unitSessionPercentage",
-                "averageOfferCount", "averageParentItems", "feedbackReceived", "negativeFeedbackReceived",
-                "receivedNegativeFeedbackRate")
-ASIN_SALES = ("orderedProductSales " + _AMOUNT, "unitsOrdered", "totalOrderItems", "unitsRefunded", "unitsShipped",
-              "ordersShipped", "shippedProductSales " + _AMOUNT, "refundRate")
-ASIN_TRAFFIC = ("browserSessions", "mobileAppSessions", "sessions", "browserSessionPercentage",
-                "mobileAppSessionPercentage", "sessionPercentage", "browserPageViews", "mobileAppPageViews",
-                "pageViews", "browserPageViewsPercentage", "mobileAppPageViewsPercentage", "pageViewsPercentage",
-                "buyBoxPercentage", "unitSessionPercentage")
+DATE_SALES = ("orderedProductSales " + _AMOUNT, "unitsOrdered", "totalOrderItems", "unitsRefunded")
+DATE_TRAFFIC = ("sessions", "pageViews", "buyBoxPercentage")
+ASIN_SALES = ("orderedProductSales " + _AMOUNT, "unitsOrdered", "totalOrderItems")
+ASIN_TRAFFIC = ("sessions", "pageViews", "buyBoxPercentage")
 
 
 class QueryError(ValueError):
@@ -91,8 +89,7 @@ def by_date_query(marketplace: str, start: dt.date, end: dt.date, today: dt.date
     _check_range(start, end, today)
     call = (f'salesAndTrafficByDate(aggregateBy: DAY, startDate: "{start.isoformat()}", '
             f'endDate: "{end.isoformat()}", marketplaceIds: ["{_mid(marketplace)}"])')
-    return _wrap(call, f"startDate endDate marketplaceId sales {{ {' '.join(DATE_SALES)} }} "
-                       f"traffic {{ {' '.join(DATE_TRAFFIC)} }}")
+    return _wrap(call, f"startDate sales {{ {' '.join(DATE_SALES)} }} traffic {{ {' '.join(DATE_TRAFFIC)} }}")
 
 
 def asins_query(marketplace: str, start: dt.date, end: dt.date, today: dt.date | None = None) -> str:
@@ -112,7 +109,7 @@ def trends_query(marketplace: str, start: dt.date, end: dt.date, asins: Sequence
     call = (f'salesAndTrafficTrends(asinAggregation: CHILD, dateAggregation: DAY, '
             f'startDate: "{start.isoformat()}", endDate: "{end.isoformat()}", '
             f'filters: [{{marketplaceId: "{_mid(marketplace)}", asins: [{names}]}}])')
-    return _wrap(call, f"startDate endDate marketplaceId parentAsin childAsin sales {{ {' '.join(ASIN_SALES)} }} "
+    return _wrap(call, f"startDate parentAsin childAsin sales {{ {' '.join(ASIN_SALES)} }} "
                        f"traffic {{ {' '.join(ASIN_TRAFFIC)} }}")
 
 

@@ -42,11 +42,14 @@ from ..errors import ConfigError, FatalError, QuotaError, RetriableError
 from ..frames import MARKETPLACES, RawReport
 from . import datakiosk as dk
 from .amazon_common import (
+    DOWNLOAD_CONNECT_S,
     MAX_RETRIES,
     PROVISIONAL_DAYS,
+    SP_API_RATES,
     Budget,
     CachedDocument,
     Clock,
+    DocumentDownloadError,
     ReportApiSource,
     ReportCache,
     ReportJob,
@@ -54,6 +57,7 @@ from .amazon_common import (
     account_key,
     days_between,
     decode_detect,
+    download_document,
     local_bounds,
     marketplace_today,
     redact,
@@ -195,7 +199,17 @@ class _DkJob(ReportJob):
 
 
 class _DataKioskRefused(Exception):
-    """Data Kiosk said no to this app or query (403 role, 400 dataset): the Reports API takes over."""
+    """Data Kiosk said no to this app (403: the Brand Analytics role): the Reports API takes over."""
+
+
+class _QueryRejected(Exception):
+    """Amazon rejected a query as invalid (400): our query and Amazon's schema disagree — a bug to report,
+    not something the slow Reports API should quietly make up for."""
+
+
+class _Deferred(Exception):
+    """Amazon refused a new query while some of ours are open (Data Kiosk's limit on non-terminal queries):
+    the query waits until one of ours finishes."""
 
 
 @contextlib.contextmanager
@@ -232,7 +246,8 @@ class SpApiSource(ReportApiSource):
                  poll_interval: float = 15.0, max_poll_interval: float = 120.0, max_wait_s: float = 4 * 3600.0,
                  provisional_days: int = PROVISIONAL_DAYS, timeout: float = 60.0,
                  data_kiosk: bool = True, budget: Budget | None = None,
-                 stage_progress: Callable[[str, int, int], None] | None = None):
+                 stage_progress: Callable[[str, int, int], None] | None = None,
+                 max_open_queries: int = dk.MAX_OPEN_QUERIES):
         super().__init__()
         self.credentials = credentials
         self.data_kiosk = data_kiosk and SALES_AND_TRAFFIC in reports
@@ -240,7 +255,8 @@ class SpApiSource(ReportApiSource):
         if stage_progress is not None:
             self.stage_progress = stage_progress
         self.create_query_calls = 0
-        self._dk_refused: str | None = None
+        self.max_open_queries = max_open_queries
+        self._dk_state()
         self.endpoint = (endpoint or SP_API_ENDPOINT).rstrip("/")
         self.lwa_token_url = lwa_token_url or LWA_TOKEN_URL
         self.reports = reports
@@ -252,7 +268,16 @@ class SpApiSource(ReportApiSource):
                       if cache_dir is not None else None)
         self.create_report_calls = 0
         self._clients: dict[str, Any] = {}
+        self._http_client: Any = None
         self._lwa_class = _lwa_client_class(self.lwa_token_url)
+
+    def _dk_state(self) -> None:
+        """Data Kiosk bookkeeping of one collect."""
+        self._dk_refused: str | None = None            # 403: every bundle falls back
+        self._dk_rejected: dict[str, str] = {}           # query kind → why Amazon rejected it (400)
+        self._dk_open = 0                                # our queries IN_QUEUE / IN_PROGRESS at Amazon
+        self._dk_limit = self.max_open_queries           # lowered when Amazon refuses one more
+        self._dk_waiting: list[_DkJob] = []              # queries waiting for one of ours to finish
 
     # ------------------------------------------------------------------------------------ clients
 
@@ -279,21 +304,37 @@ class SpApiSource(ReportApiSource):
             self._clients[key] = client
         return self._clients[key]
 
+    def _http(self) -> Any:
+        """The client for presigned document downloads: real timeouts (connect, then ``timeout`` between bytes)."""
+        if self._http_client is None:
+            import httpx
+
+            self._http_client = httpx.Client(timeout=httpx.Timeout(self.timeout, connect=DOWNLOAD_CONNECT_S),
+                                             verify=not self.endpoint.startswith("http://"))
+        return self._http_client
+
     def close(self) -> None:
-        """Close the HTTP connections (API and token clients); clients are re-created on the next collect."""
+        """Close the HTTP connections (API, token and download clients); they are re-created on the next
+        collect, which starts with fresh Data Kiosk bookkeeping."""
         for client in self._clients.values():
             with contextlib.suppress(Exception):
                 client.close()
             with contextlib.suppress(Exception):
                 client._auth._transport.close()
         self._clients.clear()
+        if self._http_client is not None:
+            self._http_client.close()
+            self._http_client = None
+        self._dk_state()
 
     # ------------------------------------------------------------------------------- API call policy
 
     def _call(self, what: str, fn: Callable[[], Any], progress: Callable[[str], None], op: str | None = None,
-              refusable: bool = False) -> Any:
-        """Run one SP-API operation: paced by the budget, throttling and 5xx retried with bounded backoff, auth
-        errors made fatal (``refusable``: a 403 or 400 raises :class:`_DataKioskRefused` instead)."""
+              refusable: bool = False, deferrable: bool = False) -> Any:
+        """Run one SP-API operation: paced by the budget, throttling and 5xx retried with bounded backoff (a 429
+        waits one request's worth of the operation's published rate: Amazon sends no rate header with it), auth
+        errors made fatal. ``refusable`` (createQuery): a 403 raises :class:`_DataKioskRefused`, a 400
+        :class:`_QueryRejected`; ``deferrable``: a 429 raises :class:`_Deferred` instead of waiting."""
         import httpx
         from sp_api.auth.exceptions import AuthorizationError
         from sp_api.base.exceptions import (
@@ -312,9 +353,18 @@ class SpApiSource(ReportApiSource):
             try:
                 return fn()
             except AuthorizationError as exc:
-                raise FatalError(self._lwa_message(exc)) from None
+                if getattr(exc, "status_code", None) != 429:
+                    raise FatalError(self._lwa_message(exc)) from None
+                wait = retry_wait(None, attempt)
+                if attempt == MAX_RETRIES:
+                    raise QuotaError(f"{what}: Login with Amazon throttled the token request; gave up after "
+                                     f"{MAX_RETRIES} retries — run the sync again later", retry_after=wait) from None
+                progress(f"{what}: Login with Amazon throttled the token request; waiting {wait:.0f} s")
+                self.sleep(wait)
             except SellingApiRequestThrottledException as exc:
-                wait = retry_wait(exc.headers, attempt)
+                if deferrable:
+                    raise _Deferred() from None
+                wait = retry_wait(exc.headers, attempt, rate=SP_API_RATES.get(op or "", (0.0,))[0])
                 reason = f"{what}: throttled by Amazon (HTTP 429 {_code(exc)})"
                 if attempt == MAX_RETRIES:
                     raise QuotaError(f"{reason}; gave up after {MAX_RETRIES} retries — run the sync again later",
@@ -322,7 +372,7 @@ class SpApiSource(ReportApiSource):
                 progress(f"{reason}; waiting {wait:.0f} s{_rate_note(exc.headers)}")
                 self.sleep(wait)
             except (SellingApiServerException, SellingApiTemporarilyUnavailableException,
-                    SellingApiGatewayTimeoutException, httpx.TransportError) as exc:
+                    SellingApiGatewayTimeoutException, httpx.TransportError, DocumentDownloadError) as exc:
                 wait = retry_wait(getattr(exc, "headers", None), attempt)
                 reason = f"{what}: Amazon is unavailable ({_describe(exc)})"
                 if attempt == MAX_RETRIES:
@@ -340,14 +390,14 @@ class SpApiSource(ReportApiSource):
                     "with the Reports role, for this marketplace")) from None
             except SellingApiException as exc:
                 if _code(exc) == "QuotaExceeded" and attempt < MAX_RETRIES:
-                    wait = retry_wait(exc.headers, attempt)
+                    wait = retry_wait(exc.headers, attempt, rate=SP_API_RATES.get(op or "", (0.0,))[0])
                     progress(f"{what}: QuotaExceeded; waiting {wait:.0f} s")
                     self.sleep(wait)
                     continue
-                if refusable and exc.code in (400, 404):
-                    raise _DataKioskRefused(self._scrub(
-                        f"Amazon rejected the {DATASET} query (HTTP {exc.code} {_code(exc)}: "
-                        f"{getattr(exc, 'message', '')})")) from None
+                if refusable and exc.code == 400:
+                    raise _QueryRejected(self._scrub(
+                        f"Amazon rejected the query as invalid (HTTP 400 {_code(exc)}: {getattr(exc, 'message', '')})"
+                    )) from None
                 raise FatalError(self._scrub(
                     f"{what}: Amazon answered HTTP {exc.code} {_code(exc)}: {getattr(exc, 'message', '')}")) from None
         raise AssertionError("unreachable")
@@ -465,9 +515,11 @@ class SpApiSource(ReportApiSource):
 
     # ------------------------------------------------------------------------------- Data Kiosk
 
-    def _dk_fallback(self, bundle: _Bundle, reason: str, progress: Callable[[str], None] | None = None) -> None:
+    def _dk_fallback(self, bundle: _Bundle, reason: str, progress: Callable[[str], None] | None = None,
+                     fallback: bool = True) -> None:
         """Fetch the bundle's days with the Reports API (one report per day) and say so in the Sync Log (or
-        only in ``progress`` when it is a choice, not a failure)."""
+        only in ``progress`` when it is a choice, not a failure). ``fallback=False`` (Amazon rejected our query):
+        no fallback hides the mismatch — the Sync Log says the days were not fetched and why."""
         if bundle.failed:
             return
         bundle.failed = True
@@ -476,8 +528,15 @@ class SpApiSource(ReportApiSource):
             return self._spawn_daily_reports(bundle)
         if bundle.optional:
             self.pending.append(self._scrub(
-                f"Sales and Traffic {bundle.span} (last period, for comparisons) not fetched: {reason}; a daily "
-                "Reports API fallback would wait on Amazon's rate limits — a later sync fetches it"))
+                f"Sales and Traffic {bundle.span} (last period, for comparisons) not fetched: {reason}"
+                + ("; a daily Reports API fallback would wait on Amazon's rate limits — a later sync fetches it"
+                   if fallback else "")))
+            return
+        if not fallback:
+            self.problems.append(self._scrub(
+                f"data-kiosk:{DATASET}:{bundle.span}: {reason}. The query and Amazon's {DATASET} schema disagree: "
+                "sheets-sync needs an update (please report this line); Sales and Traffic for these days was not "
+                "fetched"))
             return
         self.problems.append(self._scrub(
             f"data-kiosk:{DATASET}:{bundle.span}: {reason}; Sales and Traffic for these days is fetched with the "
@@ -491,35 +550,67 @@ class SpApiSource(ReportApiSource):
                              cacheable=d < bundle.settled_end, spec=SALES_AND_TRAFFIC))
 
     def _dk_create(self, job: _DkJob, progress: Callable[[str], None]) -> None:
+        """Send one query — or keep it waiting while ``_dk_limit`` of ours are open: Data Kiosk limits the
+        non-terminal queries of a seller and keeps no backlog. A 429 while some of ours are open is that limit
+        (its number is not published): the query waits, and the limit becomes what Amazon held."""
         bundle = job.bundle
         if bundle.failed:
             return
         if self._dk_refused:
             return self._dk_fallback(bundle, self._dk_refused)
+        if job.kind in self._dk_rejected:
+            return self._dk_fallback(bundle, self._dk_rejected[job.kind], fallback=False)
+        if self._dk_open >= self._dk_limit:
+            job.status = "WAITING"
+            self._dk_waiting.append(job)
+            return
         client = self._client(job.marketplace, "datakiosk")
         self.create_query_calls += 1
         try:
             res = self._call(f"{job.name} createQuery", lambda: client.create_query(job.query, job.token), progress,
-                             op="createQuery", refusable=True)
+                             op="createQuery", refusable=True, deferrable=self._dk_open > 0)
         except _DataKioskRefused as exc:
             self._dk_refused = str(exc)
             return self._dk_fallback(bundle, str(exc))
+        except _QueryRejected as exc:
+            self._dk_rejected[job.kind] = f"the {job.kind} query: {exc}"
+            return self._dk_fallback(bundle, self._dk_rejected[job.kind], fallback=False)
+        except _Deferred:
+            self._dk_limit = self._dk_open
+            progress(f"data-kiosk: Amazon keeps {self._dk_open} of our queries open and takes no more; the others "
+                     "wait their turn")
+            job.status = "WAITING"
+            self._dk_waiting.append(job)
+            return
         job.report_id = str((res.payload or {}).get("queryId") or "")
-        if not job.report_id:
+        if job.report_id:
+            self._dk_open += 1
+        else:
             self._dk_fallback(bundle, "Amazon accepted createQuery but returned no queryId")
 
+    def _unsent(self) -> list:
+        return list(self._dk_waiting)
+
+    def _dk_release(self) -> None:
+        """One of ours finished: the waiting queries go to the poll loop, which sends those the limit allows
+        (the rest wait again, in order)."""
+        self._dk_open -= 1
+        for job in self._dk_waiting:
+            self._spawn(job)
+        self._dk_waiting = []
+
     def _dk_download(self, job: _DkJob, document_id: str, progress: Callable[[str], None]) -> bytes:
+        """A Data Kiosk document: ``getDocument`` for its presigned URL, then the download (gzip'd documents
+        say so in ``Content-Encoding``); both again when the URL expired or the transfer broke."""
         client = self._client(job.marketplace, "datakiosk")
-        res = self._call(f"{job.name} getDocument",
-                         lambda: client.get_document(document_id, download=True, timeout=self.timeout),
-                         progress, op="getDocument")
-        document = (res.payload or {}).get("document")
-        return document.encode("utf-8") if isinstance(document, str) else bytes(document or b"")
+
+        def fetch() -> bytes:
+            meta = client.get_document(document_id).payload or {}
+            return download_document(self._http(), str(meta.get("documentUrl") or ""))[0]
+        return self._call(f"{job.name} getDocument", fetch, progress, op="getDocument")
 
     def _dk_check(self, job: _DkJob, progress: Callable[[str], None]) -> list[RawReport] | None:
         bundle = job.bundle
-        if bundle.failed:
-            return []
         client = self._client(job.marketplace, "datakiosk")
         qid = job.report_id
         res = self._call(f"{job.name} getQuery", lambda: client.get_query(qid), progress, op="getQuery")
@@ -527,6 +618,9 @@ class SpApiSource(ReportApiSource):
         job.status = str(st.get("processingStatus") or "UNKNOWN")
         if job.status in ("IN_QUEUE", "IN_PROGRESS"):
             return None
+        self._dk_release()
+        if bundle.failed:             # polled to the end all the same: Amazon counts it open until then
+            return []
         if job.status != "DONE":
             detail = "Amazon gave no error document"
             if st.get("errorDocumentId"):
@@ -630,21 +724,17 @@ class SpApiSource(ReportApiSource):
 
     def _download(self, job: _Job, document_id: str, progress: Callable[[str], None],
                   json_doc: bool) -> tuple[bytes, str | None]:
+        """A report document: ``getReportDocument`` for its presigned URL (and whether Amazon gzip'd it), then
+        the download; both again when the URL expired or the transfer broke. JSON is UTF-8; a flat file has
+        the charset its download named, else UTF-8 when it decodes strictly, else cp1252."""
         client = self._client(job.marketplace)
-        res = self._call(
-            f"{job.name} getReportDocument",
-            lambda: client.get_report_document(document_id, download=True,
-                                               character_code="utf-8" if json_doc else None,
-                                               timeout=self.timeout),
-            progress, op="getReportDocument")
-        document = res.payload.get("document")
-        used = str(getattr(res, "character_code", None) or "")
-        if isinstance(document, str):
-            data = document.encode(used or "utf-8")
-        else:   # the library could not decode with the announced charset: it hands back the bytes
-            data = bytes(document or b"")
-            used = ""
-        return data, _charset(used, data)
+
+        def fetch() -> tuple[bytes, str | None]:
+            meta = client.get_report_document(document_id).payload or {}
+            return download_document(self._http(), str(meta.get("url") or ""),
+                                     gunzip=meta.get("compressionAlgorithm") == "GZIP")
+        data, said = self._call(f"{job.name} getReportDocument", fetch, progress, op="getReportDocument")
+        return data, _charset("utf-8" if json_doc else (said or ""), data)
 
     def _done(self, job: _Job, document_id: str, progress: Callable[[str], None]) -> Iterator[RawReport]:
         data, charset = self._download(job, document_id, progress, job.spec.fmt == "json")

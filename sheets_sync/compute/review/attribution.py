@@ -44,8 +44,10 @@ def attribute(ctx: ReviewContext, r: Row, paced: float) -> Finding:
     mks = ctx.markets(t.marketplace)
     sev = "high" if r.status == "off track" else "medium"
     if any(store(mk) != "amazon" for mk in mks):     # visits are not sessions: no sessions × CVR × price split
+        only_walmart = all(store(mk) == "walmart" for mk in mks)   # page views, not sessions
         return Finding(sev, t.marketplace, t.owner, ctx.kpi("gmv"), ctx.scope_text(t),
-                       ctx.t("miss_no_split_ml", owner=t.owner, kpi=ctx.kpi("gmv"), mk=t.marketplace,
+                       ctx.t("miss_no_split_wm" if only_walmart else "miss_no_split_ml", owner=t.owner,
+                             kpi=ctx.kpi("gmv"), mk=t.marketplace,
                              gap=_fmt_signed_money(r.actual - paced, ctx.cur)),
                        ctx.t("ev_miss_no_split_ml", actual=_fmt_money(r.actual, ctx.cur),
                              paced=_fmt_money(paced, ctx.cur)), key="miss_no_split_ml", target_row=t.row)

@@ -20,7 +20,7 @@ from ...i18n import t as _t
 from ...inputs import Settings, Target, TeamInputs
 from ...kpis import CAMPAIGN_SCOPES, CATALOG, label
 from ...periods import Period
-from ...stores import members
+from ...stores import is_walmart, members
 from ..actuals import Facts, build_facts
 from ..attainment import Evaluator, Row, day_weights
 from .text import fmt_value
@@ -39,7 +39,10 @@ REACH = ("ad_impressions", "sessions")
 COST = ("acos", "ad_spend")
 GROWTH = ("gmv", "units", "orders", "sessions", "ad_sales")
 TITLE_CHARS = 32              # how much of a product title a finding shows
-METRIC_FAMILY = {m: fam for fam, metrics in FAMILIES.items() for m in metrics}
+METRIC_FAMILY: dict[str, str] = {}
+for _fam, _metrics in FAMILIES.items():      # a metric two families supply belongs to the first (Amazon's)
+    for _m in _metrics:
+        METRIC_FAMILY.setdefault(_m, _fam)
 
 
 @dataclasses.dataclass
@@ -190,7 +193,8 @@ class ReviewContext:
         title = titles.get((mk, asin), "")
         if len(title) > TITLE_CHARS:
             title = title[:TITLE_CHARS - 1].rstrip() + "…"
-        name = f"{asin} “{title}”" if title else asin
+        # a Walmart item by its listing name, its SKU after it; others by ASIN (or listing id) and title
+        name = f"“{title}” ({asin})" if title and is_walmart(mk) else f"{asin} “{title}”" if title else asin
         return f"{mk} {name}" if with_mk else name
 
     def weight_total(self, period: Period, mk: str) -> float:

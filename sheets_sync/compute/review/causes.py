@@ -380,8 +380,11 @@ def _stockouts(ctx: ReviewContext, r: Row) -> Finding:
         else:
             lost_total += est[0]
             items.append(ctx.t("asin_out", asin=name, days=est[1], lost=_fmt_money(est[0], ctx.cur)))
-    ml = all(store(m) != "amazon" for m in ctx.markets(t.marketplace))     # Mercado Libre's Full, not FBA
-    return _finding(ctx, r, "cause_stockouts", "ev_cause_stockouts", "act_stockout_ml" if ml else "act_stockout",
+    stores = {store(m) for m in ctx.markets(t.marketplace)}        # Mercado Libre's Full, Walmart's WFS, not FBA
+    wm = stores == {"walmart"}                                      # Walmart's items, not ASINs
+    act = "act_stockout_wm" if wm else "act_stockout_ml" if "amazon" not in stores else "act_stockout"
+    return _finding(ctx, r, "cause_stockouts_wm" if wm else "cause_stockouts",
+                    "ev_cause_stockouts_wm" if wm else "ev_cause_stockouts", act,
                     {"n": len(outs), "asins": ctx.t("list_sep").join(items) or "—"},
                     {"n": len(outs), "lost": _fmt_money(lost_total, ctx.cur) if lost_total > 0 else "—"})
 
@@ -389,6 +392,8 @@ def _stockouts(ctx: ReviewContext, r: Row) -> Finding:
 def _health(ctx: ReviewContext, r: Row) -> Finding:
     t = r.target
     h = ctx.facts.health.get(t.marketplace, {}).get(t.kpi) or {}
+    if store(t.marketplace) == "walmart":
+        return _finding(ctx, r, "cause_health", "ev_cause_health_wm", "act_health_wm", *_health_counts(t, h))
     if store(t.marketplace) != "amazon":
         return _health_ml(ctx, r, h)
     return _finding(ctx, r, "cause_health", "ev_cause_health", "act_health", *_health_counts(t, h))

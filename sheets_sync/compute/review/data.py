@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import defaultdict
 
 from ...kpis import CATALOG
-from ...stores import event_applies
+from ...stores import event_applies, is_walmart
 from .base import LAG_DAYS, Finding, ReviewContext, _families_for
 from .text import _fmt_pct, _iso
 
@@ -37,7 +37,8 @@ def data_lag(ctx: ReviewContext) -> list[Finding]:
         for fam, kpis in need.items():
             if fam not in have:
                 out.append(Finding("medium", mk, owners, ", ".join(ctx.kpi(k) for k in kpis), "",
-                                   ctx.t("source_missing", mk=mk, report=ctx.t(f"family_{fam}"),
+                                   ctx.t("source_missing", mk=mk, report=ctx.t(
+                                       f"family_{fam}_wm" if is_walmart(mk) else f"family_{fam}"),
                                           period=period.label, kpis=", ".join(ctx.kpi(k) for k in kpis)),
                                    ctx.t("ev_families", have=", ".join(sorted(have)) or "—"), key="source_missing"))
     return out

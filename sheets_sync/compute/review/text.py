@@ -9,7 +9,7 @@ from collections.abc import Iterable
 from ...i18n import t as _t
 from ...inputs import Settings
 from ...kpis import CATALOG
-from ...stores import mixes_stores
+from ...stores import is_walmart, mixes_stores
 
 
 def _fmt_money(x: float, currency: str) -> str:
@@ -56,8 +56,13 @@ def definitions(settings: Settings, data_through: dict[str, dt.date | None]) -> 
     through = ", ".join(f"{m} {d.isoformat() if d else _t('no_data_short', lang)}"
                         for m, d in sorted(data_through.items())) or _t("no_data_short", lang)
     p = settings.period
-    return _t("definitions", lang, period=p.label, start=p.start.isoformat(), end=p.end.isoformat(),
+    line = _t("definitions", lang, period=p.label, start=p.start.isoformat(), end=p.end.isoformat(),
               currency=settings.base_currency, fx=fx, tax=_t(f"tax_{settings.gmv_tax}", lang),
-              refunds=_t(f"refunds_{settings.gmv_refunds}", lang), ads=settings.ads_attribution, through=through) + (
-        _t("definitions_stores", lang, stores=" + ".join(_t(f"store_long_{m}", lang) for m in settings.marketplaces))
-        if mixes_stores(settings.marketplaces) else "")
+              refunds=_t(f"refunds_{settings.gmv_refunds}", lang), ads=settings.ads_attribution, through=through)
+    if mixes_stores(settings.marketplaces):
+        stores = " + ".join(_t(f"store_long_{m}", lang) for m in settings.marketplaces)
+        line += _t("definitions_stores" if "MLM" in settings.marketplaces else "definitions_stores_plain", lang,
+                   stores=stores)
+    if any(is_walmart(m) for m in settings.marketplaces):    # Walmart's own attribution window and day basis
+        line += _t("definitions_walmart", lang, window=_t(f"window_{settings.walmart_ads_attribution}", lang))
+    return line

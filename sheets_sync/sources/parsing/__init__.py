@@ -46,6 +46,15 @@ kind                           family       layout
 ``ml_api_product_ads``         ads          Mercado Libre API Product Ads metrics per listing and day
 ``ml_api_reputation``          health       Mercado Libre API /users/{id} seller_reputation
 ``ml_api_full_stock``          inventory    Mercado Libre API Full stock per inventory id
+``wm_item_performance``        traffic      Walmart Item Performance report (CSV; WMUS)
+``wm_item_page_views``         views        the same report's page views (a family of their own)
+``wm_ads_item``                ads          Walmart Connect Sponsored Search adItem snapshot (CSV)
+``wm_api_orders``              traffic      Walmart API GET /v3/orders pages (JSON; US or México)
+``wm_api_order_lines``         orders       the same pages: WFS units, cancelled units, tax (JSON)
+``wm_api_returns``             returns      Walmart API GET /v3/returns pages (JSON)
+``wm_api_inventory``           inventory    Walmart API inventories + WFS inventory (JSON)
+``wm_api_performance``         health       Walmart API seller performance summaries (JSON)
+``wm_api_ads``                 ads          the adItem snapshot rows as the API source saves them (JSON)
 =============================  ===========  ==========================================================
 
 ``extras`` keys:
@@ -107,6 +116,8 @@ from . import (  # noqa: F401  (each layout module registers itself on import)
     orders,
     sales_traffic,
     seller_performance,
+    wm_api,
+    wm_reports,
 )
 from .cells import normalize_header
 from .containers import (

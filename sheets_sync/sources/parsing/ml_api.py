@@ -2,13 +2,17 @@
 JSON saved into the reports folder):
 
 * ``ml_api_orders`` — ``/orders/search`` pages (``results`` of orders with ``order_items``, ``paging``):
-  gmv = Σ unit_price × quantity, units, orders, ml_fees = Σ sale_fee × quantity, ml_shipping_cost = the
-  seller's cost of the order's shipment (``shipping_cost_seller``, which sheets-sync adds from
-  ``/shipments/{id}/costs``); days from ``date_created`` in Mexico City; cancelled orders left out; an order
-  seen twice (two pages, two files) counts once;
+  gmv = Σ unit_price × quantity, units, orders, ml_fees = Σ sale_fee × quantity; days from ``date_created``
+  (which carries its offset) in Mexico City; cancelled orders left out; an order seen twice (two pages, two
+  files) counts once. sheets-sync adds to each page ``"shipments": {id: {"logistic_type", "mode",
+  "seller_cost"}}`` from ``/shipments/{id}`` and ``/shipments/{id}/costs``: ml_shipping_cost = the seller's cost
+  of the order's shipment (spread over its items by amount), full_units = the units of orders whose shipment's
+  logistic type is ``fulfillment`` (Full). A page saved without them gives no full_units (unknown, not 0);
 * ``ml_api_visits`` — ``/items/{id}/visits/time_window`` answers (one per listing, or a list): visits per day;
 * ``ml_api_product_ads`` — Product Ads metrics per listing and day (``results`` of ``{item_id, date, metrics:
-  {prints, clicks, cost, direct_amount, indirect_amount, direct_units_quantity, indirect_units_quantity}}``);
+  {prints, clicks, cost, direct_amount, indirect_amount, direct_units_quantity, indirect_units_quantity}}``); the
+  day documents sheets-sync composes also carry ``advertiser_id`` and ``date`` (one without ``results`` is a day
+  without ad activity);
 * ``ml_api_reputation`` — ``/users/{id}`` (``seller_reputation``): claims, cancellations and delayed handling
   rates of its window, colour level (``5_green`` → 5 … ``1_red`` → 1) and MercadoLíder status (platinum 3,
   gold 2, silver 1, none 0), as the store's account health;
@@ -21,6 +25,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from ...errors import ReportFormatError
@@ -38,7 +43,8 @@ LIDER = {"platinum": 3.0, "gold": 2.0, "silver": 1.0}
 def _orders(raw: RawReport, pages: list[dict[str, Any]]) -> ReportBatch:
     seen: set[str] = set()
     rows = []
-    cancelled = repeated = 0
+    cancelled = repeated = unknown = 0
+    shipments = {str(k): v for page in pages for k, v in (page.get("shipments") or {}).items()}
     for page in pages:
         for o in page.get("results") or []:
             oid = str(o.get("id"))
@@ -51,7 +57,10 @@ def _orders(raw: RawReport, pages: list[dict[str, Any]]) -> ReportBatch:
                 continue
             items = o.get("order_items") or []
             total = sum(float(i.get("unit_price") or 0) * float(i.get("quantity") or 0) for i in items) or 1.0
-            ship = float(o.get("shipping_cost_seller") or 0.0)
+            shipment = shipments.get(str((o.get("shipping") or {}).get("id")))
+            ship = float(shipment["seller_cost"] if shipment else o.get("shipping_cost_seller") or 0.0)
+            full = None if shipment is None else shipment.get("logistic_type") == "fulfillment"
+            unknown += full is None
             for i in items:
                 q = float(i.get("quantity") or 0)
                 amount = float(i.get("unit_price") or 0) * q
@@ -59,9 +68,10 @@ def _orders(raw: RawReport, pages: list[dict[str, Any]]) -> ReportBatch:
                 rows.append({"ts": o.get("date_created"), "asin": str(item.get("id", "")).upper(),
                              "sku": str(item.get("seller_sku") or ""), "title": str(item.get("title") or ""),
                              "sale": oid, "gmv": amount, "units": q,
-                             "ml_fees": float(i.get("sale_fee") or 0) * q, "ml_shipping_cost": ship * amount / total})
+                             "ml_fees": float(i.get("sale_fee") or 0) * q, "ml_shipping_cost": ship * amount / total,
+                             "full_units": np.nan if full is None else q * full})
     df = pd.DataFrame(rows, columns=["ts", "asin", "sku", "title", "sale", "gmv", "units", "ml_fees",
-                                     "ml_shipping_cost"])
+                                     "ml_shipping_cost", "full_units"])
     df["date"] = local_days_from_api(df["ts"]) if len(df) else pd.Series(dtype="datetime64[ns]")
     df["orders"] = (~df.duplicated(["date", "asin", "sale"])).astype(float)
     notes = []
@@ -69,8 +79,10 @@ def _orders(raw: RawReport, pages: list[dict[str, Any]]) -> ReportBatch:
         notes.append(f"{cancelled} cancelled order(s) left out")
     if repeated:
         notes.append(f"{repeated} order(s) seen twice counted once")
-    return daily_batch(raw, df, "ml_api_orders", "traffic", ["gmv", "units", "orders", "ml_fees", "ml_shipping_cost"],
-                       notes, {"format": "json"})
+    if unknown and shipments:
+        notes.append(f"orders without their shipment, left out of the Full share: {unknown}")
+    return daily_batch(raw, df, "ml_api_orders", "traffic", ["gmv", "units", "orders", "ml_fees", "ml_shipping_cost",
+                                                             "full_units"], notes, {"format": "json"})
 
 
 def _visits(raw: RawReport, docs: list[dict[str, Any]]) -> ReportBatch:
@@ -176,8 +188,8 @@ def recognise(raw: RawReport, doc: Any) -> list[ReportBatch] | None:
         return [_orders(raw, docs)]
     if all("item_id" in d and isinstance(d.get("results"), list) and "total_visits" in d for d in docs):
         return [_visits(raw, docs)]
-    if len(docs) == 1 and isinstance(first.get("results"), list) and first["results"] and all(
-            isinstance(r, dict) and "item_id" in r and "metrics" in r for r in first["results"]):
+    if len(docs) == 1 and isinstance(first.get("results"), list) and (first["results"] or "advertiser_id" in first) \
+            and all(isinstance(r, dict) and "item_id" in r and "metrics" in r for r in first["results"]):
         return [_product_ads(raw, first)]
     if len(docs) == 1 and "seller_reputation" in first:
         return [_reputation(raw, first)]

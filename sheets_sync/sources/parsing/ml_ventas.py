@@ -13,7 +13,10 @@ before the header row.
 * cancelled sales (``Estado`` mentions cancel…) are left out and counted in a note;
 * a package of several products: its header row (no ``# de publicación``) carries the charges, which are spread
   over the package's product rows below it by their income;
-* the same sale line twice (a file saved twice into one) counts once.
+* the same sale line twice (a file saved twice into one) counts once;
+* full_units = the units of sales whose ``Forma de entrega`` says Full ("Mercado Envíos Full"); without that
+  column the Full share is unknown (not 0). The column's name and values are inferred, like the Product Ads and
+  Full stock headers (docs/mercado-libre.md).
 """
 
 from __future__ import annotations
@@ -43,6 +46,7 @@ FIELDS = _alias_table({
     "sku": ["SKU"],
     "item": ["# de publicación", "Nº de publicación", "Número de publicación"],
     "title": ["Título de la publicación"],
+    "delivery": ["Forma de entrega"],
 })
 REQUIRED = ("# de venta", "Fecha de venta", "Unidades")
 
@@ -88,6 +92,11 @@ def _ventas(raw: RawReport, df: pd.DataFrame, fmt: str) -> ReportBatch:
     rows = pd.DataFrame({"date": spanish_days(col("date")[keep]), "asin": item, "sku": _strip_guard(col("sku")[keep]),
                          "title": _strip_guard(col("title")[keep]), "sale": sale, "units": _num(col("units")[keep]),
                          "gmv": gmv, "ml_fees": fees, "ml_shipping_cost": ship, "cancelled": status.str.contains("cancel")})
+    if "delivery" in inv:       # Full or not is the shipment's, so it is said per sale
+        full = _strip_guard(col("delivery")[keep]).str.casefold().str.contains("full")
+        rows["full_units"] = rows["units"].where(full.reindex(rows.index, fill_value=False), 0.0)
+    else:
+        rows["full_units"] = np.nan
     rows = rows[rows["asin"] != ""]
     bad = rows["date"].isna()
     if bad.all() and len(rows):
@@ -106,7 +115,8 @@ def _ventas(raw: RawReport, df: pd.DataFrame, fmt: str) -> ReportBatch:
     rows = rows[~cancelled]
     # orders: distinct sales per listing and day
     rows = rows.assign(orders=(~rows.duplicated(["date", "asin", "sale"])).astype(float))
-    batch = daily_batch(raw, rows, "ml_ventas", "traffic", ["gmv", "units", "orders", "ml_fees", "ml_shipping_cost"],
+    batch = daily_batch(raw, rows, "ml_ventas", "traffic", ["gmv", "units", "orders", "ml_fees", "ml_shipping_cost",
+                                                            "full_units"],
                         notes, {"format": fmt, "column_map": dict(mapping), "language": "es",
                                 "units_cancelled": float(cancelled.sum())})
     return batch

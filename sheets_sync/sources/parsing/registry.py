@@ -31,7 +31,7 @@ EXPECTED = (
     "GET_SALES_AND_TRAFFIC_REPORT / GET_V2_SELLER_PERFORMANCE_REPORT / Ads API spAdvertisedProduct or campaign "
     "report JSON, or an "
     "orders / FBA inventory / FBA returns flat file (TSV); or a Mercado Libre Ventas, Product Ads or Full stock "
-    "Excel download"
+    "Excel download; or a Walmart Item Performance or Sponsored Search adItem CSV, or Walmart API JSON"
 )
 
 _LAYOUTS: dict[str, list[tuple[int, int, Callable[..., Any]]]] = {"json": [], "table": [], "flat": [], "text": []}
