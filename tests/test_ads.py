@@ -58,8 +58,11 @@ class Recorder:
 
 
 def source(srv, tmp_path, rec=None, env=None, markets=("US", "MX"), **kw) -> AdsApiSource:
+    """The Ads source; the request mechanics below are shown on the advertised-product report alone
+    (``report_types``), the Brands and Display ad-group reports further down."""
     cfg = make_config(srv, tmp_path, env)
     rec = rec or Recorder(srv)
+    kw.setdefault("report_types", ("spAdvertisedProduct",))
     return AdsApiSource(AdsCredentials.from_env(cfg.env, markets), tmp_path / "reports-cache",
                         endpoint=cfg.ads_api_endpoint, lwa_token_url=cfg.lwa_token_url, clock=lambda: NOW,
                         sleep=rec.sleep, poll_interval=5.0, **kw)
@@ -183,8 +186,9 @@ def test_open_amazon_source_combines_both_and_counts_calls(srv, tmp_path):
     src = open_amazon_source(cfg, clock=lambda: NOW, poll_interval=1.0, **srv.client_timing())
     raws = list(src.collect(FetchRequest(d(27), d(31), ("US",))))
     assert {r.name.split(":")[0] for r in raws} == {"sp-api", "ads"}
-    # Data Kiosk: by date + which ASINs + one trends query; orders, returns (2 runs each), inventory, health; ads
-    assert src.create_report_calls + src.sp.create_query_calls == srv.create_report_calls == 3 + 2 + 2 + 1 + 1 + 1
+    # Data Kiosk: by date + which ASINs + one trends query; orders, returns (2 runs each), inventory, health; ads:
+    # the advertised products and the Brands and Display ad groups
+    assert src.create_report_calls + src.sp.create_query_calls == srv.create_report_calls == 3 + 2 + 2 + 1 + 1 + 3
     assert src.api_calls >= 6 * 3 and src.problems == []
     assert any((tmp_path / "reports-cache").rglob("*.meta.json"))
 
@@ -221,12 +225,14 @@ def test_days_older_than_the_95_the_ads_api_keeps_are_a_clear_problem_not_an_htt
     assert "Ads console" in str(problem)
 
 
-def _create_report(srv, start: str, end: str):
-    """POST an advertised-product report request straight to the local Ads API."""
+def _create_report(srv, start: str, end: str, configuration: dict | None = None):
+    """POST a report request straight to the local Ads API (by default an advertised-product report)."""
     import requests
 
     body = {"startDate": start, "endDate": end,
-            "configuration": {"reportTypeId": "spAdvertisedProduct", "format": "GZIP_JSON"}}
+            "configuration": configuration or {
+                "reportTypeId": "spAdvertisedProduct", "format": "GZIP_JSON", "timeUnit": "DAILY",
+                "adProduct": "SPONSORED_PRODUCTS", "groupBy": ["advertiser"], "columns": ["date", "advertisedAsin", "cost"]}}
     token = requests.post(srv.url + "/auth/o2/token", data={"grant_type": "refresh_token",
                                                             "refresh_token": ADS_REFRESH_TOKEN, "client_id": ADS_CLIENT_ID,
                                                             "client_secret": ADS_CLIENT_SECRET}, timeout=5).json()
@@ -243,3 +249,67 @@ def test_the_local_ads_server_refuses_dates_beyond_95_days_like_amazon(srv):
 def test_the_local_ads_server_refuses_more_than_31_days_in_one_report(srv):
     res = _create_report(srv, "2024-04-01", "2024-05-02")
     assert res.status_code == 400 and "maximum of 31 days" in res.json()["detail"]
+
+
+# ------------------------------------------------------------------------------------ campaigns and ad groups
+
+def test_brands_and_display_ad_groups_are_requested_as_their_pages_say(srv, tmp_path):
+    raws = fetch(source(srv, tmp_path, report_types=("spAdvertisedProduct", "sbAdGroup", "sdAdGroup")),
+                 d(25), d(31), markets=("US",))
+    sent = {json.loads(e["body"])["configuration"]["reportTypeId"]: json.loads(e["body"]) for e in posts(srv)}
+    assert set(sent) == {"spAdvertisedProduct", "sbAdGroup", "sdAdGroup"}
+    for rtype, product in (("sbAdGroup", "SPONSORED_BRANDS"), ("sdAdGroup", "SPONSORED_DISPLAY")):
+        cfg = sent[rtype]["configuration"]
+        assert (cfg["adProduct"], cfg["groupBy"], cfg["timeUnit"]) == (product, ["adGroup"], "DAILY")
+        assert {"campaignId", "campaignName", "adGroupId", "adGroupName", "cost", "sales", "purchases"} <= set(cfg["columns"])
+    assert "portfolioId" in sent["spAdvertisedProduct"]["configuration"]["columns"]
+    batches = {b.kind + ":" + b.extras.get("ad_product", "SP"): b for r in raws for b in parse_report(r)}
+    assert set(batches) == {"ads_sp_api_v3:SP", "ads_campaign_api_v3:SB", "ads_campaign_api_v3:SD"}
+    sb = batches["ads_campaign_api_v3:SB"]
+    assert sb.extras["attribution_windows"] == ["14d"] and sb.extras["campaign_level"] == "ad_group"
+    assert len(sb.campaign_rows) == 7 and set(sb.campaign_rows["ad_product"]) == {"SB"}
+    # the report holds what was asked for, nothing else
+    assert set(sb.campaign_rows["campaign_name"]) == {"SB - Marca - Tienda"}
+    sp = batches["ads_sp_api_v3:SP"]
+    assert set(sp.campaign_rows["campaign_id"]) == {"123456789012345"}
+
+
+def test_brands_and_display_keep_fewer_days_than_sponsored_products(srv, tmp_path):
+    src = source(srv, tmp_path, report_types=("spAdvertisedProduct", "sbAdGroup", "sdAdGroup"))
+    fetch(src, TODAY - dt.timedelta(days=70), TODAY - dt.timedelta(days=40), markets=("US",))
+    first = {json.loads(e["body"])["configuration"]["reportTypeId"]: json.loads(e["body"])["startDate"]
+             for e in posts(srv)}
+    assert first == {"spAdvertisedProduct": "2024-03-23", "sbAdGroup": (TODAY - dt.timedelta(days=59)).isoformat(),
+                     "sdAdGroup": (TODAY - dt.timedelta(days=64)).isoformat()}
+    said = [str(p) for p in src.problems]
+    assert len(said) == 2 and any("60 days the Ads API keeps Sponsored Brands ad groups" in p for p in said)
+    assert any("65 days the Ads API keeps Sponsored Display ad groups" in p for p in said)
+
+
+def test_settled_campaign_days_are_cached_per_report_type(srv, tmp_path):
+    kinds = ("spAdvertisedProduct", "sbAdGroup", "sdAdGroup")
+    fetch(source(srv, tmp_path, report_types=kinds), d(1), d(31), markets=("US",))
+    n = len(posts(srv))
+    raws = fetch(source(srv, tmp_path, report_types=kinds), d(1), d(31), markets=("US",))
+    again = [json.loads(e["body"]) for e in posts(srv)[n:]]
+    assert sorted((b["configuration"]["reportTypeId"], b["startDate"]) for b in again) == [
+        (k, "2024-05-18") for k in sorted(kinds)]                      # only the days still restating
+    assert sorted(r.name.split(":")[1] for r in raws) == sorted(kinds * 2)
+
+
+@pytest.mark.parametrize("change, detail", [
+    ({"reportTypeId": "spNothing"}, "configuration reportTypeId is unknown or invalid"),
+    ({"adProduct": "SPONSORED_BRANDS"}, "configuration adProduct is not supported for this report type"),
+    ({"groupBy": ["campaigns"]}, "configuration invalid groupBy values: (campaigns). Allowed values: (campaign, "
+                                 "adGroup, campaignPlacement)"),
+    ({"columns": ["date", "adGroupId", "sales"]}, "configuration columns includes invalid values: (adGroupId, sales)"),
+    ({"columns": ["startDate", "endDate", "cost"]}, "configuration startDate and endDate are not supported columns "
+                                                     "for DAILY time unit. Please use date instead."),
+], ids=["report-type", "ad-product", "group-by", "columns", "daily-dates"])
+def test_the_local_ads_server_refuses_what_the_report_pages_do_not_allow(srv, change, detail):
+    valid = {"reportTypeId": "spCampaigns", "adProduct": "SPONSORED_PRODUCTS", "groupBy": ["campaign"],
+             "columns": ["date", "campaignId", "cost", "sales7d"], "timeUnit": "DAILY", "format": "GZIP_JSON"}
+    res = _create_report(srv, "2024-05-01", "2024-05-02", {**valid, **change})
+    assert res.status_code == 400 and res.json() == {"code": "400", "detail": detail}
+    both = {**valid, "groupBy": ["campaign", "adGroup"], "columns": ["date", "campaignId", "adGroupId", "cost"]}
+    assert _create_report(srv, "2024-05-01", "2024-05-02", both).status_code == 200   # each groupBy's columns

@@ -36,7 +36,7 @@ API_CAMPAIGN_COLUMNS = {"campaign_id": "campaignId", "campaign_name": "campaignN
 # reportTypeId → ad product, for the documents the Ads API source names after their report type
 REPORT_AD_PRODUCT = {"spAdvertisedProduct": "SP", "spCampaigns": "SP", "sbCampaigns": "SB", "sbAdGroup": "SB",
                      "sdCampaigns": "SD", "sdAdGroup": "SD"}
-_REPORT_IN_NAME = re.compile(r"\b(" + "|".join(REPORT_AD_PRODUCT) + r")\b")
+_REPORT_IN_NAME = re.compile(r"(?<![A-Za-z])(" + "|".join(REPORT_AD_PRODUCT) + r")(?![A-Za-z])")
 _SD_ONLY = ("salesPromotedClicks", "purchasesPromotedClicks", "impressionsViews", "viewClickThroughRate",
             "brandedSearchesViews", "addToCartViews")
 _SB_ONLY = ("salesPromoted", "purchasesPromoted", "brandedSearches", "video5SecondViews", "longTermSales")
