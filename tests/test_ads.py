@@ -15,6 +15,7 @@ from sheets_sync.sources.amazon import open_amazon_source
 from sheets_sync.sources.amazon_common import MAX_RETRIES
 from sheets_sync.sources.base import FetchRequest
 from sheets_sync.sources.parsing import parse_report
+from sheets_sync.testing.amazon_documents import synthetic_document
 from sheets_sync.testing.amazon_server import (
     ADS_CLIENT_ID,
     ADS_CLIENT_SECRET,
@@ -295,6 +296,26 @@ def test_settled_campaign_days_are_cached_per_report_type(srv, tmp_path):
     assert sorted((b["configuration"]["reportTypeId"], b["startDate"]) for b in again) == [
         (k, "2024-05-18") for k in sorted(kinds)]                      # only the days still restating
     assert sorted(r.name.split(":")[1] for r in raws) == sorted(kinds * 2)
+
+
+def test_an_account_without_brands_or_display_is_not_marked_not_ready(tmp_path):
+    """An empty ad-group report means no campaign of that ad product; only the advertised-product report's
+    emptiness says "not ready"."""
+    def documents(rtype, mkt, a, b):
+        return b"[]" if rtype in ("sbAdGroup", "sdAdGroup") else synthetic_document(rtype, mkt, a, b)
+
+    with AmazonServer(today=TODAY, documents=documents) as server:
+        kinds = ("spAdvertisedProduct", "sbAdGroup", "sdAdGroup")
+        rec = Recorder(server)
+        raws = fetch(source(server, tmp_path, rec, report_types=kinds), d(1), d(31), rec, markets=("US",))
+        first_provisional = {r.name.split(":")[1]: r.provisional_days for r in raws if "2024-05-18" in r.name}
+        assert first_provisional["sbAdGroup"] == first_provisional["sdAdGroup"] == first_provisional[
+            "spAdvertisedProduct"] == {d(29), d(30), d(31)}
+        assert all(not r.provisional_days for r in raws if "2024-05-01" in r.name)
+        assert not any("not ready" in m for m in rec.messages)
+        n = len(posts(server))
+        fetch(source(server, tmp_path, report_types=kinds), d(1), d(31), markets=("US",))
+        assert len(posts(server)) - n == 3          # the settled empty documents came from the cache
 
 
 @pytest.mark.parametrize("change, detail", [

@@ -101,11 +101,14 @@ class AdsReport:
     columns: tuple[str, ...]
     retention_days: int        # "Data retention" on the report type's page
     what: str                  # what the Sync Log calls it
+    # its rows are the account's ads figures, so an empty document means "not ready yet"; for the others it
+    # means the profile has no campaign of that ad product (an account without Sponsored Brands)
+    account: bool = False
 
 
 REPORTS: dict[str, AdsReport] = {
     REPORT_TYPE: AdsReport("SPONSORED_PRODUCTS", ("advertiser",), COLUMNS, ADS_RETENTION_DAYS,
-                           "Sponsored Products advertised products"),
+                           "Sponsored Products advertised products", account=True),
     "sbAdGroup": AdsReport("SPONSORED_BRANDS", ("adGroup",), AD_GROUP_COLUMNS, 60, "Sponsored Brands ad groups"),
     "sdAdGroup": AdsReport("SPONSORED_DISPLAY", ("adGroup",), AD_GROUP_COLUMNS, 65, "Sponsored Display ad groups"),
 }
@@ -395,15 +398,15 @@ class AdsApiSource(ReportApiSource):
             raise RetriableError(f"{job.name}: the report file could not be downloaded ({_payload_error(data)})")
         data = bytes(data)
         fetched = self.clock()
-        empty = _rows(data) == 0
-        provisional = frozenset(days_between(job.start, job.end)) if empty else job.provisional
-        if empty:
-            progress(f"{job.name}: no {REPORTS[job.report_type].what} rows yet for {job.start}..{job.end} — marked "
-                     "not ready")
+        kind = REPORTS[job.report_type]
+        not_ready = kind.account and _rows(data) == 0
+        provisional = frozenset(days_between(job.start, job.end)) if not_ready else job.provisional
+        if not_ready:
+            progress(f"{job.name}: no {kind.what} rows yet for {job.start}..{job.end} — marked not ready")
         cache = self._cache(job.marketplace)
         if job.cacheable and cache is not None:
             cache.put(CachedDocument(job.report_type, job.marketplace, job.start, job.end, data, "utf-8", fetched,
-                                     empty, job.name), "json.gz" if data[:2] == b"\x1f\x8b" else "json")
+                                     not_ready, job.name), "json.gz" if data[:2] == b"\x1f\x8b" else "json")
         return RawReport(name=job.name, data=data, marketplace_hint=job.marketplace, fetched_at=fetched,
                          charset="utf-8", provisional_days=provisional)
 
