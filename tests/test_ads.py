@@ -226,6 +226,20 @@ def test_days_older_than_the_95_the_ads_api_keeps_are_a_clear_problem_not_an_htt
     assert "Ads console" in str(problem)
 
 
+@pytest.mark.parametrize("language, said", [
+    ("es", "anteriores a los 95 días de productos anunciados de Sponsored Products que conserva la API de Ads"),
+    ("zh", "早于 Ads API 保留的 95 天商品推广（推广的商品）数据"),
+])
+def test_the_days_too_old_line_reads_in_the_teams_language(srv, tmp_path, language, said):
+    from sheets_sync.localize import Translator
+
+    src = source(srv, tmp_path)
+    fetch(src, dt.date(2024, 2, 20), dt.date(2024, 3, 5), markets=("US",))
+    [problem] = src.problems
+    shown = Translator(language).line(str(problem))
+    assert said in shown and "older" not in shown and "missing" not in shown, shown
+
+
 def _create_report(srv, start: str, end: str, configuration: dict | None = None):
     """POST a report request straight to the local Ads API (by default an advertised-product report)."""
     import requests
@@ -283,8 +297,8 @@ def test_brands_and_display_keep_fewer_days_than_sponsored_products(srv, tmp_pat
     assert first == {"spAdvertisedProduct": "2024-03-23", "sbAdGroup": (TODAY - dt.timedelta(days=59)).isoformat(),
                      "sdAdGroup": (TODAY - dt.timedelta(days=64)).isoformat()}
     said = [str(p) for p in src.problems]
-    assert len(said) == 2 and any("60 days the Ads API keeps Sponsored Brands ad groups" in p for p in said)
-    assert any("65 days the Ads API keeps Sponsored Display ad groups" in p for p in said)
+    assert len(said) == 2 and any("60 days of Sponsored Brands ad groups the Ads API keeps" in p for p in said)
+    assert any("65 days of Sponsored Display ad groups the Ads API keeps" in p for p in said)
 
 
 def test_settled_campaign_days_are_cached_per_report_type(srv, tmp_path):

@@ -39,6 +39,7 @@ from urllib.parse import urlsplit
 
 from ..errors import ConfigError, FatalError, Problem, QuotaError, RetriableError
 from ..frames import RawReport
+from ..localize import say
 from .amazon_common import (
     MAX_RETRIES,
     PROVISIONAL_DAYS,
@@ -100,7 +101,7 @@ class AdsReport:
     group_by: tuple[str, ...]
     columns: tuple[str, ...]
     retention_days: int        # "Data retention" on the report type's page
-    what: str                  # what the Sync Log calls it
+    what: str                  # what the Sync Log calls it: a labels catalogue key
     # its rows are the account's ads figures, so an empty document means "not ready yet"; for the others it
     # means the profile has no campaign of that ad product (an account without Sponsored Brands)
     account: bool = False
@@ -108,9 +109,9 @@ class AdsReport:
 
 REPORTS: dict[str, AdsReport] = {
     REPORT_TYPE: AdsReport("SPONSORED_PRODUCTS", ("advertiser",), COLUMNS, ADS_RETENTION_DAYS,
-                           "Sponsored Products advertised products", account=True),
-    "sbAdGroup": AdsReport("SPONSORED_BRANDS", ("adGroup",), AD_GROUP_COLUMNS, 60, "Sponsored Brands ad groups"),
-    "sdAdGroup": AdsReport("SPONSORED_DISPLAY", ("adGroup",), AD_GROUP_COLUMNS, 65, "Sponsored Display ad groups"),
+                           "ads.report_sp", account=True),
+    "sbAdGroup": AdsReport("SPONSORED_BRANDS", ("adGroup",), AD_GROUP_COLUMNS, 60, "ads.report_sb"),
+    "sdAdGroup": AdsReport("SPONSORED_DISPLAY", ("adGroup",), AD_GROUP_COLUMNS, 65, "ads.report_sd"),
 }
 
 
@@ -336,9 +337,8 @@ class AdsApiSource(ReportApiSource):
             self.problems.append(Problem(
                 f"Amazon Ads {marketplace}", ", ".join(a.isoformat() if a == b else f"{a.isoformat()}..{b.isoformat()}"
                                                        for a, b in runs(gone, len(gone))),
-                f"older than the {kind.retention_days} days the Ads API keeps {kind.what} (the oldest day it serves "
-                f"is {oldest.isoformat()}); download those days from the Ads console into the reports folder",
-                "ad figures for these days missing", "warning"))
+                say("ads.too_old", "en", n=kind.retention_days, ad_report=say(kind.what, "en"),
+                    start=oldest.isoformat()), say("ads.days_missing", "en"), "warning"))
             wanted = [d for d in wanted if d >= oldest or d in have]
         settled = [d for d in wanted if d < first_unsettled and d not in have]
         recent = [d for d in wanted if d >= first_unsettled]
@@ -402,7 +402,7 @@ class AdsApiSource(ReportApiSource):
         not_ready = kind.account and _rows(data) == 0
         provisional = frozenset(days_between(job.start, job.end)) if not_ready else job.provisional
         if not_ready:
-            progress(f"{job.name}: no {kind.what} rows yet for {job.start}..{job.end} — marked not ready")
+            progress(f"{job.name}: no {say(kind.what, 'en')} rows yet for {job.start}..{job.end} — marked not ready")
         cache = self._cache(job.marketplace)
         if job.cacheable and cache is not None:
             cache.put(CachedDocument(job.report_type, job.marketplace, job.start, job.end, data, "utf-8", fetched,
