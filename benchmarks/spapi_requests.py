@@ -39,7 +39,7 @@ from sheets_sync.samples.amazon import load_products
 from sheets_sync.sources.amazon import open_amazon_source
 from sheets_sync.sources.amazon_common import LocalBudget
 from sheets_sync.sources.base import FetchRequest
-from sheets_sync.testing.amazon_documents import catalog_documents
+from sheets_sync.testing.amazon_documents import REPORT_TYPES, catalog_documents
 from sheets_sync.testing.amazon_server import AmazonServer, clear_token_caches, make_config, utc_noon
 
 TODAY = dt.date(2024, 6, 1)
@@ -57,12 +57,17 @@ def demo_store(extra_asins: int = 0):
                                   *(f"B0EX{m}{i:04d}" for i in range(extra_asins))] for m in ("US", "MX")})
 
 
+def _ads(rtype: str) -> bool:
+    return rtype in REPORT_TYPES and REPORT_TYPES[rtype].api == "ads"
+
+
 def sp_creates(srv: AmazonServer) -> int:
-    return sum(n for (rtype, _m), n in srv.created.items() if rtype != "spAdvertisedProduct")
+    """SP-API createReport and Data Kiosk createQuery calls."""
+    return sum(n for (rtype, _m), n in srv.created.items() if not _ads(rtype))
 
 
 def ads_creates(srv: AmazonServer) -> int:
-    return srv.created[("spAdvertisedProduct", "US")] + srv.created[("spAdvertisedProduct", "MX")]
+    return sum(n for (rtype, _m), n in srv.created.items() if _ads(rtype))
 
 
 def settled_asked(srv: AmazonServer, since_log: int, since_dk: int) -> int:

@@ -69,6 +69,13 @@ FAMILIES: dict[str, tuple[str, ...]] = {
 ASIN_KEY_COLUMNS: tuple[str, ...] = ("date", "asin", "sku", "title", "parent_asin")
 # Columns of ReportBatch.daily_rows: "date" plus metrics.
 
+# Columns of ReportBatch.campaign_rows (ads at campaign / ad-group grain) besides the "ads" metrics: text, "" when
+# the report does not say (a console download without ids, a campaign report without ad groups).
+CAMPAIGN_KEY_COLUMNS: tuple[str, ...] = ("date", "ad_product", "campaign_id", "campaign_name", "ad_group_id",
+                                         "ad_group_name", "portfolio_id", "portfolio_name", "asin")
+# Amazon's ad products: Sponsored Products, Sponsored Brands, Sponsored Display.
+AD_PRODUCTS: tuple[str, ...] = ("SP", "SB", "SD")
+
 # Account-health KPIs (GET_V2_SELLER_PERFORMANCE_REPORT): fractions 0..1, with counts.
 HEALTH_KPIS: tuple[str, ...] = ("odr", "a_to_z_rate", "late_shipment_rate", "cancel_rate", "valid_tracking_rate")
 
@@ -81,6 +88,10 @@ class ReportBatch:
       total over ``start..end``). Columns: :data:`ASIN_KEY_COLUMNS` + the family's metrics.
     * ``daily_rows``: account-level rows per marketplace-local day (``date`` + metrics), e.g. "Sales and
       Traffic by Date" or the by-date section of GET_SALES_AND_TRAFFIC_REPORT.
+    * ``campaign_rows``: ads rows at campaign grain (:data:`CAMPAIGN_KEY_COLUMNS` + ads metrics, per day or a
+      span total like ``asin_rows``); ``extras["campaign_level"]`` says whether they are per ``ad_group`` or per
+      ``campaign`` (a campaign report without ad groups). An advertised-product report has both asin_rows and
+      campaign_rows (its rows name their campaign and ad group); a campaign report only campaign_rows.
     * ``health``: for the account-health family, ``{kpi: {"rate": float, "count": int, "orders": int,
       "from": date, "to": date}}``.
     * ``start``/``end``: the marketplace-local days the report covers (inclusive); ``None`` when the file does
@@ -96,6 +107,7 @@ class ReportBatch:
     end: dt.date | None = None
     asin_rows: pd.DataFrame | None = None
     daily_rows: pd.DataFrame | None = None
+    campaign_rows: pd.DataFrame | None = None
     health: dict[str, dict[str, Any]] = field(default_factory=dict)
     extras: dict[str, Any] = field(default_factory=dict)   # e.g. return reasons per ASIN
     warnings: list[str] = field(default_factory=list)

@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from .errors import Problem
 from .frames import MARKETPLACES
-from .kpis import CATALOG, SCOPES, TIERS
+from .kpis import CAMPAIGN_SCOPES, CATALOG, SCOPES, TIERS, campaign_measurable
 from .periods import PERIOD_HELP, Period, month_of, parse_period
 from .sheets.base import col_letter
 from .stores import ITEM_HELP, codes, covers, members, mixes_stores, refusal, store, valid_item
@@ -29,6 +29,8 @@ Table = list[list[Any]]
 _NUM = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")
 _ASIN = re.compile(r"^[A-Z0-9]{10}$")
 _CURRENCY_PREFIX = re.compile(r"^(US\$|MX\$|MXN|USD|\$|€|£|¥|￥)\s*")
+ADS_EXAMPLES = ("ad_spend", "ad_sales", "acos", "roas", "ctr", "cpc")
+AGENT_EXAMPLES = ("cs_reply_24h_rate", "cs_first_reply_hours", "cs_cases_handled", "cs_rating")
 
 
 def _norm_header(h: Any) -> str:
@@ -132,6 +134,7 @@ class Target:
     weight: float
     direction: str
     notes: str = ""
+    cell: str = ""           # the scope_value cell (Targets!D12), for problems found once the reports are read
 
 
 @dataclass(frozen=True)
@@ -459,6 +462,14 @@ def _read_targets(tab: _TabReader, settings: Settings, known: dict[str, set[str]
             tab.bad("scope", r, scope, f"{kpi} is an account-health KPI, measured per marketplace only: "
                     "use scope account")
             ok = False
+        elif scope in CAMPAIGN_SCOPES and not campaign_measurable(kpi):
+            tab.bad("scope", r, scope, f"the Ads reports measure only ads KPIs per portfolio, campaign or ad group "
+                    f"({', '.join(ADS_EXAMPLES)}, …); {kpi} is measured per account, tier, category, owner, ASIN or SKU")
+            ok = False
+        elif scope == "agent" and meta.special != "manual":
+            tab.bad("scope", r, scope, f"an agent's figures are typed in Manual Actuals (scope agent): use a KPI "
+                    f"typed by hand such as {', '.join(AGENT_EXAMPLES)}; {kpi} comes from the reports")
+            ok = False
         if meta is not None and meta.scope == "account" and m is not None and m not in MARKETPLACES:
             tab.bad("marketplace", r, m, f"{kpi} is reported per marketplace: use "
                     f"{' or '.join(k for k in settings.marketplaces)}")
@@ -524,7 +535,8 @@ def _read_targets(tab: _TabReader, settings: Settings, known: dict[str, set[str]
         seen[row_key] = r
         out.append(Target(row=r, period=settings.period.label, marketplace=m, scope=scope, scope_value=sv,
                           owner=owner, role=canonical("role", _text(v.get("role"))), kpi=kpi, target=target, weight=weight,
-                          direction=direction or meta.direction, notes=_text(v.get("notes"))))
+                          direction=direction or meta.direction, notes=_text(v.get("notes")),
+                          cell=tab.addr("scope_value", r)))
     return out
 
 
@@ -588,10 +600,18 @@ def _read_manual(tab: _TabReader, settings: Settings) -> list[ManualActual]:
         if blank(v.get("actual")):
             tab.bad("actual", r, None, "the figure for this KPI")
             continue
+        sv = _text(v.get("scope_value"))
+        if scope == "agent":       # a customer-service agent's own figures: whose, and a KPI typed by hand
+            if not sv:
+                tab.bad("scope_value", r, None, "the agent these figures are for (their name as in Targets)")
+                continue
+            if CATALOG[kpi].special != "manual":
+                tab.bad("kpi", r, kpi, f"an agent's figures are KPIs typed by hand such as "
+                        f"{', '.join(AGENT_EXAMPLES)}; {kpi} comes from the reports")
+                continue
         actual = _target_value(tab, "actual", r, v.get("actual"), kpi)
         if actual is None or m is None:
             continue
-        sv = _text(v.get("scope_value"))
         sv = canonical("tier", sv) if scope == "tier" else (sv.upper() if scope == "asin" else sv)
         out.append(ManualActual(row=r, marketplace=m, scope=scope, scope_value=sv, kpi=kpi, actual=actual,
                                 source=_text(v.get("source"))))

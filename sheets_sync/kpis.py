@@ -56,6 +56,9 @@ CATALOG: dict[str, Kpi] = {k.key: k for k in [
     _k("cpc", "CPC", "CPC", "lower", "process", "ads", num="ad_spend", den="ad_clicks", unit="money"),
     _k("ctr", "点击率", "CTR", "higher", "process", "ads", num="ad_clicks", den="ad_impressions", unit="percent"),
     _k("ad_impressions", "广告曝光", "Impresiones de anuncios", "higher", "process", "ads", num="ad_impressions"),
+    _k("ad_clicks", "广告点击量", "Clics en anuncios", "higher", "process", "ads", num="ad_clicks"),
+    _k("ad_orders", "广告订单量", "Pedidos por publicidad", "higher", "outcome", "ads", num="ad_orders"),
+    _k("ad_units", "广告销量", "Unidades por publicidad", "higher", "outcome", "ads", num="ad_units"),
     _k("ad_cvr", "广告转化率", "Tasa de conversión de anuncios", "higher", "process", "ads",
        num="ad_orders", den="ad_clicks", unit="percent"),
     _k("return_rate", "退货率", "Tasa de devoluciones", "lower", "cx", "ops cs",
@@ -121,6 +124,12 @@ CATALOG: dict[str, Kpi] = {k.key: k for k in [
        special="manual"),
     _k("negative_review_handling_hours", "差评处理时效", "Horas para atender reseñas negativas", "lower", "cx",
        "cs", unit="hours", special="manual"),
+    _k("cs_first_reply_hours", "首次响应时长", "Horas hasta la primera respuesta", "lower", "cx", "cs",
+       unit="hours", special="manual"),
+    _k("cs_cases_handled", "处理工单数", "Casos atendidos", "higher", "process", "cs", unit="count",
+       special="manual"),
+    _k("cs_rating", "客服评分", "Calificación de la atención", "higher", "cx", "cs", unit="number",
+       special="manual"),
     _k("ad_tests_launched", "广告测试数量", "Pruebas de anuncios", "higher", "process", "ads", unit="count",
        special="manual"),
     _k("bsr", "BSR 排名", "Ranking BSR", "lower", "outcome", "ops", unit="rank", special="manual"),
@@ -143,7 +152,19 @@ CATALOG: dict[str, Kpi] = {k.key: k for k in [
 ]}
 
 ROLES = ("ops", "ads", "cs", "warehouse", "manager")
-SCOPES = ("account", "tier", "category", "owner", "asin", "sku")
+SCOPES = ("account", "tier", "category", "owner", "asin", "sku", "portfolio", "campaign", "ad_group", "agent")
+CAMPAIGN_SCOPES = ("portfolio", "campaign", "ad_group")
+# What the Ads reports carry per campaign and ad group: a KPI over these (and TACoS, whose gmv is the sales of the
+# campaign's advertised ASINs) can be measured at a campaign scope.
+AD_METRICS = ("ad_spend", "ad_sales", "ad_orders", "ad_units", "ad_clicks", "ad_impressions")
+
+
+def campaign_measurable(key: str) -> bool:
+    """An ads KPI the campaign reports measure (manual KPIs are measured wherever Manual Actuals say)."""
+    kpi = CATALOG[key]
+    if kpi.special == "manual":
+        return True
+    return kpi.special is None and kpi.num in AD_METRICS and (kpi.den is None or kpi.den in (*AD_METRICS, "gmv"))
 TIERS = ("new", "mature", "clearance")
 
 

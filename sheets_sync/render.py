@@ -77,6 +77,28 @@ def actuals_tab(template: Template, facts: Facts, settings: Settings, title: str
     return _tab(template, "Actuals", rows, title, settings)
 
 
+def campaigns_tab(template: Template, ev: Evaluator, settings: Settings, title: str) -> GeneratedTab:
+    """Per marketplace: each campaign, then its ad groups, with the sums and ratios the campaign targets use
+    (ratios of that row's own sums; money in the base currency)."""
+    cols = template.tab("Campaigns").column_names
+    rows: list[list[Any]] = []
+    for mk in settings.marketplaces:
+        for r in ev.campaigns.table(mk):
+            spend, sales, clicks = r.get("ad_spend"), r.get("ad_sales"), r.get("ad_clicks")
+            imp, orders = r.get("ad_impressions"), r.get("ad_orders")
+            r = {**r, "acos": _ratio(spend, sales), "roas": _ratio(sales, spend), "ctr": _ratio(clicks, imp),
+                 "cpc": _ratio(spend, clicks), "ad_cvr": _ratio(orders, clicks)}
+            rows.append([clean(r.get(c)) if c not in TEXT_COLUMNS else (r.get(c) or None) for c in cols])
+    return _tab(template, "Campaigns", rows, title, settings)
+
+
+TEXT_COLUMNS = {"marketplace", "ad_product", "portfolio", "campaign_id", "campaign", "ad_group_id", "ad_group", "goal"}
+
+
+def _ratio(n: Any, d: Any) -> float | None:
+    return n / d if n is not None and d else None
+
+
 def _with_reason(row: list[Any], metrics: list[str], reason: str) -> list[Any]:
     """Insert the top return reason where the template puts it (after units_returned)."""
     at = 6 + metrics.index("units_returned") + 1
@@ -214,6 +236,7 @@ __all__ = [
     "actuals_tab",
     "attainment_tab",
     "build_review",
+    "campaigns_tab",
     "clean",
     "commentary_tab",
     "daily_tab",

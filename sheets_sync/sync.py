@@ -162,7 +162,7 @@ def unaccounted_files(batches: list[ReportBatch], problems: list[Problem], lines
         if b.source in named:
             continue
         named.add(b.source)
-        empty = all(df is None or df.empty for df in (b.asin_rows, b.daily_rows)) and not b.health
+        empty = all(df is None or df.empty for df in (b.asin_rows, b.daily_rows, b.campaign_rows)) and not b.health
         why = ("no rows in it (nothing reported for its dates, or an empty download)" if empty else
                "nothing in it was needed (a newer file of the same kind, or other days)")
         out.append(f"{b.source}: read as {b.kind} ({b.marketplace or 'no marketplace'}); not used: {why}")
@@ -256,6 +256,7 @@ def _sync_locked(wb: Workbook, source: Source | None, *, period: str | None, tri
         facts = build_facts(batches, settings, inputs.products, today=today_team)
         problems.extend(facts.problems)
         rows, ev = evaluate_all(inputs, facts)
+        problems.extend(ev.problems)            # names only the reports can check (campaigns, ad groups)
         overrides = list(ev.manual_overrides)   # the Targets rows' own (the review evaluates more with ev)
         complete = all((d is not None and d >= settings.period.end) for d in facts.data_through.values())
         scores = score_owners(rows, inputs.tiers, settings, complete)
@@ -275,6 +276,7 @@ def _sync_locked(wb: Workbook, source: Source | None, *, period: str | None, tri
             T.scorecard_tab(template, scores, title, settings, review.last_period()),
             T.attainment_tab(template, rows, title, settings, review.last_period()),
             T.actuals_tab(template, facts, settings, title),
+            T.campaigns_tab(template, ev, settings, title),
             T.daily_tab(template, facts, settings, inputs.calendar, rows, title),
         ]
         tabs.extend(T.review_tabs(template, inputs, facts, rows, scores, tables, today_team, title, batches, ev,

@@ -188,5 +188,5 @@ def load_template() -> Template:
 
 
 TEAM_TABS = ("Settings", "Targets", "Products", "Manual Actuals", "Benchmarks", "Bonus Tiers", "Calendar")
-GENERATED_TABS = ("Scorecard", "Attainment", "Commentary", "Actuals", "Daily", "Target Suggestions", "History",
-                  "Sync Log")
+GENERATED_TABS = ("Scorecard", "Attainment", "Commentary", "Actuals", "Campaigns", "Daily", "Target Suggestions",
+                  "History", "Sync Log")

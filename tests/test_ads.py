@@ -15,6 +15,7 @@ from sheets_sync.sources.amazon import open_amazon_source
 from sheets_sync.sources.amazon_common import MAX_RETRIES
 from sheets_sync.sources.base import FetchRequest
 from sheets_sync.sources.parsing import parse_report
+from sheets_sync.testing.amazon_documents import synthetic_document
 from sheets_sync.testing.amazon_server import (
     ADS_CLIENT_ID,
     ADS_CLIENT_SECRET,
@@ -58,8 +59,11 @@ class Recorder:
 
 
 def source(srv, tmp_path, rec=None, env=None, markets=("US", "MX"), **kw) -> AdsApiSource:
+    """The Ads source; the request mechanics below are shown on the advertised-product report alone
+    (``report_types``), the Brands and Display ad-group reports further down."""
     cfg = make_config(srv, tmp_path, env)
     rec = rec or Recorder(srv)
+    kw.setdefault("report_types", ("spAdvertisedProduct",))
     return AdsApiSource(AdsCredentials.from_env(cfg.env, markets), tmp_path / "reports-cache",
                         endpoint=cfg.ads_api_endpoint, lwa_token_url=cfg.lwa_token_url, clock=lambda: NOW,
                         sleep=rec.sleep, poll_interval=5.0, **kw)
@@ -183,8 +187,9 @@ def test_open_amazon_source_combines_both_and_counts_calls(srv, tmp_path):
     src = open_amazon_source(cfg, clock=lambda: NOW, poll_interval=1.0, **srv.client_timing())
     raws = list(src.collect(FetchRequest(d(27), d(31), ("US",))))
     assert {r.name.split(":")[0] for r in raws} == {"sp-api", "ads"}
-    # Data Kiosk: by date + which ASINs + one trends query; orders, returns (2 runs each), inventory, health; ads
-    assert src.create_report_calls + src.sp.create_query_calls == srv.create_report_calls == 3 + 2 + 2 + 1 + 1 + 1
+    # Data Kiosk: by date + which ASINs + one trends query; orders, returns (2 runs each), inventory, health; ads:
+    # the advertised products and the Brands and Display ad groups
+    assert src.create_report_calls + src.sp.create_query_calls == srv.create_report_calls == 3 + 2 + 2 + 1 + 1 + 3
     assert src.api_calls >= 6 * 3 and src.problems == []
     assert any((tmp_path / "reports-cache").rglob("*.meta.json"))
 
@@ -221,12 +226,28 @@ def test_days_older_than_the_95_the_ads_api_keeps_are_a_clear_problem_not_an_htt
     assert "Ads console" in str(problem)
 
 
-def _create_report(srv, start: str, end: str):
-    """POST an advertised-product report request straight to the local Ads API."""
+@pytest.mark.parametrize("language, said", [
+    ("es", "anteriores a los 95 días de productos anunciados de Sponsored Products que conserva la API de Ads"),
+    ("zh", "早于 Ads API 保留的 95 天商品推广（推广的商品）数据"),
+])
+def test_the_days_too_old_line_reads_in_the_teams_language(srv, tmp_path, language, said):
+    from sheets_sync.localize import Translator
+
+    src = source(srv, tmp_path)
+    fetch(src, dt.date(2024, 2, 20), dt.date(2024, 3, 5), markets=("US",))
+    [problem] = src.problems
+    shown = Translator(language).line(str(problem))
+    assert said in shown and "older" not in shown and "missing" not in shown, shown
+
+
+def _create_report(srv, start: str, end: str, configuration: dict | None = None):
+    """POST a report request straight to the local Ads API (by default an advertised-product report)."""
     import requests
 
     body = {"startDate": start, "endDate": end,
-            "configuration": {"reportTypeId": "spAdvertisedProduct", "format": "GZIP_JSON"}}
+            "configuration": configuration or {
+                "reportTypeId": "spAdvertisedProduct", "format": "GZIP_JSON", "timeUnit": "DAILY",
+                "adProduct": "SPONSORED_PRODUCTS", "groupBy": ["advertiser"], "columns": ["date", "advertisedAsin", "cost"]}}
     token = requests.post(srv.url + "/auth/o2/token", data={"grant_type": "refresh_token",
                                                             "refresh_token": ADS_REFRESH_TOKEN, "client_id": ADS_CLIENT_ID,
                                                             "client_secret": ADS_CLIENT_SECRET}, timeout=5).json()
@@ -243,3 +264,87 @@ def test_the_local_ads_server_refuses_dates_beyond_95_days_like_amazon(srv):
 def test_the_local_ads_server_refuses_more_than_31_days_in_one_report(srv):
     res = _create_report(srv, "2024-04-01", "2024-05-02")
     assert res.status_code == 400 and "maximum of 31 days" in res.json()["detail"]
+
+
+# ------------------------------------------------------------------------------------ campaigns and ad groups
+
+def test_brands_and_display_ad_groups_are_requested_as_their_pages_say(srv, tmp_path):
+    raws = fetch(source(srv, tmp_path, report_types=("spAdvertisedProduct", "sbAdGroup", "sdAdGroup")),
+                 d(25), d(31), markets=("US",))
+    sent = {json.loads(e["body"])["configuration"]["reportTypeId"]: json.loads(e["body"]) for e in posts(srv)}
+    assert set(sent) == {"spAdvertisedProduct", "sbAdGroup", "sdAdGroup"}
+    for rtype, product in (("sbAdGroup", "SPONSORED_BRANDS"), ("sdAdGroup", "SPONSORED_DISPLAY")):
+        cfg = sent[rtype]["configuration"]
+        assert (cfg["adProduct"], cfg["groupBy"], cfg["timeUnit"]) == (product, ["adGroup"], "DAILY")
+        assert {"campaignId", "campaignName", "adGroupId", "adGroupName", "cost", "sales", "purchases"} <= set(cfg["columns"])
+    assert "portfolioId" in sent["spAdvertisedProduct"]["configuration"]["columns"]
+    batches = {b.kind + ":" + b.extras.get("ad_product", "SP"): b for r in raws for b in parse_report(r)}
+    assert set(batches) == {"ads_sp_api_v3:SP", "ads_campaign_api_v3:SB", "ads_campaign_api_v3:SD"}
+    sb = batches["ads_campaign_api_v3:SB"]
+    assert sb.extras["attribution_windows"] == ["14d"] and sb.extras["campaign_level"] == "ad_group"
+    assert len(sb.campaign_rows) == 7 and set(sb.campaign_rows["ad_product"]) == {"SB"}
+    # the report holds what was asked for, nothing else
+    assert set(sb.campaign_rows["campaign_name"]) == {"SB - Marca - Tienda"}
+    sp = batches["ads_sp_api_v3:SP"]
+    assert set(sp.campaign_rows["campaign_id"]) == {"123456789012345"}
+
+
+def test_brands_and_display_keep_fewer_days_than_sponsored_products(srv, tmp_path):
+    src = source(srv, tmp_path, report_types=("spAdvertisedProduct", "sbAdGroup", "sdAdGroup"))
+    fetch(src, TODAY - dt.timedelta(days=70), TODAY - dt.timedelta(days=40), markets=("US",))
+    first = {json.loads(e["body"])["configuration"]["reportTypeId"]: json.loads(e["body"])["startDate"]
+             for e in posts(srv)}
+    assert first == {"spAdvertisedProduct": "2024-03-23", "sbAdGroup": (TODAY - dt.timedelta(days=59)).isoformat(),
+                     "sdAdGroup": (TODAY - dt.timedelta(days=64)).isoformat()}
+    said = [str(p) for p in src.problems]
+    assert len(said) == 2 and any("60 days of Sponsored Brands ad groups the Ads API keeps" in p for p in said)
+    assert any("65 days of Sponsored Display ad groups the Ads API keeps" in p for p in said)
+
+
+def test_settled_campaign_days_are_cached_per_report_type(srv, tmp_path):
+    kinds = ("spAdvertisedProduct", "sbAdGroup", "sdAdGroup")
+    fetch(source(srv, tmp_path, report_types=kinds), d(1), d(31), markets=("US",))
+    n = len(posts(srv))
+    raws = fetch(source(srv, tmp_path, report_types=kinds), d(1), d(31), markets=("US",))
+    again = [json.loads(e["body"]) for e in posts(srv)[n:]]
+    assert sorted((b["configuration"]["reportTypeId"], b["startDate"]) for b in again) == [
+        (k, "2024-05-18") for k in sorted(kinds)]                      # only the days still restating
+    assert sorted(r.name.split(":")[1] for r in raws) == sorted(kinds * 2)
+
+
+def test_an_account_without_brands_or_display_is_not_marked_not_ready(tmp_path):
+    """An empty ad-group report means no campaign of that ad product; only the advertised-product report's
+    emptiness says "not ready"."""
+    def documents(rtype, mkt, a, b):
+        return b"[]" if rtype in ("sbAdGroup", "sdAdGroup") else synthetic_document(rtype, mkt, a, b)
+
+    with AmazonServer(today=TODAY, documents=documents) as server:
+        kinds = ("spAdvertisedProduct", "sbAdGroup", "sdAdGroup")
+        rec = Recorder(server)
+        raws = fetch(source(server, tmp_path, rec, report_types=kinds), d(1), d(31), rec, markets=("US",))
+        first_provisional = {r.name.split(":")[1]: r.provisional_days for r in raws if "2024-05-18" in r.name}
+        assert first_provisional["sbAdGroup"] == first_provisional["sdAdGroup"] == first_provisional[
+            "spAdvertisedProduct"] == {d(29), d(30), d(31)}
+        assert all(not r.provisional_days for r in raws if "2024-05-01" in r.name)
+        assert not any("not ready" in m for m in rec.messages)
+        n = len(posts(server))
+        fetch(source(server, tmp_path, report_types=kinds), d(1), d(31), markets=("US",))
+        assert len(posts(server)) - n == 3          # the settled empty documents came from the cache
+
+
+@pytest.mark.parametrize("change, detail", [
+    ({"reportTypeId": "spNothing"}, "configuration reportTypeId is unknown or invalid"),
+    ({"adProduct": "SPONSORED_BRANDS"}, "configuration adProduct is not supported for this report type"),
+    ({"groupBy": ["campaigns"]}, "configuration invalid groupBy values: (campaigns). Allowed values: (campaign, "
+                                 "adGroup, campaignPlacement)"),
+    ({"columns": ["date", "adGroupId", "sales"]}, "configuration columns includes invalid values: (adGroupId, sales)"),
+    ({"columns": ["startDate", "endDate", "cost"]}, "configuration startDate and endDate are not supported columns "
+                                                     "for DAILY time unit. Please use date instead."),
+], ids=["report-type", "ad-product", "group-by", "columns", "daily-dates"])
+def test_the_local_ads_server_refuses_what_the_report_pages_do_not_allow(srv, change, detail):
+    valid = {"reportTypeId": "spCampaigns", "adProduct": "SPONSORED_PRODUCTS", "groupBy": ["campaign"],
+             "columns": ["date", "campaignId", "cost", "sales7d"], "timeUnit": "DAILY", "format": "GZIP_JSON"}
+    res = _create_report(srv, "2024-05-01", "2024-05-02", {**valid, **change})
+    assert res.status_code == 400 and res.json() == {"code": "400", "detail": detail}
+    both = {**valid, "groupBy": ["campaign", "adGroup"], "columns": ["date", "campaignId", "adGroupId", "cost"]}
+    assert _create_report(srv, "2024-05-01", "2024-05-02", both).status_code == 200   # each groupBy's columns

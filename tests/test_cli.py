@@ -21,7 +21,7 @@ def no_service_yaml(monkeypatch, tmp_path):
 def test_init_creates_and_refuses_to_overwrite(tmp_path, capsys):
     path = tmp_path / "team.xlsx"
     assert main(["init", "--workbook", str(path)]) == 0
-    assert "created 15 tab(s)" in capsys.readouterr().out
+    assert "created 16 tab(s)" in capsys.readouterr().out
     before = path.read_bytes()
     assert main(["init", "--workbook", str(path)]) == 2
     assert "already exists" in capsys.readouterr().err

@@ -324,7 +324,8 @@ def test_ads_reporting_throttled_by_its_bucket_is_retried_after_retry_after(tmp_
         cfg = make_config(srv, tmp_path)
         src = AdsApiSource(AdsCredentials.from_env(cfg.env, ("US",)), tmp_path / "cache",
                            endpoint=cfg.ads_api_endpoint, lwa_token_url=cfg.lwa_token_url, clock=lambda: NOW,
-                           sleep=srv.sleep, poll_interval=0.1, max_poll_interval=0.1)
+                           sleep=srv.sleep, poll_interval=0.1, max_poll_interval=0.1,
+                           report_types=("spAdvertisedProduct",))     # one report's polls are enough here
         raws = list(src.collect(FetchRequest(d(31), d(31), ("US",))))
         throttled = srv.calls["429:ads:getReport"]
         refused = [e for e in srv.log if e["status"] == 429]

@@ -54,7 +54,8 @@ def test_every_off_track_row_of_the_demo_has_a_finding(demo):
     off = [r for r in _records(tabs["Attainment"]) if r["status"] in ("off track", "at risk")]
     assert len(off) >= 8
     for r in off:
-        scope = f"{r['scope']} {r['scope_value'] or ''}".strip()
+        scope = (f"{r['scope']} “{r['scope_value']}”" if r["scope"] in ("portfolio", "campaign", "ad_group")
+                 else f"{r['scope']} {r['scope_value'] or ''}".strip())     # a campaign's name is quoted
         kpi = label(r["kpi"], "en")
         hits = [f for f in findings if f["owner"] == r["owner"] and f["marketplace"] == r["marketplace"]
                 and kpi in (f["kpi"] or "") and (f["scope"] or "") == scope and f["severity"] in ("high", "medium")]

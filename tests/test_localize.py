@@ -36,8 +36,10 @@ ALLOWED = {"acos", "tacos", "roas", "asin", "asins", "kpi", "kpis", "gmv", "sku"
            "buy", "box", "a-to-z", "sync", "log", "sheets-sync", "init", "json", "tsv", "csv", "xlsx", "gz",
            "sponsored", "products", "targets", "settings", "manual", "actuals", "daily", "benchmarks", "calendar",
            "tiers", "bonus", "amazon", "d"}
-# Columns that hold what people or Amazon wrote (names, product titles, file names): never translated.
-DATA = {"owner", "requested_by", "asin", "sku", "title", "started_at"}
+# Columns that hold what people or Amazon wrote (names, product titles, file names, what Targets names as a
+# scope: a category, a campaign): never translated.
+DATA = {"owner", "requested_by", "asin", "sku", "title", "started_at", "scope_value", "portfolio", "campaign",
+        "ad_group"}
 
 
 @pytest.fixture(scope="module")
@@ -96,6 +98,7 @@ def test_every_generated_tab_reads_in_the_language(language, tmp_path, demo_repo
                 if not isinstance(v, str) or j in data_cols:
                     continue
                 v = re.sub(r'"[^"]*"', "", v)                    # what people typed, quoted in a Sync Log line
+                v = re.sub(r"“[^”]*”", "", v)                     # a campaign's or product's own name, quoted
                 v = re.sub(r"\S+\.(json|tsv|csv|txt|xlsx)(\.gz)?", "", v)   # file names
                 for w in re.findall(r"[A-Za-zÀ-ÿ][A-Za-zÀ-ÿ'-]*", v):
                     if w.lower() in english and not w.isupper():

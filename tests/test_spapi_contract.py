@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import datetime as dt
 import gzip
+import json
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
 from sheets_sync.frames import ReportBatch
+from sheets_sync.sources.ads import REPORTS as ADS_REPORTS
 from sheets_sync.sources.amazon import open_amazon_source
 from sheets_sync.sources.base import FetchRequest
 from sheets_sync.sources.files import ReportFilesSource
@@ -53,9 +55,10 @@ def _write_downloads(root: Path) -> dict[tuple[str, str, dt.date, dt.date], byte
                 ext = "json" if spec.fmt == "json" else "tsv"
                 (folder / f"{spec.report_type}_{a:%Y%m%d}-{b:%Y%m%d}.{ext}").write_bytes(data)
                 docs[(spec.report_type, mkt, a, b)] = data
-        data = synthetic_document("spAdvertisedProduct", mkt, START, END)
-        (folder / f"spAdvertisedProduct_{START:%Y%m%d}-{END:%Y%m%d}.json.gz").write_bytes(gzip.compress(data))
-        docs[("spAdvertisedProduct", mkt, START, END)] = data
+        for report_type in ADS_REPORTS:          # saved from the Ads API: gzip JSON named after the report type
+            data = synthetic_document(report_type, mkt, START, END)
+            (folder / f"{report_type}_{START:%Y%m%d}-{END:%Y%m%d}.json.gz").write_bytes(gzip.compress(data))
+            docs[(report_type, mkt, START, END)] = data
     return docs
 
 
@@ -84,7 +87,7 @@ def test_api_and_file_sources_give_the_same_batches(tmp_path):
         assert src.problems == []
     from_api = [b for raw in raws for b in parse_report(raw)]
 
-    assert len(from_api) == len(from_files) == 2 * (5 + 1 + 1 + 1 + 1 + 1)
+    assert len(from_api) == len(from_files) == 2 * (5 + 1 + 1 + 1 + 1 + 3)
     assert sorted(map(_signature, from_api)) == sorted(map(_signature, from_files))
     # the API path also knows the range it asked for
     assert all(b.start is not None for b in from_api if b.family in ("traffic", "orders", "returns", "ads"))
@@ -98,7 +101,7 @@ def test_cached_documents_parse_the_same_as_fresh_ones(tmp_path):
         fresh = list(open_amazon_source(cfg, clock=lambda: utc_noon(TODAY), **srv.client_timing()).collect(request))
         n = srv.create_report_calls
         cached = list(open_amazon_source(cfg, clock=lambda: utc_noon(TODAY), **srv.client_timing()).collect(request))
-        assert srv.create_report_calls - n == 2 * (2 + 1)      # snapshots (inventory, health) and Ads (restating)
+        assert srv.create_report_calls - n == 2 * (2 + 3)      # snapshots (inventory, health) and Ads (restating)
     sig = sorted(_signature(b) for raw in fresh for b in parse_report(raw))
     assert sorted(_signature(b) for raw in cached for b in parse_report(raw)) == sig
 
@@ -120,9 +123,12 @@ def test_demo_sample_reports_served_by_the_api_parse_the_same(tmp_path):
         folder = root / mkt
         if rtype == "GET_SALES_AND_TRAFFIC_REPORT":
             [path] = folder.glob(f"{rtype}_{a.isoformat()}.json*")
-        elif rtype == "spAdvertisedProduct":
-            found = list(folder.glob("spAdvertisedProduct_*.json.gz"))
-            return read(found[0]) if found else b"[]"        # US demo ads are a console CSV, not an API document
+        elif rtype in ("sbAdGroup", "sdAdGroup"):      # the demo advertises with Sponsored Products only
+            return b"[]"
+        elif rtype == "spAdvertisedProduct":    # US demo ads are a console CSV, not an API document; MX's are in two
+            rows = [r for p in sorted(folder.glob("spAdvertisedProduct_*.json.gz"))   # (a campaign renamed)
+                    for r in json.loads(read(p)) if a.isoformat() <= r["date"] <= b.isoformat()]
+            return json.dumps(rows).encode()
         else:
             [path] = [p for p in folder.glob(f"{rtype}*") if p.name[len(rtype):len(rtype) + 1] in ("_", ".")]
         return read(path)
@@ -137,5 +143,14 @@ def test_demo_sample_reports_served_by_the_api_parse_the_same(tmp_path):
         src = open_amazon_source(make_config(srv, tmp_path / "data"), clock=lambda: utc_noon(today),
                                  **srv.client_timing())
         from_api = [b for raw in src.collect(request) for b in parse_report(raw) if keep(b)]
+    def ads(batches: list[ReportBatch], rows: str) -> str:   # the files split MX's ads in two (a campaign renamed)
+        df = pd.concat([getattr(b, rows) for b in batches if b.family == "ads"], ignore_index=True)
+        df = df.reindex(sorted(df.columns), axis=1)
+        return df.sort_values(list(df.columns)).reset_index(drop=True).to_csv(index=False)
+
+    assert ads(from_api, "asin_rows") == ads(from_files, "asin_rows")
+    assert ads(from_api, "campaign_rows") == ads(from_files, "campaign_rows")
+    from_api = [b for b in from_api if b.family != "ads"]
+    from_files = [b for b in from_files if b.family != "ads"]
     assert len(from_api) == len(from_files) > 2 * 28
     assert sorted(map(_signature, from_api)) == sorted(map(_signature, from_files))

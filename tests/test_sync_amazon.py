@@ -70,7 +70,7 @@ def test_first_sync_and_resync_at_amazons_limits_make_no_call_amazon_refuses(tmp
         refused = [(e["method"], e["path"].split("?")[0], e["status"]) for e in srv.log if e["status"] >= 400]
         most_open = srv.data_kiosk.most_open
     assert all(r.ok for r in results), [r.problems for r in results]
-    assert refused == [("POST", "/reporting/reports", 425)] * 2
+    assert refused == [("POST", "/reporting/reports", 425)] * 2 * 3     # per marketplace and Ads report type
     assert most_open == MAX_OPEN_QUERIES                           # queries waited for a free place
     first, resync = asked
     assert {q["field"] for q in first} == {"salesAndTrafficByDate", "salesAndTrafficByAsin", "salesAndTrafficTrends"}

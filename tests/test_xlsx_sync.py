@@ -79,6 +79,17 @@ def run(path, reports, **kw):
     return sync_workbook(XlsxWorkbook(path), ReportFilesSource(reports), now=NOW, **kw)
 
 
+def test_a_tab_new_in_this_version_is_added_to_a_workbook_saved_by_openpyxl(team):
+    """openpyxl declares the relationships namespace on each <sheet>, not on <workbook>: a tab the workbook does
+    not have yet (one a newer version generates) declares it on its own entry, and the file stays readable."""
+    path, reports = team
+    wb = openpyxl.load_workbook(path)
+    del wb["Campaigns"]
+    wb.save(path)
+    assert run(path, reports).status in ("ok", "ok with warnings")
+    assert "Campaigns" in openpyxl.load_workbook(path).sheetnames
+
+
 def test_sync_writes_generated_tabs_and_never_touches_team_tabs(team):
     path, reports = team
     # a person edits a team tab by hand, with their own formatting, before the sync

@@ -30,6 +30,8 @@ from ..frames import ADDITIVE_METRICS, FAMILIES, MARKETPLACES, MONEY_METRICS, SN
 from ..inputs import Product, Settings
 from ..periods import Period
 from ..stores import MERCADO_LIBRE, store
+from .campaigns import campaign_facts
+from .campaigns import empty as campaign_rows_empty
 
 DAY = dt.timedelta(days=1)
 
@@ -47,6 +49,7 @@ class Facts:
     coverage: list[str] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
     families: dict[str, set[str]] = field(default_factory=dict)   # marketplace → families with data
+    campaigns: pd.DataFrame = field(default_factory=campaign_rows_empty)   # see compute/campaigns.py
 
 
 def ranges(days: list[dt.date]) -> str:
@@ -259,7 +262,9 @@ def build_facts(batches: list[ReportBatch], settings: Settings, products: list[P
             _convert(b.asin_rows, cur, settings, problems, b.source, missing_fx), settings, b.marketplace)
         daily_rows = b.daily_rows if b.daily_rows is None else _convert(b.daily_rows, cur, settings, problems,
                                                                         b.source, missing_fx)
-        converted.append(replace(b, asin_rows=asin_rows, daily_rows=daily_rows))
+        campaign_rows = b.campaign_rows if b.campaign_rows is None else _apply_attribution(
+            _convert(b.campaign_rows, cur, settings, problems, b.source, missing_fx), settings)
+        converted.append(replace(b, asin_rows=asin_rows, daily_rows=daily_rows, campaign_rows=campaign_rows))
     usable = _walmart_item_keys(converted, coverage)
     yesterday = today - DAY
     data_end = min(period.end, yesterday)
@@ -362,10 +367,11 @@ def build_facts(batches: list[ReportBatch], settings: Settings, products: list[P
         provisional[mk] = prov
     _apply_tax_and_refunds(asin, account, daily, settings)
     rr = pd.concat(reasons, ignore_index=True) if reasons else None
+    campaigns = campaign_facts(usable, period, data_end, problems, coverage)
     return Facts(asin=asin, account=account, daily=daily, data_through=data_through, elapsed_days=elapsed,
                  health={k: {kk: vv for kk, vv in v.items() if not kk.startswith("_")} for k, v in health.items()},
                  provisional=provisional, return_reasons=rr, coverage=coverage, problems=problems,
-                 families=dict(families))
+                 families=dict(families), campaigns=campaigns)
 
 
 def _walmart_item_keys(batches: list[ReportBatch], coverage: list[str]) -> list[ReportBatch]:

@@ -16,16 +16,19 @@ from __future__ import annotations
 import datetime as dt
 import math
 from collections import Counter, defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from ..errors import Problem
 from ..inputs import BonusTier, CalendarEvent, ManualActual, Settings, Target, TeamInputs
-from ..kpis import CATALOG
+from ..kpis import CAMPAIGN_SCOPES, CATALOG
 from ..stores import covers, event_applies, is_walmart, members, store
 from .actuals import Facts
+from .campaigns import CampaignIndex, Match
 
 
 @dataclass
@@ -107,6 +110,7 @@ def _nan_sum(values) -> float | None:
 
 
 SCOPE_KEYS = {"tier": "tier", "category": "category", "owner": "owner", "asin": "_asin", "sku": "sku"}
+CAMPAIGN_WORDS = {"campaign": "campaign", "ad_group": "ad group", "portfolio": "portfolio"}
 
 
 def _derived(a: pd.DataFrame) -> pd.DataFrame:
@@ -159,11 +163,42 @@ class Evaluator:
         self._numeric = [c for c in a.columns if a[c].dtype.kind in "fi" and c != "in_products"]
         self._table = pd.concat([a[self._numeric].astype(float), _derived(a)], axis=1) if len(a) else None
         self._groups: dict[str, dict[tuple[str, str], dict[str, float | None]]] = {}
+        self._campaigns: CampaignIndex | None = None
+        self.problems: list[Problem] = []       # what only the reports could tell about a Targets cell
+        self._problem_cells: set[tuple[str, str]] = set()
+
+    @property
+    def campaigns(self) -> CampaignIndex:
+        """The period's campaigns, ad groups and portfolios (built on first use)."""
+        if self._campaigns is None:
+            a = self.facts.asin
+            gmv = {k: float(v) for k, v in a["gmv"].items() if v == v} if len(a) and "gmv" in a else {}
+            self._campaigns = CampaignIndex(self.facts.campaigns, gmv)
+        return self._campaigns
+
+    def campaign_matches(self, t: Target) -> tuple[dict[str, Match], list[str]]:
+        """Per marketplace of the row, what its scope value names; and, when a name fits several campaigns (or
+        ad groups, portfolios) of one marketplace, the candidates (then nothing is matched)."""
+        found: dict[str, Match] = {}
+        ambiguous: list[str] = []
+        for mk in self.markets(t.marketplace):
+            m = self.campaigns.resolve(mk, t.scope, t.scope_value)
+            if m.ambiguous:
+                ambiguous += [f"{mk} {c}" for c in m.ambiguous]
+            elif m.keys:
+                found[mk] = m
+        return ({} if ambiguous else found), ambiguous
+
+    def _problem(self, t: Target, expected: str, action: str, severity: str) -> None:
+        where = t.cell or f"Targets row {t.row}"
+        if (where, expected) not in self._problem_cells:
+            self._problem_cells.add((where, expected))
+            self.problems.append(Problem(where, t.scope_value, expected, action, severity))
 
     def _group(self, scope: str) -> dict[tuple[str, str], dict[str, float | None]]:
         if scope not in self._groups:
             out: dict[tuple[str, str], dict[str, float | None]] = {}
-            if self._table is not None:
+            if self._table is not None and (scope in SCOPE_KEYS or scope in ("account", "asin")):
                 a = self.facts.asin
                 mk = a.index.get_level_values(0)
                 if scope == "account":
@@ -218,6 +253,8 @@ class Evaluator:
             return sub
         if scope == "asin":
             return sub[sub.index.get_level_values(1) == value.upper()]
+        if scope not in SCOPE_KEYS:       # campaigns, ad groups, agents: not a set of Products rows
+            return sub.iloc[0:0]
         col = sub[SCOPE_KEYS[scope]].astype(str)
         return sub[col == value] if scope == "sku" else sub[col.str.lower() == value.lower()]
 
@@ -246,11 +283,15 @@ class Evaluator:
             self._inventory(row, mks)
         elif meta.special == "margin":
             self._margin(row, mks)
+        elif t.scope in CAMPAIGN_SCOPES:
+            self._campaign(row, mks)
         else:
             self._formula(row, mks)
         if manual is not None and meta.special != "manual":
             shadow = Row(target=t)
-            if meta.special is None:
+            if meta.special is None and t.scope in CAMPAIGN_SCOPES:
+                self._campaign(shadow, mks, quiet=True)
+            elif meta.special is None:
                 self._formula(shadow, mks)
             if shadow.actual is not None:
                 self.manual_overrides.append(
@@ -260,13 +301,44 @@ class Evaluator:
         self._attain(row)
         return row
 
-    def _formula(self, row: Row, mks: list[str]) -> None:
+    def _campaign(self, row: Row, mks: list[str], quiet: bool = False) -> None:
+        """An ads KPI over a portfolio, campaign or ad group: the campaign reports' sums for what the scope value
+        names (see :mod:`.campaigns`)."""
+        t = row.target
+        found, ambiguous = self.campaign_matches(t)
+        what = CAMPAIGN_WORDS[t.scope]
+        if ambiguous:
+            row.notes.append(f"{what} “{t.scope_value}” fits several {what}s: {'; '.join(ambiguous)}")
+            if not quiet:
+                self._problem(t, f"this {what} name fits {len(ambiguous)} {what}s in the ads reports "
+                              f"({'; '.join(ambiguous)}); type the {what} id instead"
+                              + (", or campaign / ad group" if t.scope == "ad_group" else ""),
+                              "actual left blank", "error")
+            return
+        if not found:
+            row.notes.append(f"no {what} “{t.scope_value}” in the ads reports for {', '.join(mks)}")
+            if not quiet and not self.campaigns.empty:
+                self._problem(t, f"no {what} with this id or name in the ads reports for {', '.join(mks)}; check "
+                              "the spelling, or download a campaign or advertised-product report that has it",
+                              "row kept (actual may be blank)", "warning")
+            return
+        for mk, m in found.items():
+            shown = "; ".join(m.names[:4]) + (f" (+{len(m.names) - 4})" if len(m.names) > 4 else "")
+            row.notes.append(f"{mk} {what}: {shown}")
+        hint = ("TACoS per campaign needs its advertised ASINs: a Sponsored Products advertised-product report names "
+                "them, Brands and Display campaign reports do not" if CATALOG[t.kpi].den == "gmv"
+                else "needs a campaign or advertised-product report")
+        self._formula(row, mks, sums=lambda mk: self.campaigns.sums(mk, t.scope, found[mk]) if mk in found else {},
+                      hint=hint)
+
+    def _formula(self, row: Row, mks: list[str],
+                 sums: Callable[[str], dict[str, float | None]] | None = None, hint: str | None = None) -> None:
         t = row.target
         meta = CATALOG[t.kpi]
         nums, dens, proj = [], [], []
         missing = []
         for mk in mks:
-            s = self.sums(mk, t.scope, t.scope_value)
+            s = sums(mk) if sums is not None else self.sums(mk, t.scope, t.scope_value)
             n = s.get(meta.num)
             d = s.get(meta.den) if meta.den else None
             if n is None or (meta.den and d is None):
@@ -280,7 +352,7 @@ class Evaluator:
                 share = self.share.get(mk, 0.0)
                 proj.append(n / share if share > 0 else None)
         if missing and not nums:
-            row.notes.append(f"no data for {', '.join(missing)} ({_family_hint(meta.num, meta.den, missing)})")
+            row.notes.append(f"no data for {', '.join(missing)} ({hint or _family_hint(meta.num, meta.den, missing)})")
             return
         if missing:
             row.notes.append(f"no data for {', '.join(missing)}; counted {', '.join(row.per_marketplace)} only")
@@ -298,7 +370,7 @@ class Evaluator:
                 row.notes.append("no days with data yet: no projection")
             else:
                 row.projected_actual = sum(proj)
-        if t.scope != "account" and meta.num and self._scope_empty(mks, t.scope, t.scope_value):
+        if sums is None and t.scope != "account" and meta.num and self._scope_empty(mks, t.scope, t.scope_value):
             row.notes.append(f"no ASIN in Products matches {t.scope} {t.scope_value!r}")
 
     def _scope_empty(self, mks, scope, value) -> bool:

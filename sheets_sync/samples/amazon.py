@@ -5,7 +5,9 @@
 
 * one GET_SALES_AND_TRAFFIC_REPORT JSON per day (asinGranularity CHILD; every third day gzip'd ``.json.gz``);
 * Sponsored Products advertised-product data: US = the Ads console classic daily CSV (trailing-space headers,
-  ``$`` money, ``"Aug 24, 2019"`` dates), MX = the Ads API v3 ``spAdvertisedProduct`` gzip JSON (7d and 14d);
+  ``$`` money, ``"Aug 24, 2019"`` dates, campaigns by name), MX = the Ads API v3 ``spAdvertisedProduct`` gzip JSON
+  (7d and 14d, campaign / ad group / portfolio ids); three campaigns per marketplace (:data:`DEMO_CAMPAIGNS`: a
+  brand-defence, a launch and an always-on one, MX's launch campaign renamed during the month);
 * the orders flat file (TSV; MX encoded cp1252 with ``NUEVO LEÓN``), with Pending lines (empty prices) on
   the last two days and cancelled lines (quantity 0);
 * the FBA inventory snapshot and FBA customer returns flat files (TSV), and GET_V2_SELLER_PERFORMANCE_REPORT.
@@ -275,41 +277,110 @@ def _ads_frame(cat: pd.DataFrame, g: pd.DataFrame, rng: np.random.Generator) -> 
                          "ad_orders_14d": ad_orders + extra14_units, "ad_units_14d": ad_units + extra14_units})
 
 
-def _split_campaigns(ads: pd.DataFrame, rng: np.random.Generator) -> pd.DataFrame:
-    """Two campaigns (auto + manual) for every other ASIN: the parser must sum them."""
-    two = (ads["i"] % 2 == 0).to_numpy() & (ads["ad_clicks"] > 1).to_numpy()
-    a = ads.copy()
-    a["campaign"] = "SP - Auto"
-    b = ads.loc[two].copy()
-    b["campaign"] = "SP - Manual - Exact"
-    frac = rng.uniform(0.3, 0.6, int(two.sum()))
-    for c in ("ad_spend", "ad_sales", "ad_sales_14d"):
-        part = np.round(b[c].to_numpy() * frac, 2)
-        b[c] = part
-        a.loc[two, c] = np.round(a.loc[two, c].to_numpy() - part, 2)
-    for c in ("ad_clicks", "ad_impressions", "ad_orders", "ad_units", "ad_orders_14d", "ad_units_14d"):
-        part = np.floor(b[c].to_numpy() * frac).astype(int)
-        b[c] = part
-        a.loc[two, c] = a.loc[two, c].to_numpy() - part
-    return pd.concat([a, b], ignore_index=True).sort_values(["date", "i", "campaign"], kind="stable")
+# The demo's campaigns per marketplace: a brand-defence one (low ACoS on the brand's own searches), a launch one
+# (new-tier ASINs bought into traffic at a high ACoS) and an always-on one (everything, automatic targeting). Ids
+# as the Ads API gives them; portfolios group them. MX's launch campaign is renamed for Buen Fin during the month:
+# reports downloaded before the rename carry the old name, later ones the new (the id stays).
+DEMO_CAMPAIGNS: dict[str, dict[str, dict[str, Any]]] = {
+    "US": {
+        "brand": {"id": "310000000000101", "names": ("SP - Brand Defense - Exact",),
+                  "portfolio": ("210000000000001", "Core catalog"), "groups": [("410000000000101", "Brand terms")]},
+        "launch": {"id": "310000000000102", "names": ("SP - Launch - New Arrivals",),
+                   "portfolio": ("210000000000002", "Launches"),
+                   "groups": [("410000000000102", "Auto"), ("410000000000103", "Competitor ASINs")]},
+        "always": {"id": "310000000000103", "names": ("SP - Always On - Auto",),
+                   "portfolio": ("210000000000001", "Core catalog"), "groups": [("410000000000104", "Auto")]},
+    },
+    "MX": {
+        "brand": {"id": "320000000000101", "names": ("SP - Defensa de marca - Exacta",),
+                  "portfolio": ("220000000000001", "Catálogo principal"),
+                  "groups": [("420000000000101", "Términos de marca")]},
+        "launch": {"id": "320000000000102", "names": ("SP - Lanzamiento - Novedades", "SP - Lanzamiento - Buen Fin"),
+                   "portfolio": ("220000000000002", "Lanzamientos"),
+                   "groups": [("420000000000102", "Automática"), ("420000000000103", "ASIN de competidores")]},
+        "always": {"id": "320000000000103", "names": ("SP - Siempre activa - Automática",),
+                   "portfolio": ("220000000000001", "Catálogo principal"),
+                   "groups": [("420000000000104", "Automática")]},
+    },
+}
+RENAMED_ON_DAY = 10          # MX's launch campaign carries its new name from this day of the month on
+# (goal, tier) → (share of the ASIN's ad sales, share of its spend) the goal's campaign takes; the always-on
+# campaign gets the rest
+_GOAL_SHARES = {("brand", "mature"): (0.45, 0.12), ("launch", "new"): (0.55, 0.75)}
+_COUNT_METRICS = ("ad_clicks", "ad_impressions", "ad_orders", "ad_units", "ad_orders_14d", "ad_units_14d")
 
 
-def _write_ads_classic_csv(path: Path, cat: pd.DataFrame, ads: pd.DataFrame, currency: str) -> None:
-    dates = pd.to_datetime(ads["date"]).dt.strftime("%b %d, %Y")
+def _split_campaigns(cat: pd.DataFrame, ads: pd.DataFrame) -> pd.DataFrame:
+    """Each ASIN-day row over the demo's campaigns: mature ASINs share theirs with the brand-defence campaign
+    (much of the sales, little of the spend), new ones with the launch campaign (most of the spend); the
+    always-on campaign gets every remainder, so an ASIN's totals stay what they were. Columns ``goal`` and
+    ``group`` (the ad group's index in :data:`DEMO_CAMPAIGNS`)."""
+    tier = cat["tier"].to_numpy()[ads["i"].to_numpy()]
+    rest = ads.copy()
+    rest["goal"], rest["group"] = "always", 0
+    parts = [rest]
+    for (goal, t), (sales_share, spend_share) in _GOAL_SHARES.items():
+        sel = (tier == t) & (ads["ad_clicks"] > 1).to_numpy()
+        if not sel.any():
+            continue
+        part = ads.loc[sel].copy()
+        for c, share in (("ad_sales", sales_share), ("ad_sales_14d", sales_share), ("ad_spend", spend_share)):
+            part[c] = np.round(part[c].to_numpy() * share, 2)
+            rest.loc[sel, c] = np.round(rest.loc[sel, c].to_numpy() - part[c].to_numpy(), 2)
+        for c in _COUNT_METRICS:
+            share = spend_share if c in ("ad_clicks", "ad_impressions") else sales_share
+            part[c] = np.floor(part[c].to_numpy() * share).astype(int)
+            rest.loc[sel, c] = rest.loc[sel, c].to_numpy() - part[c].to_numpy()
+        part["goal"] = goal
+        part["group"] = (part["i"] % 2).to_numpy() if goal == "launch" else 0
+        parts.append(part)
+    out = pd.concat(parts, ignore_index=True)
+    return out.sort_values(["date", "i", "goal"], kind="stable").reset_index(drop=True)
+
+
+def _campaign_names(mp: str, ads: pd.DataFrame) -> dict[str, np.ndarray]:
+    """Campaign, ad group and portfolio of each row (the name the campaign had on the row's day)."""
+    plan = DEMO_CAMPAIGNS[mp]
+    goal, group = ads["goal"].to_numpy(), ads["group"].to_numpy()
+    day = pd.to_datetime(ads["date"]).dt.day.to_numpy()
+    renamed = day >= RENAMED_ON_DAY
+
+    def pick(fn) -> np.ndarray:
+        return np.array([fn(plan[g], k, r) for g, k, r in zip(goal, group, renamed, strict=True)], dtype=object)
+
+    return {"campaign_id": pick(lambda c, k, r: c["id"]),
+            "campaign_name": pick(lambda c, k, r: c["names"][min(int(r), len(c["names"]) - 1)]),
+            "ad_group_id": pick(lambda c, k, r: c["groups"][k][0]),
+            "ad_group_name": pick(lambda c, k, r: c["groups"][k][1]),
+            "portfolio_id": pick(lambda c, k, r: c["portfolio"][0]),
+            "portfolio_name": pick(lambda c, k, r: c["portfolio"][1])}
+
+
+def _ratios(ads: pd.DataFrame) -> tuple[np.ndarray, ...]:
+    """CTR %, CPC, ACoS %, RoAS and conversion % of each row, as the console shows them (NaN where undefined)."""
     spend, sales, clicks, imp = ads["ad_spend"], ads["ad_sales"], ads["ad_clicks"], ads["ad_impressions"]
     ctr = np.where(imp > 0, clicks / imp.where(imp > 0, 1) * 100, 0.0)
     cpc = np.where(clicks > 0, spend / clicks.where(clicks > 0, 1), np.nan)
     acos = np.where(sales > 0, spend / sales.where(sales > 0, 1) * 100, np.nan)
     roas = np.where(spend > 0, sales / spend.where(spend > 0, 1), 0.0)
     conv = np.where(clicks > 0, ads["ad_orders"] / clicks.where(clicks > 0, 1) * 100, 0.0)
+    return ctr, cpc, acos, roas, conv
+
+
+def _write_ads_classic_csv(path: Path, mp: str, cat: pd.DataFrame, ads: pd.DataFrame, currency: str) -> None:
+    """The classic console's daily Advertised product CSV: campaigns and ad groups by name only."""
+    dates = pd.to_datetime(ads["date"]).dt.strftime("%b %d, %Y")
+    spend, sales, clicks, imp = ads["ad_spend"], ads["ad_sales"], ads["ad_clicks"], ads["ad_impressions"]
+    ctr, cpc, acos, roas, conv = _ratios(ads)
     i = ads["i"].to_numpy()
+    names = _campaign_names(mp, ads)
 
     def money(x):
         return ["$" + f"{v:,.2f}" for v in x]
 
     df = pd.DataFrame({
-        "Date": dates, "Portfolio name": "Not grouped", "Currency": currency,
-        "Campaign Name": ads["campaign"].to_numpy(), "Ad Group Name": cat["category"].to_numpy()[i],
+        "Date": dates, "Portfolio name": names["portfolio_name"], "Currency": currency,
+        "Campaign Name": names["campaign_name"], "Ad Group Name": names["ad_group_name"],
         "Advertised SKU": cat["sku"].to_numpy()[i], "Advertised ASIN": cat["asin"].to_numpy()[i],
         "Impressions": [f"{v:,}" for v in imp], "Clicks": clicks.to_numpy(),
         "Click-Thru Rate (CTR)": [f"{v:.4f}%" for v in ctr],
@@ -325,25 +396,91 @@ def _write_ads_classic_csv(path: Path, cat: pd.DataFrame, ads: pd.DataFrame, cur
     df.to_csv(path, index=False, encoding="utf-8-sig", lineterminator="\r\n")
 
 
-def _write_ads_api_json(path: Path, cat: pd.DataFrame, ads: pd.DataFrame, currency: str) -> None:
+def _write_ads_console_2026_csv(path: Path, mp: str, cat: pd.DataFrame, ads: pd.DataFrame, currency: str) -> None:
+    """The 2026 console's Advertised product export, one day per row (``Date range`` of one day), downloaded at
+    the end: every row carries the campaign's current name, and ids as Excel guards ``="…"``."""
+    day = pd.to_datetime(ads["date"]).dt.strftime("%b %d, %Y")
+    names = _campaign_names(mp, ads)
+    plan = DEMO_CAMPAIGNS[mp]
+    current = {c["id"]: c["names"][-1] for c in plan.values()}
+    spend, sales = ads["ad_spend"], ads["ad_sales"]
+    ctr, _, _, roas, conv = _ratios(ads)
     i = ads["i"].to_numpy()
+
+    def guard(values):
+        return [f'="{v}"' for v in values]
+
+    df = pd.DataFrame({
+        "Budget currency": currency, "Date range": day + " - " + day,
+        "Advertiser account ID": '="amzn1.ads-account.g.demo"', "Advertiser account name": "Demo",
+        "Portfolio ID": names["portfolio_id"], "Portfolio name": names["portfolio_name"],
+        "Campaign ID": guard(names["campaign_id"]),
+        "Campaign name": [current[c] for c in names["campaign_id"]],
+        "Ad group ID": guard(names["ad_group_id"]), "Ad group name": names["ad_group_name"],
+        "Advertised product ID": cat["asin"].to_numpy()[i], "Advertised product name": cat["title"].to_numpy()[i],
+        "Advertised product SKU": cat["sku"].to_numpy()[i],
+        "Advertised product marketplace": MARKETPLACES[mp]["sales_channel"].upper(),
+        "Impressions": ads["ad_impressions"].to_numpy(), "Clicks": ads["ad_clicks"].to_numpy(),
+        "CTR": [f"{v:.4f}%" for v in ctr], "Total cost": [f"{v:.2f}" for v in spend],
+        "Purchases": ads["ad_orders"].to_numpy(), "Sales": [f"{v:.2f}" for v in sales],
+        "Units sold": ads["ad_units"].to_numpy(), "Purchase rate": [f"{v:.4f}%" for v in conv],
+        "ROAS": [f"{v:.5f}" for v in roas],
+    })
+    df.to_csv(path, index=False, encoding="utf-8", lineterminator="\n")
+
+
+def _write_ads_api_json(path: Path, mp: str, cat: pd.DataFrame, ads: pd.DataFrame, currency: str) -> None:
+    """Ads API v3 ``spAdvertisedProduct`` rows (gzip JSON) with their campaign, ad group and portfolio ids."""
+    names = _campaign_names(mp, ads)
+    i = ads["i"].to_numpy()
+    cols = {c: ads[c].to_numpy() for c in ("ad_spend", "ad_sales", "ad_sales_14d", "ad_impressions", "ad_clicks",
+                                           "ad_orders", "ad_orders_14d", "ad_units", "ad_units_14d")}
     rows = []
-    for k, (d, camp, ii) in enumerate(zip(pd.to_datetime(ads["date"]).dt.strftime("%Y-%m-%d"), ads["campaign"], i,
-                                          strict=True)):
-        r = ads.iloc[k]
-        spend, sales7, sales14 = float(r["ad_spend"]), float(r["ad_sales"]), float(r["ad_sales_14d"])
+    for k, d in enumerate(pd.to_datetime(ads["date"]).dt.strftime("%Y-%m-%d")):
+        ii = i[k]
+        spend, sales7, sales14 = float(cols["ad_spend"][k]), float(cols["ad_sales"][k]), float(cols["ad_sales_14d"][k])
         rows.append({
-            "date": d, "campaignId": 100000000000 + int(ii) * 10 + (camp != "SP - Auto"), "campaignName": camp,
-            "adGroupName": "Auto" if camp == "SP - Auto" else "Exact", "advertisedAsin": cat["asin"].iat[ii],
-            "advertisedSku": cat["sku"].iat[ii], "impressions": int(r["ad_impressions"]), "clicks": int(r["ad_clicks"]),
-            "cost": spend, "spend": spend, "campaignBudgetCurrencyCode": currency,
-            "purchases7d": int(r["ad_orders"]), "purchases14d": int(r["ad_orders_14d"]),
-            "unitsSoldClicks7d": int(r["ad_units"]), "unitsSoldClicks14d": int(r["ad_units_14d"]),
+            "date": d, "campaignId": int(names["campaign_id"][k]), "campaignName": names["campaign_name"][k],
+            "adGroupId": int(names["ad_group_id"][k]), "adGroupName": names["ad_group_name"][k],
+            "portfolioId": int(names["portfolio_id"][k]), "advertisedAsin": cat["asin"].iat[ii],
+            "advertisedSku": cat["sku"].iat[ii], "impressions": int(cols["ad_impressions"][k]),
+            "clicks": int(cols["ad_clicks"][k]), "cost": spend, "spend": spend,
+            "campaignBudgetCurrencyCode": currency,
+            "purchases7d": int(cols["ad_orders"][k]), "purchases14d": int(cols["ad_orders_14d"][k]),
+            "unitsSoldClicks7d": int(cols["ad_units"][k]), "unitsSoldClicks14d": int(cols["ad_units_14d"][k]),
             "sales7d": sales7, "sales14d": sales14,
             "acosClicks7d": round(spend / sales7 * 100, 2) if sales7 else None,
             "roasClicks7d": round(sales7 / spend, 2) if spend else 0.0,
         })
     path.write_bytes(gzip.compress(json.dumps(rows).encode("utf-8"), compresslevel=1))
+
+
+def write_ads(folder: Path, mp: str, cat: pd.DataFrame, ads: pd.DataFrame, days: list[dt.date], how: str) -> list[Path]:
+    """The demo's Sponsored Products data as the seller gets it: ``how`` = ``console`` (the classic console's
+    daily CSV), ``console_2026`` (the 2026 console's export, with ids) or ``api`` (Ads API v3 gzip JSON; a
+    campaign renamed during the month makes two documents, as the API source's cache of settled days would:
+    the days before the rename under the old name)."""
+    cur = MARKETPLACES[mp]["currency"]
+    span = f"{days[0]:%Y%m%d}-{days[-1]:%Y%m%d}"
+    if how == "console":
+        path = folder / f"Sponsored_Products_Advertised_product_report_{span}.csv"
+        _write_ads_classic_csv(path, mp, cat, ads, cur)
+        return [path]
+    if how == "console_2026":
+        path = folder / f"Sponsored_Products_Advertised_product_report_{span}.csv"
+        _write_ads_console_2026_csv(path, mp, cat, ads, cur)
+        return [path]
+    renamed = any(len(c["names"]) > 1 for c in DEMO_CAMPAIGNS[mp].values())
+    day = pd.to_datetime(ads["date"]).dt.day
+    cut = [(ads[day < RENAMED_ON_DAY], days[0], min(days[-1], days[0].replace(day=RENAMED_ON_DAY - 1))),
+           (ads[day >= RENAMED_ON_DAY], days[0].replace(day=RENAMED_ON_DAY), days[-1])] \
+        if renamed and days[0].day < RENAMED_ON_DAY <= days[-1].day else [(ads, days[0], days[-1])]
+    out = []
+    for part, a, b in cut:
+        path = folder / f"spAdvertisedProduct_{a:%Y%m%d}-{b:%Y%m%d}.json.gz"
+        _write_ads_api_json(path, mp, cat, part, cur)
+        out.append(path)
+    return out
 
 
 def _local_to_utc_strings(mp: str, dates: np.ndarray, rng: np.random.Generator) -> np.ndarray:
@@ -574,20 +711,26 @@ def _write_performance(path: Path, mp: str, lines: pd.DataFrame, through: dt.dat
 
 # --------------------------------------------------------------------------------------------- public API
 
+DEMO_ADS_FROM = {"US": "console", "MX": "api"}
+
+
 def write_demo_reports(root: Path, period: Period, data_through: dict[str, dt.date], seed: int = 7,
-                       template: Path | None = None) -> dict[str, Any]:
+                       template: Path | None = None, ads_from: dict[str, str] | None = None) -> dict[str, Any]:
     """Write the demo data set under ``root/US`` and ``root/MX``; return a summary with the ground truth.
 
-    ``data_through[mp]`` is the last local day with data (days after it get no files). Returns::
+    ``data_through[mp]`` is the last local day with data (days after it get no files). ``ads_from[mp]`` says how
+    the Sponsored Products data comes (:func:`write_ads`; default US from the console, MX from the API).
+    Returns::
 
         {"files": {mp: [relative paths]}, "truth": {mp: {metric: total}}, "health": {mp: {kpi: {...}}},
          "days": {mp: (first, last)}, "products": {mp: [asins]}, "unassigned": {mp: [asins]},
-         "stockout": {mp: asin}, "ad_heavy": {mp: asin}, "currency": {mp: iso}}
+         "stockout": {mp: asin}, "ad_heavy": {mp: asin}, "currency": {mp: iso},
+         "ads": {mp: DataFrame of every ads row written, with its campaign, ad group and portfolio}}
     """
     root = Path(root)
     rng = np.random.default_rng(seed)
     summary: dict[str, Any] = {k: {} for k in ("files", "truth", "health", "days", "products", "unassigned",
-                                               "stockout", "ad_heavy", "currency")}
+                                               "stockout", "ad_heavy", "currency", "ads")}
     for mp in ("US", "MX"):
         through = data_through.get(mp, period.end) if data_through else period.end
         days = _days_for(period, through)
@@ -606,19 +749,15 @@ def write_demo_reports(root: Path, period: Period, data_through: dict[str, dt.da
                      sessions=float(g["sessions"].sum()), page_views=float(g["page_views"].sum()),
                      buy_box_views=float((g["page_views"] * g["bb_pct"] / 100.0).sum()),
                      units_refunded=float(g["units_refunded"].sum()))
-        ads = _split_campaigns(_ads_frame(cat, g, rng), rng)
+        ads = _split_campaigns(cat, _ads_frame(cat, g, rng))
         ads = ads.loc[(ads["ad_impressions"] > 0) | (ads["ad_spend"] > 0)]
-        if mp == "US":
-            path = folder / f"Sponsored_Products_Advertised_product_report_{days[0]:%Y%m%d}-{days[-1]:%Y%m%d}.csv"
-            _write_ads_classic_csv(path, cat, ads, cur)
-        else:
-            path = folder / f"spAdvertisedProduct_{days[0]:%Y%m%d}-{days[-1]:%Y%m%d}.json.gz"
-            _write_ads_api_json(path, cat, ads, cur)
-        files.append(path)
+        how = (ads_from or DEMO_ADS_FROM)[mp]
+        files += write_ads(folder, mp, cat, ads, days, how)
         for m in ("ad_spend", "ad_sales", "ad_orders", "ad_units", "ad_clicks", "ad_impressions", "ad_sales_14d"):
             truth[m] = float(ads[m].sum())
-        if mp == "US":      # the console's classic report has the 7-day window only
+        if how != "api":      # the console's reports have the 7-day window only
             del truth["ad_sales_14d"]
+        summary["ads"][mp] = ads.assign(**_campaign_names(mp, ads))
         lines = _order_lines(mp, cat, g, rng)
         enc = "cp1252" if mp == "MX" else "utf-8"
         path = folder / f"GET_FLAT_FILE_ALL_ORDERS_DATA_BY_ORDER_DATE_GENERAL_{days[0]:%Y%m%d}.tsv"

@@ -536,13 +536,15 @@ def _add_sheet_entries(text: str, sheets: list[SheetRef], new_sheets: list[tuple
     if not new_sheets:
         return text
     p = _prefix_of(text, "workbook")
-    rp = re.search(r'xmlns:(\w+)="' + re.escape(REL_NS) + '"', text)
-    if rp is None:
-        raise PackageError("xl/workbook.xml does not declare the relationships namespace")
+    # the relationships prefix as the root declares it; a writer that declares it on each <sheet> instead
+    # (openpyxl does) gives a new entry no prefix in scope, so the entry declares its own
+    root_tag = re.search(rf"<{re.escape(p)}workbook\b[^>]*>", text)
+    rp = re.search(r'xmlns:(\w+)="' + re.escape(REL_NS) + '"', root_tag.group(0)) if root_tag else None
+    r, declare = (rp.group(1), "") if rp else ("r", f' xmlns:r="{REL_NS}"')
     next_id = max([0, *(s.sheet_id for s in sheets)]) + 1
     items = []
     for name, part in new_sheets:
-        items.append(f"<{p}sheet name={quoteattr(name)} sheetId=\"{next_id}\" {rp.group(1)}:id=\"{rid_of[part]}\"/>")
+        items.append(f"<{p}sheet{declare} name={quoteattr(name)} sheetId=\"{next_id}\" {r}:id=\"{rid_of[part]}\"/>")
         next_id += 1
     m = re.search(rf"</{re.escape(p)}sheets>", text)
     if m is None:

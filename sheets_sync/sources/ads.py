@@ -1,8 +1,16 @@
-"""Amazon Ads API source: Sponsored Products v3 reports (``spAdvertisedProduct``) through python-amazon-ad-api.
+"""Amazon Ads API source: v3 reports through python-amazon-ad-api — Sponsored Products ``spAdvertisedProduct``
+(per ASIN, each row naming its campaign, ad group and portfolio) and the ad-group reports of Sponsored Brands
+(``sbAdGroup``) and Sponsored Display (``sdAdGroup``), whose rows name their campaign too (:data:`REPORTS`).
 
 One advertising profile per marketplace (``ADS_PROFILE_ID_US`` / ``ADS_PROFILE_ID_MX``), DAILY rows,
-``GZIP_JSON``; one report per run of up to 31 days. The gzip document is yielded exactly as served
+``GZIP_JSON``; one report per type and run of up to 31 days. The gzip document is yielded exactly as served
 (:class:`~sheets_sync.frames.RawReport`; the parser accepts gzip), charset UTF-8.
+
+Amazon's reporting pages (advertising.amazon.com/API/docs/en-us/guides/reporting/v3/report-types/…) give each
+type its ``groupBy``, columns and data retention: ``spAdvertisedProduct`` groupBy ``advertiser``, 95 days;
+``sbAdGroup`` groupBy ``adGroup``, 60 days; ``sdAdGroup`` groupBy ``adGroup``, 65 days. Brands and Display have
+no Sponsored Products campaign report to stand in for them; Sponsored Products' campaigns are already in the
+advertised-product rows, so ``spCampaigns`` is not requested (the parser reads it when a team saves one).
 
 Ad-attributed sales keep arriving for the attribution window (7/14 days), so Ads days are cached only
 once they are older than :data:`ADS_RESTATEMENT_DAYS`; the last 3 days are marked provisional like the
@@ -31,6 +39,7 @@ from urllib.parse import urlsplit
 
 from ..errors import ConfigError, FatalError, Problem, QuotaError, RetriableError
 from ..frames import RawReport
+from ..localize import say
 from .amazon_common import (
     MAX_RETRIES,
     PROVISIONAL_DAYS,
@@ -57,7 +66,7 @@ ADS_API_ENDPOINT = "https://advertising-api.amazon.com"
 LWA_TOKEN_URL = "https://api.amazon.com/auth/o2/token"
 ADS_RESTATEMENT_DAYS = 14     # ad-attributed sales (7d/14d windows) are re-fetched this long
 MAX_REPORT_DAYS = 31
-ADS_RETENTION_DAYS = 95      # the Ads API serves reports for the last 95 days only (older: HTTP 400)
+ADS_RETENTION_DAYS = 95      # the Ads API serves Sponsored Products reports for the last 95 days (older: HTTP 400)
 REPORT_TYPE = "spAdvertisedProduct"
 
 ENV_CLIENT_ID = "ADS_CLIENT_ID"
@@ -70,12 +79,40 @@ _LIBRARY_ENV = ("AD_API_CLIENT_ID", "AD_API_CLIENT_SECRET", "AD_API_REFRESH_TOKE
                 "AD_API_DEFAULT_MARKETPLACE")
 
 COLUMNS: tuple[str, ...] = (
-    "date", "campaignId", "campaignName", "adGroupId", "adGroupName", "adId", "advertisedAsin", "advertisedSku",
-    "impressions", "clicks", "clickThroughRate", "costPerClick", "cost", "spend", "campaignBudgetCurrencyCode",
-    "purchases7d", "purchases14d", "unitsSoldClicks7d", "unitsSoldClicks14d", "sales7d", "sales14d",
-    "purchasesSameSku7d", "unitsSoldSameSku7d", "attributedSalesSameSku7d", "salesOtherSku7d",
+    "date", "campaignId", "campaignName", "adGroupId", "adGroupName", "adId", "portfolioId", "advertisedAsin",
+    "advertisedSku", "impressions", "clicks", "clickThroughRate", "costPerClick", "cost", "spend",
+    "campaignBudgetCurrencyCode", "purchases7d", "purchases14d", "unitsSoldClicks7d", "unitsSoldClicks14d", "sales7d",
+    "sales14d", "purchasesSameSku7d", "unitsSoldSameSku7d", "attributedSalesSameSku7d", "salesOtherSku7d",
     "unitsSoldOtherSku7d", "acosClicks7d", "acosClicks14d", "roasClicks7d", "roasClicks14d",
 )
+# Brands and Display ad groups: the base metrics Amazon's ad-group page lists for both ("sales", "purchases",
+# "unitsSold": 14 days of a click or view; the "…Clicks" twins: of a click)
+AD_GROUP_COLUMNS: tuple[str, ...] = (
+    "date", "campaignId", "campaignName", "adGroupId", "adGroupName", "campaignBudgetCurrencyCode", "impressions",
+    "clicks", "cost", "sales", "purchases", "unitsSold", "salesClicks", "purchasesClicks", "unitsSoldClicks",
+)
+
+
+@dataclass(frozen=True)
+class AdsReport:
+    """One v3 report type as the source requests it."""
+
+    ad_product: str            # configuration.adProduct
+    group_by: tuple[str, ...]
+    columns: tuple[str, ...]
+    retention_days: int        # "Data retention" on the report type's page
+    what: str                  # what the Sync Log calls it: a labels catalogue key
+    # its rows are the account's ads figures, so an empty document means "not ready yet"; for the others it
+    # means the profile has no campaign of that ad product (an account without Sponsored Brands)
+    account: bool = False
+
+
+REPORTS: dict[str, AdsReport] = {
+    REPORT_TYPE: AdsReport("SPONSORED_PRODUCTS", ("advertiser",), COLUMNS, ADS_RETENTION_DAYS,
+                           "ads.report_sp", account=True),
+    "sbAdGroup": AdsReport("SPONSORED_BRANDS", ("adGroup",), AD_GROUP_COLUMNS, 60, "ads.report_sb"),
+    "sdAdGroup": AdsReport("SPONSORED_DISPLAY", ("adGroup",), AD_GROUP_COLUMNS, 65, "ads.report_sd"),
+}
 
 
 @dataclass(frozen=True)
@@ -102,17 +139,22 @@ class AdsCredentials:
         return (self.client_secret, self.refresh_token)
 
 
+@dataclass
 class _Job(ReportJob):
+    report_type: str = REPORT_TYPE
+
     @property
     def name(self) -> str:
-        return f"ads:{REPORT_TYPE}:{self.span}"
+        return f"ads:{self.report_type}:{self.span}"
 
     def body(self) -> dict[str, Any]:
+        kind = REPORTS[self.report_type]
         return {
-            "name": f"sheets-sync {REPORT_TYPE} {self.marketplace} {self.start.isoformat()}..{self.end.isoformat()}",
+            "name": f"sheets-sync {self.report_type} {self.marketplace} {self.start.isoformat()}..{self.end.isoformat()}",
             "startDate": self.start.isoformat(), "endDate": self.end.isoformat(),
-            "configuration": {"adProduct": "SPONSORED_PRODUCTS", "groupBy": ["advertiser"], "columns": list(COLUMNS),
-                              "reportTypeId": REPORT_TYPE, "timeUnit": "DAILY", "format": "GZIP_JSON"}}
+            "configuration": {"adProduct": kind.ad_product, "groupBy": list(kind.group_by),
+                              "columns": list(kind.columns), "reportTypeId": self.report_type, "timeUnit": "DAILY",
+                              "format": "GZIP_JSON"}}
 
 
 @contextlib.contextmanager
@@ -142,7 +184,7 @@ def _ad_api() -> SimpleNamespace:
 
 
 class AdsApiSource(ReportApiSource):
-    """Sponsored Products advertised-product report per marketplace profile."""
+    """The :data:`REPORTS` per marketplace profile (``report_types``: which of them)."""
 
     name = "ads-api"
     label = "Ads API"
@@ -153,7 +195,7 @@ class AdsApiSource(ReportApiSource):
                  clock: Clock = time.time, sleep: Sleep = time.sleep,
                  poll_interval: float = 15.0, max_poll_interval: float = 120.0, max_wait_s: float = 4 * 3600.0,
                  provisional_days: int = PROVISIONAL_DAYS, restatement_days: int = ADS_RESTATEMENT_DAYS,
-                 timeout: float = 60.0):
+                 timeout: float = 60.0, report_types: tuple[str, ...] = tuple(REPORTS)):
         super().__init__()
         self.credentials = credentials
         self.endpoint = (endpoint or ADS_API_ENDPOINT).rstrip("/")
@@ -166,6 +208,10 @@ class AdsApiSource(ReportApiSource):
         self.provisional_days = provisional_days
         self.restatement_days = max(restatement_days, provisional_days)
         self.timeout = timeout
+        unknown = [r for r in report_types if r not in REPORTS]
+        if unknown:
+            raise ConfigError(f"Amazon Ads: unknown report type(s) {', '.join(unknown)}; known: {', '.join(REPORTS)}")
+        self.report_types = tuple(report_types)
         self.cache_dir = cache_dir
         self.create_report_calls = 0
         self._clients: dict[str, Any] = {}
@@ -256,6 +302,17 @@ class AdsApiSource(ReportApiSource):
     # -------------------------------------------------------------------------------------- plan
 
     def _plan(self, request: FetchRequest, marketplace: str) -> tuple[list[RawReport], list[_Job]]:
+        cached: list[RawReport] = []
+        jobs: list[_Job] = []
+        for report_type in self.report_types:
+            docs, todo = self._plan_type(request, marketplace, report_type)
+            cached += docs
+            jobs += todo
+        return cached, jobs
+
+    def _plan_type(self, request: FetchRequest, marketplace: str, report_type: str) -> tuple[list[RawReport],
+                                                                                         list[_Job]]:
+        kind = REPORTS[report_type]
         today = marketplace_today(marketplace, self.clock)
         first_provisional = settled_before(today, self.provisional_days)
         first_unsettled = settled_before(today, self.restatement_days)
@@ -267,29 +324,28 @@ class AdsApiSource(ReportApiSource):
         have: set[dt.date] = set()
         cache = self._cache(marketplace)
         if cache is not None:
-            docs, have = cache.covered(marketplace, REPORT_TYPE, first_unsettled, today)
+            docs, have = cache.covered(marketplace, report_type, first_unsettled, today)
             for doc in docs:
                 if doc.end >= request.start and doc.start <= end:
                     cached.append(RawReport(
                         name=doc.name, data=doc.data, marketplace_hint=marketplace, fetched_at=doc.fetched_at,
                         charset=doc.charset, provisional_days=frozenset(doc.days) if doc.empty else frozenset()))
-        # One day of margin: Amazon counts its 95 days from its own (UTC) today.
-        oldest = today - dt.timedelta(days=ADS_RETENTION_DAYS - 1)
+        # One day of margin: Amazon counts its retention from its own (UTC) today.
+        oldest = today - dt.timedelta(days=kind.retention_days - 1)
         gone = [d for d in wanted if d < oldest and d not in have]
         if gone:
             self.problems.append(Problem(
                 f"Amazon Ads {marketplace}", ", ".join(a.isoformat() if a == b else f"{a.isoformat()}..{b.isoformat()}"
                                                        for a, b in runs(gone, len(gone))),
-                f"older than the {ADS_RETENTION_DAYS} days the Ads API keeps (the oldest day it serves is "
-                f"{oldest.isoformat()}); download those days from the Ads console (Sponsored Products → "
-                "Advertised product report) into the reports folder", "ad figures for these days missing",
-                "warning"))
+                say("ads.too_old", "en", n=kind.retention_days, ad_report=say(kind.what, "en"),
+                    start=oldest.isoformat()), say("ads.days_missing", "en"), "warning"))
             wanted = [d for d in wanted if d >= oldest or d in have]
         settled = [d for d in wanted if d < first_unsettled and d not in have]
         recent = [d for d in wanted if d >= first_unsettled]
-        jobs = [_Job(marketplace, a, b, frozenset(), True) for a, b in runs(settled, MAX_REPORT_DAYS)]
-        jobs += [_Job(marketplace, a, b, frozenset(d for d in days_between(a, b) if d >= first_provisional), False)
-                 for a, b in runs(recent, MAX_REPORT_DAYS)]
+        jobs = [_Job(marketplace, a, b, frozenset(), True, report_type=report_type)
+                for a, b in runs(settled, MAX_REPORT_DAYS)]
+        jobs += [_Job(marketplace, a, b, frozenset(d for d in days_between(a, b) if d >= first_provisional), False,
+                      report_type=report_type) for a, b in runs(recent, MAX_REPORT_DAYS)]
         return cached, jobs
 
     # ------------------------------------------------------------------------------------ collect
@@ -342,14 +398,15 @@ class AdsApiSource(ReportApiSource):
             raise RetriableError(f"{job.name}: the report file could not be downloaded ({_payload_error(data)})")
         data = bytes(data)
         fetched = self.clock()
-        empty = _rows(data) == 0
-        provisional = frozenset(days_between(job.start, job.end)) if empty else job.provisional
-        if empty:
-            progress(f"{job.name}: no Sponsored Products rows yet for {job.start}..{job.end} — marked not ready")
+        kind = REPORTS[job.report_type]
+        not_ready = kind.account and _rows(data) == 0
+        provisional = frozenset(days_between(job.start, job.end)) if not_ready else job.provisional
+        if not_ready:
+            progress(f"{job.name}: no {say(kind.what, 'en')} rows yet for {job.start}..{job.end} — marked not ready")
         cache = self._cache(job.marketplace)
         if job.cacheable and cache is not None:
-            cache.put(CachedDocument(REPORT_TYPE, job.marketplace, job.start, job.end, data, "utf-8", fetched,
-                                     empty, job.name), "json.gz" if data[:2] == b"\x1f\x8b" else "json")
+            cache.put(CachedDocument(job.report_type, job.marketplace, job.start, job.end, data, "utf-8", fetched,
+                                     not_ready, job.name), "json.gz" if data[:2] == b"\x1f\x8b" else "json")
         return RawReport(name=job.name, data=data, marketplace_hint=job.marketplace, fetched_at=fetched,
                          charset="utf-8", provisional_days=provisional)
 

@@ -243,7 +243,7 @@ class AmazonApiContract:
 
     # -------------------------------------------------------------------------------------------- Ads
 
-    def test_the_advertised_product_report_is_made_and_parses_as_gzip_json(self, target: Target) -> None:
+    def _collect_ads(self, target: Target, report_types: tuple[str, ...]) -> list[Any]:
         from sheets_sync.sources.ads import AdsApiSource, AdsCredentials
         from sheets_sync.sources.base import FetchRequest
 
@@ -251,29 +251,49 @@ class AmazonApiContract:
         c = target.config
         with tempfile.TemporaryDirectory() as tmp:
             src = AdsApiSource(AdsCredentials.from_env(c.env, (MARKETPLACE,)), Path(tmp),
-                               endpoint=c.ads_api_endpoint, lwa_token_url=c.lwa_token_url, sleep=target.sleep)
+                               endpoint=c.ads_api_endpoint, lwa_token_url=c.lwa_token_url, sleep=target.sleep,
+                               report_types=report_types)
             raws = list(src.collect(FetchRequest(*_window(), (MARKETPLACE,))))
         assert src.problems == [], src.problems
         assert raws and all(r.data[:2] == b"\x1f\x8b" for r in raws), "not gzip"
+        return raws
+
+    def test_the_advertised_product_report_is_made_and_parses_as_gzip_json(self, target: Target) -> None:
+        raws = self._collect_ads(target, ("spAdvertisedProduct",))
         assert {b.family for b in _parse_all(raws)} == {"ads"}
+
+    def test_the_brands_and_display_ad_group_reports_are_made_and_name_their_campaigns(self, target: Target) -> None:
+        batches = _parse_all(self._collect_ads(target, ("sbAdGroup", "sdAdGroup")))
+        assert {b.kind for b in batches} == {"ads_campaign_api_v3"}
+        assert {b.extras["ad_product"] for b in batches} == {"SB", "SD"}
+
+    def _post_report(self, target: Target, day: str, configuration: dict[str, Any]) -> Any:
+        target.needs_ads()
+        env = target.env
+        token = _token(target, env["ADS_CLIENT_ID"], env["ADS_CLIENT_SECRET"], env["ADS_REFRESH_TOKEN"]).json()
+        body = {"name": "sheets-sync contract check", "startDate": day, "endDate": day,
+                "configuration": {"timeUnit": "DAILY", "format": "GZIP_JSON", **configuration}}
+        with _http() as http:
+            return http.post(f"{target.ads_url()}/reporting/reports", json=body, headers={
+                "Authorization": f"Bearer {token['access_token']}", "Amazon-Advertising-API-ClientId": env["ADS_CLIENT_ID"],
+                "Amazon-Advertising-API-Scope": env["ADS_PROFILE_ID_US"],
+                "Content-Type": "application/vnd.createasyncreportrequest.v3+json"})
 
     def test_days_older_than_the_95_the_ads_api_keeps_are_refused(self, target: Target) -> None:
         from sheets_sync.sources.ads import COLUMNS, REPORT_TYPE
 
-        target.needs_ads()
-        env = target.env
-        token = _token(target, env["ADS_CLIENT_ID"], env["ADS_CLIENT_SECRET"], env["ADS_REFRESH_TOKEN"]).json()
-        day = (dt.date.today() - dt.timedelta(days=120)).isoformat()
-        body = {"name": "sheets-sync contract check", "startDate": day, "endDate": day,
-                "configuration": {"adProduct": "SPONSORED_PRODUCTS", "groupBy": ["advertiser"],
-                                  "columns": list(COLUMNS), "reportTypeId": REPORT_TYPE, "timeUnit": "DAILY",
-                                  "format": "GZIP_JSON"}}
-        with _http() as http:
-            res = http.post(f"{target.ads_url()}/reporting/reports", json=body, headers={
-                "Authorization": f"Bearer {token['access_token']}", "Amazon-Advertising-API-ClientId": env["ADS_CLIENT_ID"],
-                "Amazon-Advertising-API-Scope": env["ADS_PROFILE_ID_US"],
-                "Content-Type": "application/vnd.createasyncreportrequest.v3+json"})
+        res = self._post_report(target, (dt.date.today() - dt.timedelta(days=120)).isoformat(), {
+            "adProduct": "SPONSORED_PRODUCTS", "groupBy": ["advertiser"], "columns": list(COLUMNS),
+            "reportTypeId": REPORT_TYPE})
         assert res.status_code == 400, (res.status_code, res.text[:300])
+
+    def test_a_column_the_groupby_does_not_have_is_refused(self, target: Target) -> None:
+        """The campaign report grouped by campaign has no ad-group columns (its page, "Group by campaign")."""
+        res = self._post_report(target, (dt.date.today() - dt.timedelta(days=20)).isoformat(), {
+            "adProduct": "SPONSORED_PRODUCTS", "groupBy": ["campaign"], "reportTypeId": "spCampaigns",
+            "columns": ["date", "campaignId", "adGroupId", "cost"]})
+        assert res.status_code == 400, (res.status_code, res.text[:300])
+        assert "columns includes invalid values" in res.json().get("detail", ""), res.text[:300]
 
 
 class TestAmazonApi(AmazonApiContract):

@@ -4,7 +4,16 @@ types (:data:`REPORT_TYPES`) the server knows — adding a report type is adding
 The figures are derived from the day (so every path that asks for the same day gets the same numbers); the
 formats are Amazon's: ``GET_SALES_AND_TRAFFIC_REPORT`` and ``GET_V2_SELLER_PERFORMANCE_REPORT`` JSON, the
 orders / returns / inventory flat files (TSV, with the charset each marketplace's download announces or not),
-and the Ads API v3 ``spAdvertisedProduct`` rows (served as ``GZIP_JSON``).
+and the Ads API v3 rows (served as ``GZIP_JSON``): ``spAdvertisedProduct`` and the campaign / ad-group reports
+``spCampaigns``, ``sbCampaigns``, ``sbAdGroup``, ``sdCampaigns``, ``sdAdGroup``.
+
+Each Ads entry carries what Amazon's reporting pages say about the type (:class:`AdsSpec`): its ``adProduct``,
+the ``groupBy`` values and the columns each allows, and its data retention — from
+advertising.amazon.com/API/docs/en-us/guides/reporting/v3/report-types/advertised-product, …/campaign and
+…/ad-group (the "Configurations" table, "Base metrics" and "Group by …" lists; columns as the pages name them,
+with their meanings on …/guides/reporting/v3/columns). The synthetic figures have one ad group per campaign, so
+a report grouped by campaign and one grouped by ad group have the same rows (the server keeps the requested
+columns).
 """
 
 from __future__ import annotations
@@ -156,6 +165,50 @@ def ads_rows(mkt: str, start: dt.date, end: dt.date) -> list[dict[str, Any]]:
     return rows
 
 
+def _per_day(mkt: str, start: dt.date, end: dt.date, campaign: tuple[int, str, int, str], scale: float,
+             windowed: bool) -> list[dict[str, Any]]:
+    """One campaign with one ad group, a row per day: Sponsored Products' columns name their window (``sales7d``
+    …), Brands' and Display's do not (``sales`` …: 14 days of a click or view; ``salesClicks``: of a click)."""
+    cid, cname, gid, gname = campaign
+    rows = []
+    for day in days(start, end):
+        clicks = round((10 + day.day) * scale)
+        orders = 2 + day.day % 3
+        row: dict[str, Any] = {"date": day.isoformat(), "campaignId": cid, "campaignName": cname, "adGroupId": gid,
+                               "adGroupName": gname, "campaignBudgetCurrencyCode": CURRENCY[mkt],
+                               "campaignStatus": "ENABLED", "adStatus": "ENABLED", "impressions": clicks * 80,
+                               "clicks": clicks, "cost": round(clicks * 1.1, 2)}
+        if windowed:
+            row.update({"spend": row["cost"], "purchases7d": orders, "purchases14d": orders + 1,
+                        "unitsSoldClicks7d": orders, "unitsSoldClicks14d": orders + 1,
+                        "sales7d": round(orders * 22.99, 2), "sales14d": round((orders + 1) * 22.99, 2)})
+        else:
+            row.update({"purchases": orders + 1, "unitsSold": orders + 2, "sales": round((orders + 1) * 24.5, 2),
+                        "purchasesClicks": orders, "unitsSoldClicks": orders + 1,
+                        "salesClicks": round(orders * 24.5, 2)})
+        rows.append(row)
+    return rows
+
+
+def sp_campaign_rows(mkt: str, start: dt.date, end: dt.date) -> list[dict[str, Any]]:
+    """``spCampaigns``: the advertised-product rows of :func:`ads_rows` summed per day (their one campaign and
+    ad group), so a campaign report and the advertised-product report agree."""
+    out: dict[str, dict[str, Any]] = {}
+    summed = ("impressions", "clicks", "cost", "spend", "purchases7d", "purchases14d", "unitsSoldClicks7d",
+              "unitsSoldClicks14d", "sales7d", "sales14d")
+    for r in ads_rows(mkt, start, end):
+        day = out.setdefault(r["date"], {k: r[k] for k in ("date", "campaignId", "campaignName", "adGroupId",
+                                                           "adGroupName", "campaignBudgetCurrencyCode")}
+                             | {"campaignStatus": "ENABLED", "adStatus": "ENABLED"} | dict.fromkeys(summed, 0))
+        for k in summed:
+            day[k] = round(day[k] + r[k], 2)
+    return list(out.values())
+
+
+SB_CAMPAIGN = (523456789012345, "SB - Marca - Tienda", 623456789012345, "Tienda")
+SD_CAMPAIGN = (723456789012345, "SD - Remarketing - Vistas", 823456789012345, "Vistas")
+
+
 def catalog_documents(asins: Mapping[str, Sequence[str]], no_data: frozenset[dt.date] = frozenset()
                       ) -> Callable[[str, str, dt.date, dt.date], bytes | str]:
     """``documents`` for a store selling ``asins[marketplace]`` (child ASINs; parents group them by three): the
@@ -188,6 +241,89 @@ def _json(doc: Any) -> bytes:
 
 
 @dataclass(frozen=True)
+class AdsSpec:
+    """An Ads v3 report type as its reporting page configures it."""
+
+    ad_product: str                          # configuration.adProduct
+    retention_days: int                      # "Data retention"
+    base: frozenset[str]                     # "Base metrics": columns every groupBy allows
+    group_by: Mapping[str, frozenset[str]]   # groupBy value → its "Additional metrics"
+    page: str                                # the page these come from
+
+    def columns(self, group_by: Sequence[str]) -> frozenset[str]:
+        """What a request grouped by these values may ask for."""
+        return self.base.union(*(self.group_by.get(g, frozenset()) for g in group_by))
+
+
+def _cols(text: str) -> frozenset[str]:
+    return frozenset(text.split())
+
+
+_PAGES = "advertising.amazon.com/API/docs/en-us/guides/reporting/v3/report-types/"
+_SP_BASE = _cols("""impressions addToList qualifiedBorrows royaltyQualifiedBorrows clicks cost purchases1d purchases7d
+    purchases14d purchases30d purchasesSameSku1d purchasesSameSku7d purchasesSameSku14d purchasesSameSku30d
+    unitsSoldClicks1d unitsSoldClicks7d unitsSoldClicks14d unitsSoldClicks30d sales1d sales7d sales14d sales30d
+    attributedSalesSameSku1d attributedSalesSameSku7d attributedSalesSameSku14d attributedSalesSameSku30d
+    unitsSoldSameSku1d unitsSoldSameSku7d unitsSoldSameSku14d unitsSoldSameSku30d kindleEditionNormalizedPagesRead14d
+    kindleEditionNormalizedPagesRoyalties14d date startDate endDate campaignBiddingStrategy costPerClick
+    clickThroughRate spend""")
+_SP_CAMPAIGN = _cols("""campaignName campaignId campaignStatus campaignBudgetAmount campaignBudgetType
+    campaignRuleBasedBudgetAmount campaignApplicableBudgetRuleId campaignApplicableBudgetRuleName
+    campaignBudgetCurrencyCode topOfSearchImpressionShare""")
+_SB_BASE = _cols("""addToCart addToCartClicks addToCartRate addToList addToListFromClicks qualifiedBorrows
+    qualifiedBorrowsFromClicks royaltyQualifiedBorrows royaltyQualifiedBorrowsFromClicks brandedSearches
+    brandedSearchesClicks campaignBudgetAmount campaignBudgetCurrencyCode campaignBudgetType campaignId campaignName
+    campaignStatus clicks cost costType date detailPageViews detailPageViewsClicks eCPAddToCart endDate impressions
+    kindleEditionNormalizedPagesRead14d kindleEditionNormalizedPagesRoyalties14d newToBrandDetailPageViewRate
+    newToBrandDetailPageViews newToBrandDetailPageViewsClicks newToBrandECPDetailPageView newToBrandPurchases
+    newToBrandPurchasesClicks newToBrandPurchasesPercentage newToBrandPurchasesRate newToBrandSales
+    newToBrandSalesClicks newToBrandSalesPercentage newToBrandUnitsSold newToBrandUnitsSoldClicks
+    newToBrandUnitsSoldPercentage purchases purchasesClicks purchasesPromoted sales salesClicks salesPromoted startDate
+    unitsSold unitsSoldClicks video5SecondViewRate video5SecondViews videoCompleteViews videoFirstQuartileViews
+    videoMidpointViews videoThirdQuartileViews videoUnmutes viewabilityRate""")
+_SD_BASE = _cols("""addToCart addToCartClicks addToCartRate addToCartViews addToList addToListFromClicks
+    addToListFromViews qualifiedBorrows qualifiedBorrowsFromClicks qualifiedBorrowsFromViews royaltyQualifiedBorrows
+    royaltyQualifiedBorrowsFromClicks royaltyQualifiedBorrowsFromViews brandedSearches brandedSearchesClicks
+    brandedSearchesViews brandedSearchRate campaignBudgetCurrencyCode campaignId campaignName clicks cost date
+    detailPageViews detailPageViewsClicks eCPAddToCart eCPBrandSearch endDate impressions impressionsViews
+    newToBrandPurchases newToBrandPurchasesClicks newToBrandSalesClicks newToBrandUnitsSold newToBrandUnitsSoldClicks
+    purchases purchasesClicks purchasesPromotedClicks sales salesClicks salesPromotedClicks startDate unitsSold unitsSoldClicks
+    videoCompleteViews videoFirstQuartileViews videoMidpointViews videoThirdQuartileViews videoUnmutes viewabilityRate
+    viewClickThroughRate""")
+ADS_SPECS: dict[str, AdsSpec] = {
+    "spAdvertisedProduct": AdsSpec("SPONSORED_PRODUCTS", 95, _cols("""date startDate endDate campaignName campaignId
+        adGroupName adGroupId adId addToList qualifiedBorrows royaltyQualifiedBorrows portfolioId impressions clicks
+        costPerClick clickThroughRate cost spend campaignBudgetCurrencyCode campaignBudgetAmount campaignBudgetType
+        campaignStatus advertisedAsin advertisedSku purchases1d purchases7d purchases14d purchases30d
+        purchasesSameSku1d purchasesSameSku7d purchasesSameSku14d purchasesSameSku30d unitsSoldClicks1d
+        unitsSoldClicks7d unitsSoldClicks14d unitsSoldClicks30d sales1d sales7d sales14d sales30d
+        attributedSalesSameSku1d attributedSalesSameSku7d attributedSalesSameSku14d attributedSalesSameSku30d
+        salesOtherSku7d unitsSoldSameSku1d unitsSoldSameSku7d unitsSoldSameSku14d unitsSoldSameSku30d
+        unitsSoldOtherSku7d kindleEditionNormalizedPagesRead14d kindleEditionNormalizedPagesRoyalties14d acosClicks7d
+        acosClicks14d roasClicks7d roasClicks14d"""), {"advertiser": frozenset()}, _PAGES + "advertised-product"),
+    "spCampaigns": AdsSpec("SPONSORED_PRODUCTS", 95, _SP_BASE, {
+        "campaign": _SP_CAMPAIGN, "adGroup": _cols("adGroupName adGroupId adStatus"),
+        "campaignPlacement": _SP_CAMPAIGN | {"placementClassification"}}, _PAGES + "campaign"),
+    "sbCampaigns": AdsSpec("SPONSORED_BRANDS", 60, _SB_BASE | {"topOfSearchImpressionShare", "viewableImpressions",
+                                                                "viewClickThroughRate"}, {
+        "campaign": _cols("""campaignBudgetAmount campaignBudgetCurrencyCode campaignBudgetType longTermSales
+            longTermROAS topOfSearchImpressionShare""")}, _PAGES + "campaign"),
+    "sbAdGroup": AdsSpec("SPONSORED_BRANDS", 60, _SB_BASE | _cols("adGroupId adGroupName adStatus"),
+                         {"adGroup": frozenset()}, _PAGES + "ad-group"),
+    "sdCampaigns": AdsSpec("SPONSORED_DISPLAY", 65, _SD_BASE, {
+        "campaign": _cols("""campaignBudgetAmount campaignStatus costType cumulativeReach impressionsFrequencyAverage
+            longTermSales longTermROAS newToBrandDetailPageViewClicks newToBrandDetailPageViewRate
+            newToBrandDetailPageViews newToBrandDetailPageViewViews newToBrandECPDetailPageView newToBrandSales"""),
+        "matchedTarget": _cols("matchedTargetAsin")}, _PAGES + "campaign"),
+    "sdAdGroup": AdsSpec("SPONSORED_DISPLAY", 65, _SD_BASE | _cols("adGroupId adGroupName bidOptimization "
+                                                                   "cumulativeReach newToBrandSales"), {
+        "adGroup": _cols("""cumulativeReach impressionsFrequencyAverage newToBrandDetailPageViewClicks
+            newToBrandDetailPageViewRate newToBrandDetailPageViews newToBrandDetailPageViewViews
+            newToBrandECPDetailPageView"""), "matchedTarget": _cols("matchedTargetAsin")}, _PAGES + "ad-group"),
+}
+
+
+@dataclass(frozen=True)
 class ReportType:
     """One report type the local Amazon generates."""
 
@@ -196,6 +332,7 @@ class ReportType:
     synthetic: Callable[[str, dt.date, dt.date], bytes | str]   # (marketplace, start, end) → document
     # marketplace → (codec the text is encoded with, charset the download's Content-Type names or None)
     charsets: Mapping[str, tuple[str, str | None]] = field(default_factory=dict)
+    ads: AdsSpec | None = None                                  # an Ads report's configuration
 
     def charset(self, marketplace: str) -> tuple[str, str | None]:
         return self.charsets.get(marketplace, ("utf-8", None))
@@ -211,7 +348,18 @@ REPORT_TYPES: dict[str, ReportType] = {
     # cp1252, and the download names no charset
     "GET_FBA_MYI_UNSUPPRESSED_INVENTORY_DATA": ReportType(
         "sp", False, lambda m, a, b: inventory_tsv(m), {"US": ("cp1252", None), "MX": ("cp1252", None)}),
-    "spAdvertisedProduct": ReportType("ads", True, lambda m, a, b: _json(ads_rows(m, a, b))),
+    "spAdvertisedProduct": ReportType("ads", True, lambda m, a, b: _json(ads_rows(m, a, b)),
+                                      ads=ADS_SPECS["spAdvertisedProduct"]),
+    "spCampaigns": ReportType("ads", True, lambda m, a, b: _json(sp_campaign_rows(m, a, b)),
+                              ads=ADS_SPECS["spCampaigns"]),
+    "sbCampaigns": ReportType("ads", True, lambda m, a, b: _json(_per_day(m, a, b, SB_CAMPAIGN, 0.5, False)),
+                              ads=ADS_SPECS["sbCampaigns"]),
+    "sbAdGroup": ReportType("ads", True, lambda m, a, b: _json(_per_day(m, a, b, SB_CAMPAIGN, 0.5, False)),
+                            ads=ADS_SPECS["sbAdGroup"]),
+    "sdCampaigns": ReportType("ads", True, lambda m, a, b: _json(_per_day(m, a, b, SD_CAMPAIGN, 0.3, False)),
+                              ads=ADS_SPECS["sdCampaigns"]),
+    "sdAdGroup": ReportType("ads", True, lambda m, a, b: _json(_per_day(m, a, b, SD_CAMPAIGN, 0.3, False)),
+                            ads=ADS_SPECS["sdAdGroup"]),
 }
 
 

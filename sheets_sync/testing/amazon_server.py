@@ -18,8 +18,16 @@ It is as strict as Amazon **by default**. What it follows, and where Amazon publ
 * **Amazon Ads** (advertising.amazon.com "Rate limiting"): limits are dynamic (for reporting, set per region by
   the report queue's size) and a throttled call answers 429 with ``Retry-After`` (seconds). No rate is
   published: the buckets here are a **guess**, and so is the 429 body. Duplicate report requests answer 425
-  "duplicate of : <id>"; ``startDate`` older than 95 days and a range over 31 days are refused (400; the
-  Amazon Ads team in amzn/ads-advanced-tools-docs#157); reports are ``GZIP_JSON``.
+  "duplicate of : <id>"; ``startDate`` older than the type's data retention (95 days for Sponsored Products, 60
+  for Brands, 65 for Display: each report type's page) and a range over 31 days are refused (400; the Amazon Ads
+  team in amzn/ads-advanced-tools-docs#157); reports are ``GZIP_JSON``. A request is checked against its type's
+  page (:class:`~.amazon_documents.AdsSpec`) and refused with the 400 bodies Amazon sends, as quoted in the Ads
+  docs' issues: an unknown ``reportTypeId`` ("configuration reportTypeId is unknown or invalid", #375), another
+  ``adProduct`` ("configuration adProduct is not supported for this report type", #231), a ``groupBy`` value the
+  type does not have ("configuration invalid groupBy values: (…). Allowed values: (…)", #175), a column the
+  groupBys do not allow ("configuration columns includes invalid values: (…)", #278), and ``startDate`` /
+  ``endDate`` columns with ``timeUnit`` DAILY (the wording a public client quotes: **secondary**). A report holds
+  the requested columns only (a row without a value for one leaves it out).
 * **Login with Amazon**: access tokens live 3,600 s (``expires_in``; LWA "Access Token" page). Amazon
   publishes no rate for the token endpoint: its bucket is a **guess**. Token expiry is not enforced (the
   client library times its cache on the wall clock, which the virtual clock does not move).
@@ -68,6 +76,7 @@ from .amazon_documents import (
     CURRENCY,
     MARKETPLACE_IDS,
     REPORT_TYPES,
+    AdsSpec,
     ReportType,
     sales_and_traffic,
     synthetic_document,
@@ -86,7 +95,6 @@ ADS_REFRESH_TOKEN = "Atzr|ads-refresh-DO-NOT-LOG-3456"
 ADS_PROFILES = {"US": "1111111111", "MX": "2222222222"}
 
 PRESIGNED_URL_S = 300           # "This URL expires after 5 minutes" (both models)
-ADS_RETENTION_DAYS = 95
 ADS_MAX_REPORT_DAYS = 31        # "each report request can only have a maximum of 31 days" (amzn/ads-advanced-tools-docs#157)
 
 
@@ -501,10 +509,13 @@ class AmazonServer(ServedInThread):
                 req = json.loads(body or b"{}")
                 conf = req.get("configuration") or {}
                 rtype = conf.get("reportTypeId")
-                if rtype not in REPORT_TYPES or REPORT_TYPES[rtype].api != "ads" or conf.get("format") != "GZIP_JSON":
-                    return self._send(400, {"code": "400", "detail": f"Invalid reportTypeId or format: {rtype}, "
-                                                                    f"{conf.get('format')}"})
-                retention = server.today - dt.timedelta(days=ADS_RETENTION_DAYS)
+                spec = REPORT_TYPES[rtype].ads if rtype in REPORT_TYPES else None
+                if spec is None:
+                    return self._send(400, {"code": "400", "detail": "configuration reportTypeId is unknown or invalid"})
+                refused = _ads_config_problem(spec, conf)
+                if refused:
+                    return self._send(400, {"code": "400", "detail": refused})
+                retention = server.today - dt.timedelta(days=spec.retention_days)
                 start, end = _date(req.get("startDate"), server.today), _date(req.get("endDate"), server.today)
                 if (end - start).days + 1 > ADS_MAX_REPORT_DAYS:
                     return self._send(400, {"code": "400", "detail": f"The date range ({start}..{end}) exceeds the "
@@ -559,9 +570,33 @@ class AmazonServer(ServedInThread):
                     return self._send(404, b"<Error><Code>NoSuchKey</Code></Error>", ctype="application/xml")
                 content = server.documents(report["reportType"], report["marketplace"], report["start"], report["end"])
                 data = content.encode("utf-8") if isinstance(content, str) else content
+                wanted = (report["request"].get("configuration") or {}).get("columns")
+                if wanted:     # the report holds the requested columns only
+                    data = json.dumps([{k: v for k, v in r.items() if k in wanted} for r in json.loads(data)]).encode()
                 self._send(200, gzip.compress(data), ctype="application/octet-stream")
 
         return Handler
+
+
+def _ads_config_problem(spec: AdsSpec, conf: dict[str, Any]) -> str | None:
+    """Amazon's 400 detail for a configuration its report type's page does not allow; None when it is valid."""
+    if conf.get("format") != "GZIP_JSON":
+        return f"configuration format {conf.get('format')} is not supported for this report type"    # guess
+    if conf.get("adProduct") != spec.ad_product:
+        return "configuration adProduct is not supported for this report type"
+    group_by = list(conf.get("groupBy") or [])
+    bad = [g for g in group_by if g not in spec.group_by]
+    if bad or not group_by:
+        return (f"configuration invalid groupBy values: ({', '.join(bad)}). Allowed values: "
+                f"({', '.join(spec.group_by)})")
+    columns = list(conf.get("columns") or [])
+    bad = [c for c in columns if c not in spec.columns(group_by)]
+    if bad:
+        return f"configuration columns includes invalid values: ({', '.join(bad)})"
+    if conf.get("timeUnit") == "DAILY" and {"startDate", "endDate"} & set(columns):
+        return ("configuration startDate and endDate are not supported columns for DAILY time unit. Please use "
+                "date instead.")
+    return None
 
 
 # ------------------------------------------------------------------------------------- test helpers

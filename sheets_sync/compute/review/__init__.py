@@ -27,7 +27,7 @@ severe first) and :meth:`Review.suggestions`. Rendering the tabs lives in :mod:`
 
 from __future__ import annotations
 
-from . import attribution, causes, data, design, stores
+from . import attribution, campaigns, causes, data, design, stores
 from .base import SEVERITIES, Finding, ReviewContext, Rule
 from .decomposition import Decomposition, decompose, logmean, rounded_effects
 from .history import HISTORY_MAX_ROWS, PERIOD_END, history_rows
@@ -47,6 +47,8 @@ RULES: tuple[Rule, ...] = (
     design.one_target_same,
     design.one_target_gap,
     design.no_cx,
+    campaigns.campaign_goals,
+    campaigns.one_acos_over_goals,
     attribution.attribution,
     causes.causes,
     stores.store_shift,

@@ -18,7 +18,7 @@ import pandas as pd
 from ...frames import FAMILIES, ReportBatch
 from ...i18n import t as _t
 from ...inputs import Settings, Target, TeamInputs
-from ...kpis import CATALOG, label
+from ...kpis import CAMPAIGN_SCOPES, CATALOG, label
 from ...periods import Period
 from ...stores import is_walmart, members
 from ..actuals import Facts, build_facts
@@ -112,6 +112,8 @@ class ReviewContext:
         return members(marketplace, self.settings.marketplaces)
 
     def scope_text(self, t: Target) -> str:
+        if t.scope in CAMPAIGN_SCOPES:      # the seller's own name for it, quoted as typed
+            return f"{t.scope} “{t.scope_value}”"
         return f"{t.scope} {t.scope_value}".strip()
 
     def value(self, kpi: str, x: float | None) -> str:

@@ -27,11 +27,12 @@ import numpy as np
 import pandas as pd
 
 from ...frames import ADDITIVE_METRICS as ADDITIVE
-from ...kpis import CATALOG
+from ...kpis import CAMPAIGN_SCOPES, CATALOG
 from ...stores import GROUPS, store
 from ..attainment import SCOPE_KEYS, Evaluator, Row, margin_parts, top_return_reasons
 from .attribution import paced_miss
 from .base import Finding, ReviewContext
+from .campaigns import by_campaign, campaign_cause
 from .text import _fmt_money, _iso
 
 CAUSE_STATUSES = ("off track", "at risk")
@@ -69,6 +70,8 @@ def cause(ctx: ReviewContext, r: Row) -> Finding | None:
         return _stockouts(ctx, r)
     if t.kpi in ("days_of_cover", "inventory_turnover"):
         return _excess_stock(ctx, r)
+    if t.scope in CAMPAIGN_SCOPES:
+        return campaign_cause(ctx, r) or _simple(ctx, r, "cause_no_campaigns", action=ACTIONS.get(t.kpi, "act_volume"))
     tab, pos = _scope(ctx, t)
     if not len(pos):
         return _simple(ctx, r, "cause_no_asins", action=ACTIONS.get(t.kpi, "act_volume"))
@@ -82,7 +85,9 @@ def cause(ctx: ReviewContext, r: Row) -> Finding | None:
     if meta.den:
         if meta.num not in tab.frame or meta.den not in tab.frame:
             return _simple(ctx, r, "cause_no_asins", action=ACTIONS.get(t.kpi, "act_volume"))
-        return _ratio(ctx, r, tab, pos, tab.col(meta.num)[pos], tab.col(meta.den)[pos], meta.num, meta.den)
+        f = _ratio(ctx, r, tab, pos, tab.col(meta.num)[pos], tab.col(meta.den)[pos], meta.num, meta.den)
+        f.finding = _with_campaigns(ctx, r, f.finding)
+        return f
     if meta.num:
         return _volume(ctx, r, meta.num)
     return _simple(ctx, r, "cause_no_asins", action=ACTIONS.get(t.kpi, "act_volume"))
@@ -113,7 +118,7 @@ class AsinTable:
 
     def positions(self, mks: Iterable[str], scope: str, value: str) -> np.ndarray:
         a = self.frame
-        if not len(a):
+        if not len(a) or (scope not in SCOPE_KEYS and scope not in ("account", "asin")):
             return _NONE
         if scope not in self._groups:
             if scope == "account":
@@ -169,6 +174,15 @@ def _finding(ctx: ReviewContext, r: Row, key: str, ev_key: str, action: str, fmt
     text = ctx.t(key, **base, **fmt) + more + ctx.t("sentence_sep") + ctx.t(action)
     return Finding(_sev(r), t.marketplace, t.owner, ctx.kpi(t.kpi), ctx.scope_text(t), text,
                    ctx.t(ev_key, **ev), key=key, target_row=t.row)
+
+
+def _with_campaigns(ctx: ReviewContext, r: Row, text: str) -> str:
+    """An account-level ads finding names the campaigns too, before its "what to do" (the last sentence)."""
+    more = by_campaign(ctx, r)
+    action = ctx.t("sentence_sep") + ctx.t(ACTIONS.get(r.target.kpi, "act_volume"))
+    if not more or not text.endswith(action):
+        return text + more
+    return text[: -len(action)] + more + action
 
 
 def _simple(ctx: ReviewContext, r: Row, key: str, action: str) -> Finding:

@@ -9,7 +9,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from ...inputs import Target
-from ...kpis import CATALOG
+from ...kpis import CAMPAIGN_SCOPES, CATALOG
 from ..attainment import Row
 from .base import (
     CONFLICT_WEIGHT,
@@ -161,6 +161,10 @@ def not_controllable(ctx: ReviewContext) -> list[Finding]:
 
 # 4. unrealistic vs benchmark or the last 3 periods' best
 def benchmark_for(ctx: ReviewContext, t: Target) -> tuple[float, str] | None:
+    """The Benchmarks value a target is compared with; None for a campaign, ad-group, portfolio or agent target
+    (a category's typical ACoS says nothing about a brand-defence campaign; the campaign review judges those)."""
+    if t.scope in CAMPAIGN_SCOPES or t.scope == "agent":
+        return None
     cats: list[str] = []
     if t.scope == "category":
         cats.append(t.scope_value.lower())

@@ -13,6 +13,7 @@ from ...periods import _MONTH, Period, parse_period
 from ..attainment import Row
 from ..values import clean
 from .base import CLEAR_PERIODS, HISTORY_PERIODS, ReviewContext
+from .campaigns import campaign_split
 from .text import _fmt_pct
 
 
@@ -81,6 +82,10 @@ def suggestions(ctx: ReviewContext) -> list[list[Any]]:
     for r in ctx.rows:
         t = r.target
         meta = CATALOG[t.kpi]
+        if t.kpi in ("acos", "roas"):        # ratios: split over campaigns only (an additive KPI gets it below)
+            more, kinds = campaign_split(ctx, r, nxt.label)
+            out += more
+            units += kinds
         if t.scope != "account" or not meta.additive or meta.num is None:
             continue
         mks = ctx.markets(t.marketplace)
@@ -133,6 +138,9 @@ def suggestions(ctx: ReviewContext) -> list[list[Any]]:
                         clean(v / total), clean(goal * v / total), once(first, extra), nxt.label])
             units.append(meta.unit)
             first = False
+        more, kinds = campaign_split(ctx, r, nxt.label, goal)
+        out += more
+        units += kinds
     ctx.suggestion_units = units
     return out
 

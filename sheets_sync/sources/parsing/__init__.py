@@ -29,6 +29,11 @@ kind                           family       layout
                                             English or Chinese UI, daily ``Date`` or ``Start/End Date``)
 ``ads_sp_console_2026``        ads          new Ads console "Advertised product" (``Date range``)
 ``ads_sp_api_v3``              ads          Ads API v3 ``spAdvertisedProduct`` JSON rows
+``ads_campaign_console``       ads          Ads console campaign / ad-group downloads (Campaign Manager
+                                            export, Reports page campaign reports of SP / SB / SD, 2026
+                                            console; English, 中文, Español): ``campaign_rows`` only
+``ads_campaign_api_v3``        ads          Ads API v3 ``spCampaigns`` / ``sbCampaigns`` / ``sbAdGroup`` /
+                                            ``sdCampaigns`` / ``sdAdGroup`` JSON rows: ``campaign_rows`` only
 ``orders_flat_file``           orders       GET_FLAT_FILE_ALL_ORDERS_DATA_BY_ORDER_DATE_GENERAL TSV
 ``fba_inventory``              inventory    GET_FBA_MYI_UNSUPPRESSED_INVENTORY_DATA TSV
 ``fba_returns``                returns      GET_FBA_FULFILLMENT_CUSTOMER_RETURNS_DATA TSV
@@ -56,6 +61,8 @@ kind                           family       layout
 
 * all tabular layouts: ``"format"`` (csv / tsv / xlsx / json), ``"column_map"`` {file header: canonical field}.
 * Business Reports / Ads console: ``"language"`` (en / zh / es / ko).
+* ads with ``campaign_rows``: ``"campaign_level"`` (``ad_group`` or ``campaign``); the API campaign reports
+  ``"ad_product"`` (SP / SB / SD, "" when neither the name nor the columns say).
 * ads: ``"attribution_windows"`` (e.g. ``["7d", "14d"]``) and ``"ad_sales_window"`` (the window the plain
   ``ad_sales`` / ``ad_orders`` / ``ad_units`` columns hold: 7d when the file has it). When the file has a
   14-day window the asin_rows also carry ``ad_sales_14d``, ``ad_orders_14d``, ``ad_units_14d`` (and

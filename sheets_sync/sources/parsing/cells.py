@@ -55,6 +55,20 @@ def _alias_table(spec: dict[str, Iterable[str]]) -> dict[str, str]:
 _B2B = re.compile(r"(-|:)\s*(b2b|entre empresas)$|\bb2b$")
 
 
+# Campaign / ad group / portfolio columns of the Ads console downloads (advertised product, campaign reports): the
+# classic console names them (no ids), the 2026 console has ids too; 中文 from the classic console's Chinese UI;
+# Español as a public parser copied them from a real amazon.es download (amazon.com.mx's: INFERRED the same).
+CAMPAIGN_FIELDS: dict[str, list[str]] = {
+    "campaign_id": ["Campaign ID", "Campaign Id", "广告活动编号", "广告活动 ID", "ID de campaña", "ID de la campaña"],
+    "campaign_name": ["Campaign Name", "Campaign", "广告活动名称", "广告活动", "Nombre de campaña",
+                      "Nombre de la campaña", "Campaña"],
+    "ad_group_id": ["Ad group ID", "Ad Group Id", "广告组编号", "广告组 ID", "ID del grupo de anuncios"],
+    "ad_group_name": ["Ad Group Name", "Ad group", "广告组名称", "广告组", "Nombre del grupo de anuncios",
+                      "Grupo de anuncios"],
+    "portfolio_id": ["Portfolio ID", "广告组合编号", "ID de la cartera"],
+    "portfolio_name": ["Portfolio name", "Portfolio", "广告组合名称", "广告组合", "Nombre de la cartera", "Cartera"],
+}
+
 COUNTRY_TO_MARKETPLACE = {
     "united states": "US", "us": "US", "usa": "US", "美国": "US", "estados unidos": "US", "amazon.com": "US",
     "mexico": "MX", "méxico": "MX", "mx": "MX", "墨西哥": "MX", "amazon.com.mx": "MX",
@@ -150,9 +164,18 @@ def _as_day(s: pd.Series) -> pd.Series:
 _EXCEL_EPOCH = pd.Timestamp("1899-12-30")
 
 
+_SPANISH_MONTHS = {"ene": "Jan", "feb": "Feb", "mar": "Mar", "abr": "Apr", "may": "May", "jun": "Jun", "jul": "Jul",
+                   "ago": "Aug", "sep": "Sep", "sept": "Sep", "set": "Sep", "oct": "Oct", "nov": "Nov", "dic": "Dec"}
+_SPANISH_MONTH = re.compile(r"^\s*(" + "|".join(sorted(_SPANISH_MONTHS, key=len, reverse=True)) + r")\.?(?=\s)",
+                            re.I)
+
+
 def _parse_dates_flexible(s: pd.Series) -> pd.Series:
-    """Ads console dates: ISO, ``Aug 24, 2019``, ``M/D/YYYY`` (US console), Excel serials (XLSX)."""
+    """Ads console dates: ISO, ``Aug 24, 2019``, ``ago 20, 2026`` (the Spanish console), ``M/D/YYYY`` (US
+    console), Excel serials (XLSX)."""
     t = _strip_guard(s)
+    if t.str.match(_SPANISH_MONTH).any():
+        t = t.str.replace(_SPANISH_MONTH, lambda m: _SPANISH_MONTHS[m.group(1).lower()], regex=True)
     out = pd.to_datetime(t, format="%Y-%m-%d", errors="coerce")
     for fmt in ("%b %d, %Y", "%B %d, %Y", "%m/%d/%Y", "%m/%d/%y", "%Y/%m/%d", "%d.%m.%Y", "%Y-%m-%dT%H:%M:%S"):
         if not out.isna().any():

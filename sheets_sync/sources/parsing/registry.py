@@ -27,8 +27,9 @@ KINDS: dict[str, str] = {}        # kind → family (frames.FAMILIES key)
 
 EXPECTED = (
     "expected an Amazon report: a Business Report CSV (Detail Page Sales and Traffic by Child/Parent Item, "
-    "Sales and Traffic by Date), an Ads console Sponsored Products 'Advertised product' CSV/XLSX, "
-    "GET_SALES_AND_TRAFFIC_REPORT / GET_V2_SELLER_PERFORMANCE_REPORT / Ads API spAdvertisedProduct JSON, or an "
+    "Sales and Traffic by Date), an Ads console 'Advertised product' or campaign CSV/XLSX, "
+    "GET_SALES_AND_TRAFFIC_REPORT / GET_V2_SELLER_PERFORMANCE_REPORT / Ads API spAdvertisedProduct or campaign "
+    "report JSON, or an "
     "orders / FBA inventory / FBA returns flat file (TSV); or a Mercado Libre Ventas, Product Ads or Full stock "
     "Excel download; or a Walmart Item Performance or Sponsored Search adItem CSV, or Walmart API JSON"
 )
