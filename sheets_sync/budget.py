@@ -66,7 +66,7 @@ DEFAULT_LIMITS: dict[str, Limit] = {
     "spapi_createQuery": Limit(1 / 60, 15),
     "spapi_getQuery": Limit(2.0, 15),
     "spapi_getDocument": Limit(1 / 60, 15),
-    "ads": Limit(1.0, 5),
+    "ads": Limit(1.0, 5),       # sources.amazon_common.ADS_RATE, the same bucket a single process paces with
 }
 
 #: service.yaml ``budgets:`` keys → (bucket, how the value is read)

@@ -387,13 +387,19 @@ def test_a_throttled_token_request_is_waited_for_not_taken_for_bad_credentials(s
 
 def test_the_local_amazon_is_strict_unless_a_test_says_why_not(srv):
     """Every operation has Amazon's published rate (or says it guesses); turning limits off needs a reason."""
-    from sheets_sync.sources.amazon_common import SP_API_RATES
+    from sheets_sync.budget import DEFAULT_LIMITS
+    from sheets_sync.sources.amazon_common import ADS_RATE, SP_API_RATES, LocalBudget
     from sheets_sync.testing.amazon_server import OPERATIONS
 
     assert srv.limiter is not None and srv.unlimited_because is None
     assert all(op.source for op in OPERATIONS.values())
     assert all(OPERATIONS[name].rate == rate and OPERATIONS[name].burst == burst
                for name, (rate, burst) in SP_API_RATES.items())       # the client paces at the same figures
+    # the Ads API's report calls (create and poll) share one bucket that stays within each of the server's guesses,
+    # in one process and in the queue's shared budget alike
+    ads = [op for name, op in OPERATIONS.items() if name.startswith("ads:")]
+    assert ads and all(ADS_RATE[0] <= op.rate and ADS_RATE[1] <= op.burst for op in ads)
+    assert LocalBudget().rates["ads"] == ADS_RATE == (DEFAULT_LIMITS["ads"].rate_per_s, DEFAULT_LIMITS["ads"].burst)
     with pytest.raises(ValueError, match="say why"):
         srv.no_rate_limits(because=" ")
     srv.no_rate_limits(because="this test sends 100 createReport calls in a row on purpose")

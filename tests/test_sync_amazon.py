@@ -77,6 +77,26 @@ def test_first_sync_and_resync_at_amazons_limits_make_no_call_amazon_refuses(tmp
     assert resync and all(q["start"] >= today - dt.timedelta(days=3) for q in resync)
 
 
+def test_the_ads_api_reports_are_paced_so_a_first_sync_draws_no_429(tmp_path):
+    """Twelve Ads reports at once (two marketplaces × three report types × a settled and a recent span) go
+    through the same budget as the SP-API calls, at the Ads API's cautious rate: the local Amazon's Ads buckets
+    never answer 429 (they did when the Ads source was given no budget)."""
+    from sheets_sync.sources.amazon_common import LocalBudget
+    from sheets_sync.sources.base import FetchRequest
+
+    today = dt.date(2024, 6, 1)
+    asins = {m: [f"B0{m}{i:06d}" for i in range(20)] for m in ("US", "MX")}
+    with AmazonServer(documents=catalog_documents(asins), today=today) as srv:
+        srv.generation_s = 60.0
+        source = open_amazon_source(make_config(srv, tmp_path / "data"), clock=lambda: utc_noon(today),
+                                    sleep=srv.sleep, budget=LocalBudget(clock=srv.clock))
+        assert source.ads is not None and source.ads.budget is source.sp.budget
+        docs = list(source.collect(FetchRequest(dt.date(2024, 5, 1), dt.date(2024, 5, 31), marketplaces=("US", "MX"))))
+        ads = [e for e in srv.log if e["path"].startswith("/reporting/")]
+    assert docs and len([e for e in ads if e["method"] == "POST"]) >= 12
+    assert [e["status"] for e in ads if e["status"] >= 400] == []
+
+
 def test_cli_source_amazon_without_credentials_names_the_variables(tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)
     for var in ("LWA_APP_ID", "LWA_CLIENT_SECRET", "SP_API_REFRESH_TOKEN", "SHEETS_SYNC_CONFIG"):

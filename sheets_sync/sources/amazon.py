@@ -78,21 +78,24 @@ def open_amazon_source(config: Config, *, marketplaces: tuple[str, ...] = ("US",
     """Build the live Amazon source from ``config`` (endpoints, data dir) and ``config.env`` (credentials).
 
     ``data_kiosk``: daily sales and traffic through Data Kiosk (the Reports API when it is refused);
-    ``budget``: how SP-API calls are paced (default: Amazon's published rates, in this process);
+    ``budget``: how SP-API and Ads API calls are paced (default: Amazon's published rates, and the Ads API's
+    cautious one, in this process);
     ``progress(stage, done, total)``: where the sync is. Raises :class:`~sheets_sync.errors.ConfigError`
     naming every missing variable."""
     env = config.env
     sp_creds = SpApiCredentials.from_env(env)
     cache_dir = config.data_dir / CACHE_DIR_NAME
+    budget = budget if budget is not None else LocalBudget()
     sp = SpApiSource(sp_creds, cache_dir, endpoint=config.sp_api_endpoint, lwa_token_url=config.lwa_token_url,
                      clock=clock, sleep=sleep, poll_interval=poll_interval, data_kiosk=data_kiosk,
-                     budget=budget if budget is not None else LocalBudget(), stage_progress=progress)
+                     budget=budget, stage_progress=progress)
     ads: AdsApiSource | None = None
     notes: list[str] = []
     if any(str(env.get(n) or "").strip() for n in ADS_ENV):
         ads_creds = AdsCredentials.from_env(env, marketplaces)
         ads = AdsApiSource(ads_creds, cache_dir, endpoint=config.ads_api_endpoint,
                            lwa_token_url=config.lwa_token_url, clock=clock, sleep=sleep, poll_interval=poll_interval)
+        ads.budget = budget         # the same buckets: its report calls draw from "ads"
     else:
         notes.append("Amazon Ads API not configured (ADS_CLIENT_ID, ADS_CLIENT_SECRET, ADS_REFRESH_TOKEN, "
                      "ADS_PROFILE_ID_US/MX unset): advertising metrics were not fetched")

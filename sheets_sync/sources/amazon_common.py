@@ -49,6 +49,10 @@ SP_API_RATES: dict[str, tuple[float, int]] = {
     "createReport": (0.0167, 15), "getReport": (2.0, 15), "getReportDocument": (0.0167, 15),
     "createQuery": (0.0167, 15), "getQuery": (2.0, 15), "getDocument": (0.0167, 15),
 }
+# The Ads API publishes no fixed rate (it throttles with 429 + Retry-After): its report calls, creating and
+# polling alike, share one cautious bucket — the same 1/s with a burst of 5 as service.yaml's ``budgets.ads``.
+ADS_RATE: tuple[float, int] = (1.0, 5)
+AMAZON_RATES: dict[str, tuple[float, int]] = {**SP_API_RATES, "ads": ADS_RATE}
 
 
 def no_stage_progress(stage: str, done: int, total: int) -> None:
@@ -207,11 +211,12 @@ class Budget(Protocol):
 
 
 class LocalBudget:
-    """Token buckets in this process, one per operation, at Amazon's published rate and burst: a first sync
-    never sends a request Amazon would refuse with 429, it waits for the token instead."""
+    """Token buckets in this process, one per operation, at Amazon's published rate and burst (the Ads API's
+    cautious one where Amazon publishes none): a first sync never sends a request Amazon would refuse with 429, it
+    waits for the token instead."""
 
     def __init__(self, rates: Mapping[str, tuple[float, int]] | None = None, clock: Clock = time.monotonic):
-        self.rates = dict(SP_API_RATES if rates is None else rates)
+        self.rates = dict(AMAZON_RATES if rates is None else rates)
         self.clock = clock
         self._buckets: dict[str, tuple[float, float]] = {}     # operation → (tokens, stamp)
 
